@@ -1,0 +1,182 @@
+"""A run's result (FORMATS.md, "A run's results") and the files it is written to.
+
+`admissions.csv` has one row per student, `offers.csv` one row per offer made.  Figures
+(`schools.csv`, `regions.csv`, `progress.xlsx`) are computed in `solver.figures` and written here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from models.scenario import Scenario
+
+ADMISSION_COLUMNS = ["student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",
+                     "confirm_date"]
+OFFER_COLUMNS = ["student_id", "school_id", "batch", "choice_rank", "admit_date", "confirmed"]
+
+
+@dataclass
+class Result:
+    admissions: pd.DataFrame  # ADMISSION_COLUMNS; batch and choice_rank nullable integers
+    offers: pd.DataFrame  # OFFER_COLUMNS (+ region_id, confirm_date)
+    engine: str
+    timings: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # engine-specific facts for summary.json
+
+
+def build_admissions(sc: Scenario, student_ids, school_ids, outcome, school, batch, rank) -> pd.DataFrame:
+    """admissions.csv from per-student arrays (school = -1 unless vocational); dates from R11."""
+    voc = school >= 0
+    dates = {b.id: (b.admit_by.isoformat(), b.confirm_by.isoformat()) for b in sc.settings.batches}
+    admit = np.full(len(school), "", dtype=object)
+    confirm = np.full(len(school), "", dtype=object)
+    for bid, (a, c) in dates.items():
+        here = voc & (batch == bid)
+        admit[here] = a
+        confirm[here] = c
+    school_col = np.full(len(school), "", dtype=object)
+    school_col[voc] = np.asarray(school_ids, dtype=object)[school[voc]]
+    return pd.DataFrame({
+        "student_id": student_ids,
+        "region_id": sc.students["region_id"].to_numpy(dtype=object),
+        "outcome": outcome,
+        "school_id": school_col,
+        "batch": pd.arrays.IntegerArray(np.asarray(batch, dtype=np.int64), ~voc),
+        "choice_rank": pd.arrays.IntegerArray(np.asarray(rank, dtype=np.int64), ~voc),
+        "admit_date": admit,
+        "confirm_date": confirm,
+    })
+
+
+def build_offers(sc: Scenario, student_ids, school_ids, parts) -> pd.DataFrame:
+    """offers.csv from per-batch arrays: (batch, students, schools, ranks, confirmed)."""
+    frames = []
+    region = sc.students["region_id"].to_numpy(dtype=object)
+    student_ids = np.asarray(student_ids, dtype=object)
+    school_ids = np.asarray(school_ids, dtype=object)
+    for b, students, schools, ranks, confirmed in parts:
+        frames.append(pd.DataFrame({
+            "student_id": student_ids[students],
+            "school_id": school_ids[schools],
+            "batch": np.full(len(students), b.id, dtype=np.int64),
+            "choice_rank": np.asarray(ranks, dtype=np.int64),
+            "admit_date": b.admit_by.isoformat(),
+            "confirmed": np.asarray(confirmed, dtype=bool),
+            "region_id": region[students],
+            "confirm_date": np.where(confirmed, b.confirm_by.isoformat(), ""),
+        }))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in OFFER_COLUMNS + ["region_id", "confirm_date"]})
+    return pd.concat(frames, ignore_index=True)
+
+
+# Writing ------------------------------------------------------------------------------------------
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Fast CSV (pyarrow) with a UTF-8 BOM for Excel; booleans as true/false, missing as empty."""
+    table = pa.Table.from_pandas(_for_csv(frame), preserve_index=False)
+    with open(path, "wb") as fh:
+        fh.write(b"\xef\xbb\xbf")
+        pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(quoting_style="needed"))
+
+
+def _for_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if s.dtype == bool:
+            out[col] = np.where(s.to_numpy(), "true", "false")
+        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype) and s.dtype.kind in "iu":
+            out[col] = s.astype("object").where(s.notna(), "").astype(str).to_numpy(dtype=object)
+        elif s.dtype == object:
+            out[col] = s.where(s.notna(), "").astype(str).to_numpy(dtype=object)
+        else:
+            out[col] = s
+    return pd.DataFrame(out, columns=list(frame.columns))
+
+
+def read_result_csv(path: Path) -> pd.DataFrame:
+    """Read back a result CSV (every column as text)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def write_json(data: dict, path: Path) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n", encoding="utf-8")
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return None if np.isnan(value) else float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value)}")
+
+
+PROGRESS_HEADERS = ["单位", "初中应届毕业生总数", "高中阶段教育招生总数", "普通高中招生数", "中等职业教育招生数",
+                    "普职比例", "高中阶段教育毛入学率"]
+
+
+def write_progress_workbook(table: pd.DataFrame, path: Path, title: str) -> None:
+    """The JZ A2 progress table (附件2 高中阶段教育学校招生进展情况汇总表) as a formatted workbook."""
+    import openpyxl
+    from openpyxl.styles import Alignment, Border, Font, Side
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "招生进展"
+    ws.append([title])
+    ws.append(["单位: 人"])
+    ws.append(PROGRESS_HEADERS)
+    for row in table[PROGRESS_HEADERS].itertuples(index=False):
+        ws.append([_plain(v) for v in row])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(PROGRESS_HEADERS))
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].alignment = Alignment(horizontal="center")
+    thin = Side(style="thin")
+    for row in ws.iter_rows(min_row=3, max_row=ws.max_row):
+        for cell in row:
+            cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+            if cell.row == 3 or cell.row == ws.max_row:
+                cell.font = Font(bold=True)
+    for cell in ws[3]:
+        cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
+    for row in ws.iter_rows(min_row=4, max_row=ws.max_row, min_col=7, max_col=7):
+        for cell in row:
+            cell.number_format = "0.00%"
+    for col, width in zip("ABCDEFG", (22, 14, 14, 12, 14, 12, 14)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "B4"
+    wb.save(path)
+
+
+def _plain(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if np.isnan(value) else float(value)
+    return value
+
+
+def atomic_dir_swap(staging: Path, target: Path) -> None:
+    """Replace ``target`` by the fully written ``staging`` folder, so readers never see half a result."""
+    if target.exists():
+        old = target.with_name(target.name + f".old-{os.getpid()}")
+        target.rename(old)
+        staging.rename(target)
+        import shutil
+
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(target)

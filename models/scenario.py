@@ -1,0 +1,144 @@
+"""The scenario: regions, schools, sub-quotas, students with their choice lists, declines, interview
+passes, batches and settings (RULES.md, Entities).  Students are rows of a DataFrame, never objects.
+
+A `Scenario` is always valid: it is made by `models.validate.build_scenario`, which reports every
+problem of the input at once.  Identifiers are strings; choice cells hold a ``school_id`` or ``""``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from models.headers import EVALUATION_GRADES, choice_column
+from models.problems import Problem
+
+GeneralStage = Literal["seats", "cutoff", "none"]
+
+DEFAULT_TIE_BREAK = ("score", "evaluation", "student_id")
+# Direction of each known tie-break key (R6): True = higher first.
+TIE_BREAK_DESCENDING = {"score": True, "evaluation": True, "lottery": False, "student_id": False}
+
+OUTCOMES = ("general", "vocational", "unplaced", "ineligible", "none")  # R12
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One admission batch (R5) and its calendar (R11)."""
+
+    id: int
+    name: str
+    choices: str  # which choice list the batch reads: "choices", "batch2", ...
+    fallback: bool  # students who filed none of this list use the original list (R5)
+    open: date
+    admit_by: date
+    confirm_by: date
+    open_given: bool = True  # False when `open` was derived from the previous batch (R11)
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str
+    max_choices: int  # R3
+    general_stage: GeneralStage  # R4
+    batches: tuple[Batch, ...]  # R5, R11
+    tie_break: tuple[str, ...] = DEFAULT_TIE_BREAK  # R6
+    year: int | None = None
+    extra: dict = field(default_factory=dict)  # other keys of scenario.yaml, kept for round trips
+
+    def batch(self, batch_id: int) -> Batch:
+        for b in self.batches:
+            if b.id == batch_id:
+                return b
+        raise KeyError(batch_id)
+
+    @property
+    def choice_lists(self) -> list[str]:
+        """The choice lists the batches read, original list first, without repeats."""
+        names = ["choices"]
+        for b in self.batches:
+            if b.choices not in names:
+                names.append(b.choices)
+        return names
+
+
+@dataclass
+class Scenario:
+    settings: Settings
+    regions: pd.DataFrame  # region_id, name, kind, graduates, general_seats, general_cutoff
+    schools: pd.DataFrame  # school_id, name, kind, region_id, quota, registered, requires_interview
+    subquotas: pd.DataFrame  # school_id, region_id, quota
+    students: pd.DataFrame  # student_id, region_id, score, evaluation, cohort, certificate, applies_general, choices
+    declines: pd.DataFrame  # student_id, batch
+    interviews: pd.DataFrame  # student_id, school_id
+    warnings: list[Problem] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    def choice_columns(self, list_name: str) -> list[str]:
+        """The k = 1 .. max_choices columns of one choice list (columns absent from the file are skipped)."""
+        cols = [choice_column(list_name, k) for k in range(1, self.settings.max_choices + 1)]
+        return [c for c in cols if c in self.students.columns]
+
+    def evaluation_values(self) -> np.ndarray:
+        """综合素质评价 as numbers, higher better: A > B > C > D, or the number given (R6)."""
+        ev = self.students["evaluation"] if "evaluation" in self.students.columns else None
+        if ev is None:
+            return np.zeros(len(self.students))
+        table = {}
+        for v in pd.unique(ev.to_numpy()):
+            text = str(v).strip()
+            grade = EVALUATION_GRADES.get(text.upper(), EVALUATION_GRADES.get(text))
+            if grade is None:
+                try:
+                    grade = float(text)
+                except ValueError:
+                    grade = 0.0
+            table[v] = float(grade)
+        return ev.map(table).to_numpy(dtype=float)
+
+    def _id_key(self) -> np.ndarray:
+        """student_id ascending: as numbers when every id is a whole number (then as text), else as text."""
+        ids = self.students["student_id"]
+        text_rank = pd.factorize(ids, sort=True)[0].astype(np.int64)
+        if len(ids) and ids.str.len().max() <= 18 and ids.str.isdigit().all():
+            number_rank = pd.factorize(ids.astype(np.int64), sort=True)[0].astype(np.int64)
+            return number_rank * len(ids) + text_rank
+        return text_rank
+
+    def priority_order(self) -> np.ndarray:
+        """Student row positions in the order of the tie-break chain (R6), best first.
+
+        The chain always ends with ``student_id`` so that priorities are strict (RULES.md, uniqueness).
+        Ids compare as numbers when every id is a whole number, else as text.
+        """
+        keys = []  # np.lexsort: last key is the primary one
+        for key in reversed(self.settings.tie_break):
+            keys.append(self._sort_key(key))
+        return np.lexsort(keys)
+
+    def priority_rank(self) -> np.ndarray:
+        """rank[i] = position of student i in the tie-break chain (0 = first)."""
+        order = self.priority_order()
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank
+
+    def _sort_key(self, spec: str) -> np.ndarray:
+        key, _, direction = spec.partition(":")
+        descending = TIE_BREAK_DESCENDING.get(key, True) if not direction else direction == "desc"
+        s = self.students
+        if key == "student_id":
+            return self._id_key()
+        if key == "evaluation":
+            values = self.evaluation_values()
+        else:
+            values = pd.to_numeric(s[key], errors="coerce").to_numpy(dtype=float)
+        return -values if descending else values

@@ -1,0 +1,568 @@
+"""Turn raw text tables into a valid `Scenario`, reporting every problem at once.
+
+Each check is vectorized over rows and names the clause it enforces: R-ids of RULES.md where a rule
+stands behind the requirement (quota R7, sub-quota R8, choices R3, dates R11 ...), FORMATS.md
+otherwise.  Missing quotas, scores or graduates are errors, never defaulted.  Void choices (a school
+that is not registered, R2, or that needs an interview the student has not passed, R3) are warnings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from models.headers import (
+    COHORTS, EVALUATION_GRADES, FALSE_WORDS, REGION_KINDS, SCHOOL_KINDS, TRUE_WORDS, choice_column,
+    parse_choice_column,
+)
+from models.problems import ProblemLog
+from models.readers import REQUIRED_TABLES, RawScenario, RawTable
+from models.scenario import DEFAULT_TIE_BREAK, TIE_BREAK_DESCENDING, Batch, Scenario, Settings
+
+F_YAML = "FORMATS scenario.yaml"
+
+
+def build_scenario(raw: RawScenario, log: ProblemLog) -> Scenario:
+    """Validate everything, then raise `ScenarioError` with all problems if any is an error."""
+    settings = _settings(raw, log)
+    for name in REQUIRED_TABLES:
+        if name not in raw.tables:
+            log.error(f"{name}.csv", None, None, None, f"FORMATS {name}.csv", f"the scenario has no {name} table")
+    v = _Validator(raw, settings, log)
+    regions = v.regions()
+    schools = v.schools()
+    subquotas = v.subquotas()
+    students = v.students()
+    declines = v.declines()
+    interviews = v.interviews()
+    if settings is not None and students is not None and schools is not None:
+        v.void_choice_warnings(students, schools, interviews)
+    log.raise_if_errors()
+    return Scenario(settings, regions, schools, subquotas, students, declines, interviews,
+                    warnings=[p for p in log.items if p.severity == "warning"], source=raw.source)
+
+
+# Settings (scenario.yaml) ------------------------------------------------------------------------
+
+def _settings(raw: RawScenario, log: ProblemLog) -> Settings | None:
+    data = raw.settings
+    file = raw.settings_file
+    if data is None:
+        return None
+    data = dict(data)
+    data.pop("_batches_rows", None)
+    ok = True
+
+    def bad(key, value, clause, message):
+        nonlocal ok
+        ok = False
+        log.error(file, None, key, value, clause, message)
+
+    known = {"name", "year", "max_choices", "general_stage", "tie_break", "batches"}
+    name = str(data.get("name") or "").strip() or _stem(raw.source)
+    year = data.get("year")
+    if year not in (None, ""):
+        try:
+            year = int(str(year))
+        except ValueError:
+            bad("year", year, F_YAML, "year must be a whole number")
+            year = None
+    else:
+        year = None
+    max_choices = data.get("max_choices")
+    try:
+        max_choices = int(str(max_choices))
+        if max_choices < 1:
+            raise ValueError
+    except (TypeError, ValueError):
+        bad("max_choices", max_choices, "R3", "max_choices must be a whole number >= 1 (HY §八.三: 2)")
+        max_choices = 0
+    stage = str(data.get("general_stage", "")).strip().lower()
+    if stage not in ("seats", "cutoff", "none"):
+        bad("general_stage", data.get("general_stage"), "R4", "general_stage must be one of seats, cutoff, none")
+    tie_break = data.get("tie_break", list(DEFAULT_TIE_BREAK))
+    if isinstance(tie_break, str):
+        tie_break = [t.strip() for t in tie_break.split(",") if t.strip()]
+    if not isinstance(tie_break, list) or not tie_break or not all(isinstance(t, str) for t in tie_break):
+        bad("tie_break", tie_break, "R6", "tie_break must be a list of column names, e.g. [score, evaluation, student_id]")
+        tie_break = list(DEFAULT_TIE_BREAK)
+    tie_break = [t.strip() for t in tie_break]
+    for t in tie_break:
+        key, _, direction = t.partition(":")
+        if direction and direction not in ("asc", "desc"):
+            bad("tie_break", t, "R6", "a tie-break key may end in ':asc' or ':desc' only")
+    if not any(t.partition(":")[0] == "student_id" for t in tie_break):
+        tie_break.append("student_id")  # priorities must be strict (RULES.md, uniqueness)
+    batches = _batches(data.get("batches"), file, log)
+    if batches is None:
+        ok = False
+    if not ok:
+        return None
+    extra = {k: v for k, v in data.items() if k not in known}
+    return Settings(name=name, year=year, max_choices=max_choices, general_stage=stage,  # type: ignore[arg-type]
+                    batches=tuple(batches), tie_break=tuple(tie_break), extra=extra)
+
+
+def _stem(source: str) -> str:
+    from pathlib import Path
+
+    p = Path(source)
+    return p.stem if p.suffix else p.name
+
+
+def _date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
+    return dt.date.fromisoformat(text[:10])
+
+
+def _bool_value(value, default: bool) -> bool | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
+def _batches(items, file: str, log: ProblemLog) -> list[Batch] | None:
+    if not isinstance(items, list) or not items:
+        log.error(file, None, "batches", None, "R5", "batches must be a non-empty list (HY §九.2)")
+        return None
+    out: list[Batch] = []
+    ok = True
+    seen: set[int] = set()
+    for i, item in enumerate(items, start=1):
+        where = f"batches[{i}]"
+        if not isinstance(item, dict):
+            log.error(file, None, where, item, "R5", "each batch must be a mapping with id, admit_by, confirm_by")
+            ok = False
+            continue
+        try:
+            bid = int(str(item.get("id", i)).strip())
+        except ValueError:
+            log.error(file, None, f"{where}.id", item.get("id"), "R5", "batch id must be a whole number")
+            ok = False
+            continue
+        if bid in seen:
+            log.error(file, None, f"{where}.id", bid, "R5", f"batch id {bid} appears twice")
+            ok = False
+        seen.add(bid)
+        dates = {}
+        for key in ("open", "admit_by", "confirm_by"):
+            try:
+                dates[key] = _date(item.get(key))
+            except ValueError:
+                log.error(file, None, f"{where}.{key}", item.get(key), "R11", f"{key} must be an ISO date (2021-07-20)")
+                ok = False
+                dates[key] = None
+            if dates[key] is None and key != "open" and item.get(key) in (None, ""):
+                log.error(file, None, f"{where}.{key}", None, "R11", f"batch {bid} has no {key} date")
+                ok = False
+        open_given = dates["open"] is not None
+        if not open_given:
+            if not out:
+                if item.get("open") in (None, ""):
+                    log.error(file, None, f"{where}.open", None, "R11", "the first batch needs an open date")
+                ok = False
+            else:
+                dates["open"] = out[-1].confirm_by  # R11: batch b opens no earlier than b-1's confirm_by
+        fallback = _bool_value(item.get("fallback"), False)
+        if fallback is None:
+            log.error(file, None, f"{where}.fallback", item.get("fallback"), "R5", "fallback must be true or false")
+            ok = False
+        choices = str(item.get("choices") or ("choices" if not out else f"batch{bid}")).strip()
+        if parse_choice_column(choice_column(choices, 1)) != (choices, 1):
+            log.error(file, None, f"{where}.choices", choices, "R5",
+                      "a choice list is named by letters and digits, e.g. choices, batch2")
+            ok = False
+        if not ok or None in (dates["open"], dates["admit_by"], dates["confirm_by"]):
+            ok = False
+            continue
+        b = Batch(bid, str(item.get("name") or f"第{bid}批次"), choices, bool(fallback),
+                  dates["open"], dates["admit_by"], dates["confirm_by"], open_given)
+        if not (b.open <= b.admit_by <= b.confirm_by):
+            log.error(file, None, where, f"{b.open} / {b.admit_by} / {b.confirm_by}", "R11",
+                      f"batch {bid}: dates out of order, need open <= admit_by <= confirm_by")
+            ok = False
+        if out and b.open < out[-1].confirm_by:
+            log.error(file, None, f"{where}.open", b.open, "R11",
+                      f"batch {bid} opens before batch {out[-1].id} is confirmed ({out[-1].confirm_by})")
+            ok = False
+        out.append(b)
+    return out if ok else None
+
+
+# Tables --------------------------------------------------------------------------------------------
+
+class _Validator:
+    def __init__(self, raw: RawScenario, settings: Settings | None, log: ProblemLog):
+        self.raw = raw
+        self.settings = settings
+        self.log = log
+        self.region_lookup: dict[str, str] = {}
+        self.school_lookup: dict[str, str] = {}
+        self.student_ids: set[str] | None = None
+
+    # helpers ----------------------------------------------------------------------------------
+    def _table(self, name: str) -> RawTable | None:
+        return self.raw.tables.get(name)
+
+    def _rows(self, t: RawTable, mask) -> np.ndarray:
+        return np.flatnonzero(np.asarray(mask)) + t.first_row
+
+    def _report(self, t: RawTable, mask, column: str, clause: str, message, severity="error") -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        values = t.frame[column].to_numpy()[mask] if column in t.frame.columns else [None] * int(mask.sum())
+        if not isinstance(message, str):
+            message = np.asarray(message, dtype=object)[mask]
+        self.log.rows(severity, t.file, self._rows(t, mask), t.headers.get(column, column), values, clause, message)
+
+    def _require(self, t: RawTable, column: str, clause: str) -> bool:
+        if column in t.frame.columns:
+            return True
+        self.log.error(t.file, 1, column, None, clause, f"required column {column!r} is missing")
+        return False
+
+    def _ids(self, t: RawTable, column: str, what: str) -> pd.Series | None:
+        if not self._require(t, column, f"FORMATS {_table_file(t)}"):
+            return None
+        ids = t.frame[column]
+        self._report(t, ids == "", column, f"FORMATS {_table_file(t)}", f"missing {what} id")
+        dup = ids.duplicated(keep="first") & (ids != "")
+        if dup.any():
+            first = ids[~ids.duplicated(keep="first")]
+            first_row = pd.Series(np.arange(len(ids))[first.index] + t.first_row, index=first.to_numpy())
+            msgs = [f"duplicate {what} id (first on row {first_row[v]})" for v in ids]
+            self._report(t, dup, column, f"FORMATS {_table_file(t)}", msgs)
+        return ids
+
+    def _number(self, t: RawTable, column: str, clause: str, what: str, *, required: bool, integer: bool,
+                minimum: float | None = 0) -> pd.Series:
+        """Parse a numeric column; empty cells are errors when ``required`` (never defaulted)."""
+        cells = t.frame[column] if column in t.frame.columns else pd.Series([""] * len(t.frame), index=t.frame.index)
+        empty = cells == ""
+        values = pd.to_numeric(cells.where(~empty), errors="coerce")
+        if required:
+            self._report(t, empty, column, clause, f"missing {what}")
+        self._report(t, ~empty & values.isna(), column, clause, f"{what} is not a number")
+        if integer:
+            frac = values.notna() & (values != np.floor(values.fillna(0)))
+            self._report(t, frac, column, clause, f"{what} must be a whole number")
+        if minimum is not None:
+            self._report(t, values.notna() & (values < minimum), column, clause, f"{what} must not be negative")
+        return values
+
+    def _flag(self, t: RawTable, column: str, default: bool, clause: str) -> pd.Series:
+        if column not in t.frame.columns:
+            return pd.Series(np.full(len(t.frame), default), index=t.frame.index)
+        cells = t.frame[column].str.lower()
+        out = pd.Series(np.full(len(t.frame), default), index=t.frame.index)
+        out[cells.isin(TRUE_WORDS)] = True
+        out[cells.isin(FALSE_WORDS)] = False
+        self._report(t, (cells != "") & ~cells.isin(TRUE_WORDS | FALSE_WORDS), column, clause,
+                     f"{column} must be true or false (是/否)")
+        return out.astype(bool)
+
+    def _word(self, t: RawTable, column: str, words: dict[str, str], default: str, clause: str) -> pd.Series:
+        if column not in t.frame.columns:
+            return pd.Series([default] * len(t.frame), index=t.frame.index, dtype=object)
+        cells = t.frame[column]
+        mapped = cells.str.lower().map(lambda w: words.get(w)).where(cells != "", default)
+        mapped = mapped.where(mapped.notna(), cells.map(words.get))
+        self._report(t, mapped.isna(), column, clause,
+                     f"{column} must be one of {', '.join(sorted(set(words.values())))}")
+        return mapped.fillna(default).astype(object)
+
+    def _reference(self, t: RawTable, column: str, lookup: dict[str, str], what: str, clause: str,
+                   allow_empty: bool = False) -> pd.Series:
+        """Map ids (or unique names) to ids; unknown values are errors."""
+        cells = t.frame[column]
+        mapped = cells.map(lookup)
+        empty = cells == ""
+        if not allow_empty:
+            self._report(t, empty, column, clause, f"missing {what}")
+        self._report(t, ~empty & mapped.isna(), column, clause, f"unknown {what}")
+        return mapped.fillna("").astype(object)
+
+    @staticmethod
+    def _lookup(ids: pd.Series, names: pd.Series | None) -> dict[str, str]:
+        lookup = {i: i for i in ids if i}
+        if names is not None:
+            counts = names.value_counts()
+            for i, n in zip(ids, names):
+                if n and n not in lookup and counts[n] == 1:
+                    lookup[n] = i
+        return lookup
+
+    def _extras(self, t: RawTable, known: list[str]) -> dict[str, pd.Series]:
+        return {c: t.frame[c] for c in t.frame.columns if c not in known and "__dup" not in c}
+
+    # regions ------------------------------------------------------------------------------------
+    def regions(self) -> pd.DataFrame | None:
+        t = self._table("regions")
+        if t is None:
+            return None
+        ids = self._ids(t, "region_id", "region")
+        if ids is None:
+            return None
+        names = t.frame["name"] if "name" in t.frame.columns else ids
+        names = names.where(names != "", ids)
+        self.region_lookup = self._lookup(ids, names)
+        if self._require(t, "graduates", "FORMATS regions.csv"):
+            graduates = self._number(t, "graduates", "FORMATS regions.csv", "graduates (应届初中毕业生数)",
+                                     required=True, integer=True)
+        else:
+            graduates = pd.Series(np.nan, index=t.frame.index)
+        seats = self._number(t, "general_seats", "R4", "general_seats", required=False, integer=True)
+        cutoff = self._number(t, "general_cutoff", "R4", "general_cutoff", required=False, integer=False, minimum=None)
+        stage = self.settings.general_stage if self.settings else "none"
+        if stage != "none":
+            neither = seats.isna() & cutoff.isna()
+            bad_cells = neither & ~(t.frame.get("general_seats", pd.Series("", index=t.frame.index)) != "") \
+                & ~(t.frame.get("general_cutoff", pd.Series("", index=t.frame.index)) != "")
+            column = "general_seats" if stage == "seats" else "general_cutoff"
+            self._report(t, bad_cells, column if column in t.frame.columns else "region_id", "R4",
+                         f"general_stage is {stage}: the region needs general_seats or general_cutoff")
+        frame = pd.DataFrame({
+            "region_id": ids, "name": names,
+            "kind": self._word(t, "kind", REGION_KINDS, "county", "FORMATS regions.csv"),
+            "graduates": graduates.astype("Int64"),
+            "general_seats": seats.round().astype("Int64"),
+            "general_cutoff": cutoff.astype("Float64"),
+            **self._extras(t, ["region_id", "name", "kind", "graduates", "general_seats", "general_cutoff"]),
+        })
+        return frame.reset_index(drop=True)
+
+    # schools ------------------------------------------------------------------------------------
+    def schools(self) -> pd.DataFrame | None:
+        t = self._table("schools")
+        if t is None:
+            return None
+        ids = self._ids(t, "school_id", "school")
+        if ids is None:
+            return None
+        names = t.frame["name"] if "name" in t.frame.columns else ids
+        names = names.where(names != "", ids)
+        self.school_lookup = self._lookup(ids, names)
+        region = (self._reference(t, "region_id", self.region_lookup, "region", "FORMATS schools.csv", allow_empty=True)
+                  if "region_id" in t.frame.columns else pd.Series([""] * len(ids), index=ids.index, dtype=object))
+        if self._require(t, "quota", "R7"):
+            quota = self._number(t, "quota", "R7", "quota (招生计划)", required=True, integer=True)
+        else:
+            quota = pd.Series(np.nan, index=t.frame.index)
+        frame = pd.DataFrame({
+            "school_id": ids, "name": names,
+            "kind": self._word(t, "kind", SCHOOL_KINDS, "vocational", "FORMATS schools.csv"),
+            "region_id": region,
+            "quota": quota.fillna(0).round().astype(np.int64),
+            "registered": self._flag(t, "registered", True, "R2"),
+            "requires_interview": self._flag(t, "requires_interview", False, "R3"),
+            **self._extras(t, ["school_id", "name", "kind", "region_id", "quota", "registered", "requires_interview"]),
+        })
+        return frame.reset_index(drop=True)
+
+    # sub-quotas ---------------------------------------------------------------------------------
+    def subquotas(self) -> pd.DataFrame:
+        empty = pd.DataFrame({"school_id": pd.Series(dtype=object), "region_id": pd.Series(dtype=object),
+                              "quota": pd.Series(dtype=np.int64)})
+        t = self._table("subquotas")
+        if t is None or not len(t.frame):
+            return empty
+        if not all([self._require(t, c, "R8") for c in ("school_id", "region_id", "quota")]):
+            return empty
+        school = self._reference(t, "school_id", self.school_lookup, "school", "R8")
+        region = self._reference(t, "region_id", self.region_lookup, "region", "R8")
+        quota = self._number(t, "quota", "R8", "sub-quota", required=True, integer=True)
+        pair = school + "\x00" + region
+        dup = pair.duplicated(keep="first") & (school != "") & (region != "")
+        self._report(t, dup, "region_id", "R8", "a second sub-quota for the same school and region")
+        frame = pd.DataFrame({"school_id": school, "region_id": region, "quota": quota.fillna(0).round().astype(np.int64)})
+        schools = self.raw.tables.get("schools")
+        if schools is not None and "quota" in schools.frame.columns and len(frame):
+            school_quota = dict(zip(schools.frame.get("school_id", []), pd.to_numeric(schools.frame["quota"], errors="coerce")))
+            total = frame[school != ""].groupby("school_id")["quota"].sum()
+            for sid, tot in total.items():
+                q = school_quota.get(sid)
+                if q is not None and q == q and tot > q:
+                    rows = np.flatnonzero((school == sid).to_numpy()) + t.first_row
+                    self.log.error(t.file, int(rows[0]), "quota", int(tot), "R8",
+                                   f"sub-quotas of {sid} add up to {int(tot)}, more than its quota {int(q)} (rows {', '.join(map(str, rows))})")
+        return frame.reset_index(drop=True)
+
+    # students -----------------------------------------------------------------------------------
+    def students(self) -> pd.DataFrame | None:
+        t = self._table("students")
+        if t is None:
+            return None
+        ids = self._ids(t, "student_id", "student")
+        if ids is None:
+            return None
+        self.student_ids = set(ids)
+        region = (self._reference(t, "region_id", self.region_lookup, "region (学籍所在地)", "FORMATS students.csv")
+                  if self._require(t, "region_id", "FORMATS students.csv") else pd.Series("", index=ids.index))
+        if self._require(t, "score", "R6"):
+            score = self._number(t, "score", "R6", "score (中考成绩)", required=True, integer=False)
+        else:
+            score = pd.Series(np.nan, index=t.frame.index)
+        columns = {"student_id": ids, "region_id": region, "score": score.astype(float)}
+        chain = self.settings.tie_break if self.settings else DEFAULT_TIE_BREAK
+        chain_keys = [k.partition(":")[0] for k in chain]
+        if "evaluation" in t.frame.columns or "evaluation" in chain_keys:
+            if "evaluation" in chain_keys and not self._require(t, "evaluation", "R6"):
+                pass
+            else:
+                columns["evaluation"] = self._evaluation(t, required="evaluation" in chain_keys)
+        columns["cohort"] = self._word(t, "cohort", COHORTS, "fresh", "R1")
+        columns["certificate"] = self._flag(t, "certificate", True, "R1")
+        columns["applies_general"] = self._flag(t, "applies_general", True, "R4")
+        for key in chain_keys:
+            if key in ("score", "evaluation", "student_id"):
+                continue
+            if self._require(t, key, "R6"):
+                columns[key] = self._number(t, key, "R6", f"tie-break {key}", required=True, integer=False, minimum=None)
+        columns.update(self._choices(t))
+        known = set(columns)
+        for c, s in self._extras(t, list(known)).items():
+            if parse_choice_column(c) is None:
+                columns[c] = s
+        return pd.DataFrame(columns).reset_index(drop=True)
+
+    def _evaluation(self, t: RawTable, required: bool) -> pd.Series:
+        cells = t.frame["evaluation"] if "evaluation" in t.frame.columns else pd.Series("", index=t.frame.index)
+        upper = cells.str.upper()
+        graded = upper.isin(EVALUATION_GRADES.keys()) | cells.isin(EVALUATION_GRADES.keys())
+        numeric = pd.to_numeric(cells.where(~graded & (cells != "")), errors="coerce")
+        empty = cells == ""
+        if required:
+            self._report(t, empty, "evaluation", "R6", "missing evaluation (综合素质评价)")
+        self._report(t, ~empty & ~graded & numeric.isna(), "evaluation", "R6",
+                     "evaluation must be A, B, C, D (优秀/良好/合格/待合格) or a number")
+        if graded.any() and numeric.notna().any():
+            self._report(t, numeric.notna(), "evaluation", "R6",
+                         "evaluation mixes grades (A-D) and numbers; use one kind in the whole column")
+        return upper.where(upper.isin(EVALUATION_GRADES.keys()), cells).astype(object)
+
+    def _choices(self, t: RawTable) -> dict[str, pd.Series]:
+        """Choice lists (R3): known schools, no school twice, no gap, at most max_choices filled."""
+        out: dict[str, pd.Series] = {}
+        if self.settings is None:
+            return out
+        m = self.settings.max_choices
+        by_list: dict[str, dict[int, str]] = defaultdict(dict)
+        for c in t.frame.columns:
+            parsed = parse_choice_column(c)
+            if parsed:
+                by_list[parsed[0]][parsed[1]] = c
+        read = self.settings.choice_lists
+        for list_name, cols in by_list.items():
+            if list_name not in read:
+                filled = np.zeros(len(t.frame), dtype=bool)
+                for c in cols.values():
+                    filled |= (t.frame[c] != "").to_numpy()
+                if filled.any():
+                    self.log.warning(t.file, 1, t.headers.get(next(iter(cols.values()))), None, "R5",
+                                     f"choice list {list_name!r} is read by no batch; its {int(filled.sum())} filled row(s) are ignored")
+                for c in cols.values():
+                    out[c] = t.frame[c]
+                continue
+            top = max(cols)
+            for k in range(1, top + 1):
+                if k not in cols:
+                    self.log.error(t.file, 1, choice_column(list_name, k), None, "R3",
+                                   f"column {choice_column(list_name, k)} is missing while a later choice column exists")
+            mapped = {}
+            for k in sorted(cols):
+                c = cols[k]
+                if k > m:
+                    self._report(t, t.frame[c] != "", c, "R3", f"more filled choices than max_choices = {m}")
+                    out[c] = pd.Series("", index=t.frame.index, dtype=object)
+                    continue
+                mapped[k] = self._reference(t, c, self.school_lookup, "school", "R3", allow_empty=True)
+                out[c] = mapped[k]
+            ks = sorted(mapped)
+            for a_i, a in enumerate(ks):  # a school listed twice in one list
+                for b in ks[a_i + 1:]:
+                    same = (mapped[a] == mapped[b]) & (mapped[a] != "")
+                    self._report(t, same, cols[b], "R3", f"the same school is also choice {a} of this list")
+            later_filled = np.zeros(len(t.frame), dtype=bool)
+            for k in reversed(sorted(cols)):  # a gap: choice k empty, a later one filled
+                cell = (t.frame[cols[k]] != "").to_numpy()
+                self._report(t, ~cell & later_filled, cols[k], "R3", "empty choice before a filled later choice")
+                later_filled |= cell
+        return out
+
+    # declines and interviews --------------------------------------------------------------------
+    def declines(self) -> pd.DataFrame:
+        empty = pd.DataFrame({"student_id": pd.Series(dtype=object), "batch": pd.Series(dtype=np.int64)})
+        t = self._table("declines")
+        if t is None or not len(t.frame):
+            return empty
+        if not (self._require(t, "student_id", "R9") & self._require(t, "batch", "R9")):
+            return empty
+        student = self._student_reference(t, "R9")
+        batch = self._number(t, "batch", "R9", "batch", required=True, integer=True)
+        ids = {b.id for b in self.settings.batches} if self.settings else set()
+        self._report(t, batch.notna() & ~batch.isin(ids), "batch", "R9", f"unknown batch (batches: {sorted(ids)})")
+        frame = pd.DataFrame({"student_id": student, "batch": batch.fillna(-1).round().astype(np.int64)})
+        return frame.drop_duplicates().reset_index(drop=True)
+
+    def interviews(self) -> pd.DataFrame:
+        empty = pd.DataFrame({"student_id": pd.Series(dtype=object), "school_id": pd.Series(dtype=object)})
+        t = self._table("interviews")
+        if t is None or not len(t.frame):
+            return empty
+        if not (self._require(t, "student_id", "R3") & self._require(t, "school_id", "R3")):
+            return empty
+        student = self._student_reference(t, "R3")
+        school = self._reference(t, "school_id", self.school_lookup, "school", "R3")
+        return pd.DataFrame({"student_id": student, "school_id": school}).drop_duplicates().reset_index(drop=True)
+
+    def _student_reference(self, t: RawTable, clause: str) -> pd.Series:
+        cells = t.frame["student_id"]
+        known = cells.isin(self.student_ids) if self.student_ids is not None else pd.Series(True, index=cells.index)
+        self._report(t, cells == "", "student_id", clause, "missing student id")
+        self._report(t, (cells != "") & ~known, "student_id", clause, "unknown student")
+        return cells.astype(object)
+
+    # void choices (warnings) --------------------------------------------------------------------
+    def void_choice_warnings(self, students: pd.DataFrame, schools: pd.DataFrame, interviews: pd.DataFrame) -> None:
+        t = self._table("students")
+        unregistered = set(schools.loc[~schools["registered"], "school_id"])
+        interview = set(schools.loc[schools["requires_interview"], "school_id"])
+        passed = set(zip(interviews["student_id"], interviews["school_id"]))
+        for list_name in self.settings.choice_lists:
+            for k in range(1, self.settings.max_choices + 1):
+                c = choice_column(list_name, k)
+                if c not in students.columns:
+                    continue
+                col = students[c]
+                self._report(t, col.isin(unregistered), c, "R2",
+                             "void choice: the school is not registered in the catalogue (HY §八.四.2)", "warning")
+                needs = col.isin(interview)
+                if needs.any():
+                    has = pd.Series([(s, sc) in passed for s, sc in zip(students["student_id"][needs], col[needs])],
+                                    index=col.index[needs], dtype=bool)
+                    no_pass = needs.copy()
+                    no_pass[needs] = ~has
+                    self._report(t, no_pass, c, "R3",
+                                 "void choice: the school requires an interview the student has not passed (HY §九.3)",
+                                 "warning")
+
+
+def _table_file(t: RawTable) -> str:
+    return f"{t.file.split(':')[-1]}.csv" if ":" in t.file else t.file

@@ -1,0 +1,144 @@
+"""Write a scenario back out as a folder (CSV + scenario.yaml), one .xlsx workbook, or JSON.
+
+What is written loads back to an equal scenario (tests/test_models_roundtrip.py).  CSV files carry a
+UTF-8 BOM so that Excel shows Chinese names correctly; the loader accepts it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from models.headers import choice_column
+from models.scenario import Scenario
+
+TABLE_ORDER = ("regions", "schools", "subquotas", "students", "declines", "interviews")
+
+
+def settings_dict(scenario: Scenario) -> dict:
+    s = scenario.settings
+    data: dict = {"name": s.name}
+    if s.year is not None:
+        data["year"] = s.year
+    data["max_choices"] = s.max_choices
+    data["general_stage"] = s.general_stage
+    data["tie_break"] = list(s.tie_break)
+    batches = []
+    for b in s.batches:
+        item = {"id": b.id, "name": b.name, "choices": b.choices}
+        if b.fallback:
+            item["fallback"] = True
+        if b.open_given:
+            item["open"] = b.open
+        item["admit_by"] = b.admit_by
+        item["confirm_by"] = b.confirm_by
+        batches.append(item)
+    data["batches"] = batches
+    data.update(s.extra)
+    return data
+
+
+def scenario_tables(scenario: Scenario) -> dict[str, pd.DataFrame]:
+    """The tables as text, as they are written to files (empty optional tables left out)."""
+    tables = {}
+    regions = scenario.regions.copy()
+    for col in ("general_seats", "general_cutoff"):
+        if regions[col].isna().all():
+            regions = regions.drop(columns=col)
+    tables["regions"] = regions
+    tables["schools"] = scenario.schools
+    if len(scenario.subquotas):
+        tables["subquotas"] = scenario.subquotas
+    students = scenario.students
+    choice_cols = [choice_column(lst, k) for lst in scenario.settings.choice_lists
+                   for k in range(1, scenario.settings.max_choices + 1)]
+    choice_cols = [c for c in choice_cols if c in students.columns]
+    others = [c for c in students.columns if c not in choice_cols]
+    tables["students"] = students[others + choice_cols]
+    if len(scenario.declines):
+        tables["declines"] = scenario.declines
+    if len(scenario.interviews):
+        tables["interviews"] = scenario.interviews
+    return {name: _as_text(frame) for name, frame in tables.items()}
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if s.dtype == bool:
+            out[col] = s.map({True: "true", False: "false"})
+        elif pd.api.types.is_float_dtype(s):
+            out[col] = s.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else repr(float(v))))
+        else:
+            out[col] = s.astype(object).where(s.notna(), "").astype(str)
+    return pd.DataFrame(out, columns=list(frame.columns))
+
+
+def write_scenario(scenario: Scenario, target: str | Path) -> Path:
+    """Write to a folder, or to ``*.xlsx`` / ``*.json`` by the target's suffix."""
+    target = Path(target)
+    suffix = target.suffix.lower()
+    if suffix == ".xlsx":
+        write_workbook(scenario, target)
+    elif suffix == ".json":
+        write_json(scenario, target)
+    else:
+        write_folder(scenario, target)
+    return target
+
+
+def write_folder(scenario: Scenario, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "scenario.yaml").write_text(
+        yaml.safe_dump(settings_dict(scenario), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    for name, frame in scenario_tables(scenario).items():
+        frame.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8-sig")
+
+
+def write_workbook(scenario: Scenario, path: Path) -> None:
+    import openpyxl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = openpyxl.Workbook(write_only=True)
+    settings = settings_dict(scenario)
+    ws = wb.create_sheet("scenario")
+    ws.append(["key", "value"])
+    for key, value in settings.items():
+        if key == "batches":
+            continue
+        if key == "tie_break":
+            value = ", ".join(value)
+        elif isinstance(value, (dict, list)):
+            value = yaml.safe_dump(value, allow_unicode=True)
+        ws.append([key, value])
+    ws = wb.create_sheet("batches")
+    cols = ["id", "name", "choices", "fallback", "open", "admit_by", "confirm_by"]
+    ws.append(cols)
+    for b in settings["batches"]:
+        ws.append([_cell(b.get(c, "")) for c in cols])
+    for name, frame in scenario_tables(scenario).items():
+        ws = wb.create_sheet(name)
+        ws.append(list(frame.columns))
+        for row in frame.itertuples(index=False):
+            ws.append(list(row))
+    wb.save(path)
+
+
+def _cell(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def write_json(scenario: Scenario, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    settings = settings_dict(scenario)
+    settings["batches"] = [{k: _cell(v) if k != "fallback" else v for k, v in b.items()} for b in settings["batches"]]
+    data = {"scenario": settings}
+    for name, frame in scenario_tables(scenario).items():
+        data[name] = frame.to_dict("records")
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")

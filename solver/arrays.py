@@ -1,0 +1,106 @@
+"""A scenario as integer arrays, the form every engine works on (students, schools, regions as codes).
+
+Row i of every student array is row i of ``scenario.students``; school j is row j of
+``scenario.schools``; region r is row r of ``scenario.regions``.  Choice cells are school codes, -1
+where empty.  Building this is the only place where ids are turned into codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from models.scenario import Scenario
+
+
+@dataclass
+class ScenarioArrays:
+    n: int
+    n_schools: int
+    n_regions: int
+    student_ids: np.ndarray
+    school_ids: np.ndarray
+    region_ids: np.ndarray
+    region: np.ndarray  # int32[n] the student's region (学籍所在地)
+    rank: np.ndarray  # int64[n] position in the tie-break chain, 0 = first (R6)
+    score: np.ndarray  # float[n]
+    eligible: np.ndarray  # bool[n] R1: may be admitted to a vocational school
+    applies_general: np.ndarray  # bool[n] R4
+    quota: np.ndarray  # int64[S] R7
+    registered: np.ndarray  # bool[S] R2
+    requires_interview: np.ndarray  # bool[S] R3
+    sub_index: np.ndarray  # int32[S, R] index into sub_quota, -1 where no sub-quota (R8)
+    sub_quota: np.ndarray  # int64[P] R8
+    sub_school: np.ndarray  # int32[P]
+    sub_region: np.ndarray  # int32[P]
+    lists: dict[str, np.ndarray]  # choice list name -> int32[n, max_choices] school codes, -1 empty
+    interview_keys: np.ndarray  # sorted int64 student * S + school of every interview pass (R3)
+    declines: dict[int, np.ndarray] = field(default_factory=dict)  # batch id -> bool[n] (R9)
+
+    @classmethod
+    def from_scenario(cls, sc: Scenario) -> "ScenarioArrays":
+        st, sch, reg = sc.students, sc.schools, sc.regions
+        n, S, R = len(st), len(sch), len(reg)
+        school_ids = sch["school_id"].to_numpy(dtype=object)
+        region_ids = reg["region_id"].to_numpy(dtype=object)
+        school_codes = pd.Index(school_ids)
+        region_codes = pd.Index(region_ids)
+        student_index = pd.Index(st["student_id"])
+
+        eligible = ~((st["cohort"] == "fresh") & ~st["certificate"]).to_numpy()  # R1 (HY §四)
+        sub_school = school_codes.get_indexer(sc.subquotas["school_id"]).astype(np.int32)
+        sub_region = region_codes.get_indexer(sc.subquotas["region_id"]).astype(np.int32)
+        sub_index = np.full((S, R), -1, dtype=np.int32)
+        sub_index[sub_school, sub_region] = np.arange(len(sub_school), dtype=np.int32)
+
+        m = sc.settings.max_choices
+        lists = {}
+        for name in sc.settings.choice_lists:
+            codes = np.full((n, m), -1, dtype=np.int32)
+            for k, col in enumerate(_choice_cols(sc, name)):
+                if col is not None:
+                    codes[:, k] = school_codes.get_indexer(st[col])
+            lists[name] = codes
+
+        iv_student = student_index.get_indexer(sc.interviews["student_id"]).astype(np.int64)
+        iv_school = school_codes.get_indexer(sc.interviews["school_id"]).astype(np.int64)
+        declines = {}
+        for b in sc.settings.batches:
+            mask = np.zeros(n, dtype=bool)
+            rows = sc.declines.loc[sc.declines["batch"] == b.id, "student_id"]
+            mask[student_index.get_indexer(rows)] = True
+            declines[b.id] = mask
+
+        return cls(
+            n=n, n_schools=S, n_regions=R,
+            student_ids=st["student_id"].to_numpy(dtype=object), school_ids=school_ids, region_ids=region_ids,
+            region=region_codes.get_indexer(st["region_id"]).astype(np.int32),
+            rank=sc.priority_rank(),
+            score=st["score"].to_numpy(dtype=float),
+            eligible=eligible,
+            applies_general=st["applies_general"].to_numpy(dtype=bool),
+            quota=sch["quota"].to_numpy(dtype=np.int64),
+            registered=sch["registered"].to_numpy(dtype=bool),
+            requires_interview=sch["requires_interview"].to_numpy(dtype=bool),
+            sub_index=sub_index, sub_quota=sc.subquotas["quota"].to_numpy(dtype=np.int64),
+            sub_school=sub_school, sub_region=sub_region,
+            lists=lists,
+            interview_keys=np.unique(iv_student * S + iv_school),
+            declines=declines,
+        )
+
+    def pair_keys(self, students: np.ndarray, schools: np.ndarray) -> np.ndarray:
+        """One int64 per (student, school) pair, for set look-ups."""
+        return students.astype(np.int64) * self.n_schools + schools.astype(np.int64)
+
+
+def _choice_cols(sc: Scenario, list_name: str) -> list[str | None]:
+    from models.headers import choice_column
+
+    cols = []
+    for k in range(1, sc.settings.max_choices + 1):
+        c = choice_column(list_name, k)
+        cols.append(c if c in sc.students.columns else None)
+    return cols

@@ -1,0 +1,162 @@
+"""The sequential engine: the admission rules exactly as the policy documents state them, vectorized.
+
+R1 eligibility, R2 catalogue and R3 choices (via `solver.choices`), R4 general high school first,
+R5 batches in order, R6 the sequential rule (rounds k = 1 .. max_choices, each school taking its k-th
+choice applicants in the order of the tie-break chain), R7 quota caps across batches, R8 regional
+sub-quotas nested in the quota, R9 confirmation and declines, R10 no double admission, R11 offer dates
+from the batch calendar, R12 one outcome per student.
+
+Python loops run over batches and choice rounds only; every step inside is a numpy operation over
+all applications of the round.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from models.results import Result, build_admissions, build_offers
+from models.scenario import Scenario
+from solver.arrays import ScenarioArrays
+from solver.choices import batch_choices
+
+Progress = Callable[[str, int, int], None]  # (what is being done, steps done, steps in all)
+
+
+def general_stage(sc: Scenario, arr: ScenarioArrays) -> np.ndarray:
+    """R4 (HY §八.四.4, §九): per region, ``general_seats`` students in chain order, or every student
+    at or above ``general_cutoff``; only students with ``applies_general`` are considered."""
+    general = np.zeros(arr.n, dtype=bool)
+    stage = sc.settings.general_stage
+    if stage == "none":
+        return general
+    seats = sc.regions["general_seats"].to_numpy(dtype=float, na_value=np.nan)
+    cutoff = sc.regions["general_cutoff"].to_numpy(dtype=float, na_value=np.nan)
+    # A region uses what it gives; where it gives both, the setting decides (README, assumptions).
+    use_cutoff = ~np.isnan(cutoff) & (np.isnan(seats) | (stage == "cutoff"))
+    use_seats = ~np.isnan(seats) & ~use_cutoff
+
+    candidates = arr.applies_general & (arr.region >= 0)
+    by_cutoff = candidates & use_cutoff[arr.region] & (arr.score >= np.nan_to_num(cutoff, nan=np.inf)[arr.region])
+    general |= by_cutoff
+
+    idx = np.flatnonzero(candidates & use_seats[arr.region])
+    if len(idx):
+        idx = idx[np.lexsort((arr.rank[idx], arr.region[idx]))]
+        within = _cumcount(arr.region[idx])
+        general[idx[within < np.nan_to_num(seats, nan=0)[arr.region[idx]]]] = True
+    return general
+
+
+def _cumcount(groups: np.ndarray) -> np.ndarray:
+    """0, 1, 2 ... within each run of equal values of a sorted ``groups`` array."""
+    n = len(groups)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    lengths = np.diff(np.r_[starts, n])
+    return np.arange(n) - np.repeat(starts, lengths)
+
+
+def admit_round(arr: ScenarioArrays, students: np.ndarray, schools: np.ndarray,
+                seats: np.ndarray, sub_seats: np.ndarray) -> np.ndarray:
+    """One round of R6 at every school at once.  ``students``/``schools`` are the round's applications
+    sorted by (school, chain rank).  A student is admitted while the school has a free seat (R7) and
+    his region's share of it has one (R8); a student skipped for a full region does not stop the school
+    from admitting students of other regions after him.  ``seats`` and ``sub_seats`` are updated.
+
+    Sequentially, the school's count only grows, so an applicant is admitted iff (a) fewer applicants of
+    his region with a sub-quota came before him than the region's free seats, and (b) fewer applicants
+    passing (a) came before him than the school's free seats.
+    """
+    if len(students) == 0:
+        return np.zeros(0, dtype=bool)
+    pair = arr.sub_index[schools, arr.region[students]] if arr.sub_index.size else np.full(len(students), -1)
+    region_ok = np.ones(len(students), dtype=bool)
+    limited = np.flatnonzero(pair >= 0)
+    if len(limited):
+        order = limited[np.argsort(pair[limited], kind="stable")]  # keeps chain order within a pair
+        within = np.empty(len(students), dtype=np.int64)
+        within[order] = _cumcount(pair[order])
+        region_ok[limited] = within[limited] < sub_seats[pair[limited]]
+    ok = region_ok.astype(np.int64)
+    running = np.cumsum(ok) - ok  # passing applicants before this one, over all schools
+    starts = np.flatnonzero(np.r_[True, schools[1:] != schools[:-1]])
+    offset = np.repeat(running[starts], np.diff(np.r_[starts, len(schools)]))
+    admitted = region_ok & (running - offset < seats[schools])
+    seats -= np.bincount(schools[admitted], minlength=len(seats))
+    taken = pair[admitted & (pair >= 0)]
+    if len(taken):
+        sub_seats -= np.bincount(taken, minlength=len(sub_seats))
+    return admitted
+
+
+def run_sequential(sc: Scenario, progress: Progress | None = None, arrays: ScenarioArrays | None = None) -> Result:
+    t0 = time.perf_counter()
+    arr = arrays or ScenarioArrays.from_scenario(sc)
+    m = sc.settings.max_choices
+    batches = sc.settings.batches
+    total_steps = 1 + len(batches) * m
+    step = 0
+
+    def tick(what: str) -> None:
+        nonlocal step
+        step += 1
+        if progress:
+            progress(what, step, total_steps)
+
+    general = general_stage(sc, arr)  # R4
+    tick("general stage (R4)")
+
+    school = np.full(arr.n, -1, dtype=np.int32)  # confirmed admission (R10: at most one)
+    batch_of = np.zeros(arr.n, dtype=np.int32)
+    rank_of = np.zeros(arr.n, dtype=np.int32)
+    took_part = np.zeros(arr.n, dtype=bool)
+    free = arr.quota.copy()  # R7: quota minus confirmed admissions
+    free_sub = arr.sub_quota.copy()  # R8
+    declined_keys = np.zeros(0, dtype=np.int64)
+    offer_parts = []
+
+    for b in batches:
+        pool = arr.eligible & ~general & (school < 0)  # R1, R4, R5
+        codes = batch_choices(arr, b, declined_keys)  # R2, R3, R5
+        codes[~pool] = -1
+        took_part |= (codes >= 0).any(axis=1)
+        offered = np.full(arr.n, -1, dtype=np.int32)
+        offered_rank = np.zeros(arr.n, dtype=np.int32)
+        seats, sub_seats = free.copy(), free_sub.copy()  # offers hold seats during the batch (R9)
+        for k in range(m):  # R6: round k reads the k-th choices of students not yet admitted
+            students = np.flatnonzero((codes[:, k] >= 0) & (offered < 0))
+            schools = codes[students, k]
+            order = np.lexsort((arr.rank[students], schools))
+            students, schools = students[order], schools[order]
+            admitted = admit_round(arr, students, schools, seats, sub_seats)
+            offered[students[admitted]] = schools[admitted]
+            offered_rank[students[admitted]] = k + 1
+            tick(f"batch {b.id}, round {k + 1}")
+        got = np.flatnonzero(offered >= 0)
+        declined = arr.declines[b.id][got]  # R9: confirmed unless a decline names student and batch
+        confirmed = got[~declined]
+        school[confirmed] = offered[confirmed]
+        batch_of[confirmed] = b.id
+        rank_of[confirmed] = offered_rank[confirmed]
+        free -= np.bincount(offered[confirmed], minlength=arr.n_schools)
+        pair = arr.sub_index[offered[confirmed], arr.region[confirmed]] if arr.sub_index.size else np.zeros(0, int)
+        if len(pair):
+            free_sub -= np.bincount(pair[pair >= 0], minlength=len(free_sub))
+        declined_keys = np.concatenate([declined_keys, arr.pair_keys(got[declined], offered[got[declined]])])
+        offer_parts.append((b, got, offered[got], offered_rank[got], ~declined))
+
+    outcome = np.full(arr.n, "none", dtype=object)  # R12, in order of precedence below
+    outcome[took_part] = "unplaced"
+    outcome[~arr.eligible] = "ineligible"
+    outcome[school >= 0] = "vocational"
+    outcome[general] = "general"
+    engine_seconds = time.perf_counter() - t0
+    admissions = build_admissions(sc, arr.student_ids, arr.school_ids, outcome, school, batch_of, rank_of)
+    offers = build_offers(sc, arr.student_ids, arr.school_ids, offer_parts)
+    return Result(admissions=admissions, offers=offers, engine="sequential",
+                  timings={"engine": round(engine_seconds, 4)})
