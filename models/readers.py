@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import yaml
 
+from models.columns import TEXT, text
 from models.headers import canonical_header
 from models.problems import ProblemLog
 
@@ -56,7 +58,8 @@ def _frame_from_rows(table: str, header: list, rows: list[list], file: str, firs
     names, written = _canonical_columns(table, header, file, log)
     width = len(names)
     body = [[_cell_text(v) for v in (r + [None] * (width - len(r)))[:width]] for r in rows]
-    frame = pd.DataFrame(body, columns=names, dtype=object)
+    frame = pd.DataFrame(body, columns=names, dtype=TEXT) if body else pd.DataFrame(
+        {n: text([]) for n in names})
     return RawTable(frame, file, first_row, written)
 
 
@@ -106,10 +109,9 @@ def read_csv_table(path: Path, table: str, log: ProblemLog, label: str | None = 
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         log.error(label, None, None, None, "FORMATS", f"the file cannot be read as CSV: {exc}")
-        return RawTable(pd.DataFrame(columns=names), label, 2, written)
-    frame = arrow.to_pandas(types_mapper=None)
-    for name in names:
-        frame[name] = frame[name].astype(object).fillna("").str.strip()
+        return RawTable(pd.DataFrame({n: text([]) for n in names}), label, 2, written)
+    trimmed = pa.table({n: pc.utf8_trim_whitespace(arrow.column(i)) for i, n in enumerate(names)})
+    frame = trimmed.to_pandas(types_mapper={pa.string(): TEXT}.get)
     return RawTable(frame, label, 2, written)
 
 

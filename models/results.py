@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from models.columns import take, text
 from models.scenario import Scenario
 
 ADMISSION_COLUMNS = ["student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",
@@ -46,8 +47,8 @@ def build_admissions(sc: Scenario, student_ids, school_ids, outcome, school, bat
     school_col = np.full(len(school), "", dtype=object)
     school_col[voc] = np.asarray(school_ids, dtype=object)[school[voc]]
     return pd.DataFrame({
-        "student_id": student_ids,
-        "region_id": sc.students["region_id"].to_numpy(dtype=object),
+        "student_id": text(student_ids).reset_index(drop=True),
+        "region_id": sc.students["region_id"].reset_index(drop=True),
         "outcome": outcome,
         "school_id": school_col,
         "batch": pd.arrays.IntegerArray(np.asarray(batch, dtype=np.int64), ~voc),
@@ -60,22 +61,23 @@ def build_admissions(sc: Scenario, student_ids, school_ids, outcome, school, bat
 def build_offers(sc: Scenario, student_ids, school_ids, parts) -> pd.DataFrame:
     """offers.csv from per-batch arrays: (batch, students, schools, ranks, confirmed)."""
     frames = []
-    region = sc.students["region_id"].to_numpy(dtype=object)
-    student_ids = np.asarray(student_ids, dtype=object)
+    region = sc.students["region_id"]
     school_ids = np.asarray(school_ids, dtype=object)
     for b, students, schools, ranks, confirmed in parts:
         frames.append(pd.DataFrame({
-            "student_id": student_ids[students],
+            "student_id": take(student_ids, students),
             "school_id": school_ids[schools],
             "batch": np.full(len(students), b.id, dtype=np.int64),
             "choice_rank": np.asarray(ranks, dtype=np.int64),
             "admit_date": b.admit_by.isoformat(),
             "confirmed": np.asarray(confirmed, dtype=bool),
-            "region_id": region[students],
+            "region_id": take(region, students),
             "confirm_date": np.where(confirmed, b.confirm_by.isoformat(), ""),
         }))
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in OFFER_COLUMNS + ["region_id", "confirm_date"]})
+        return pd.DataFrame({"student_id": text([]), "school_id": text([]), "batch": pd.Series(dtype=np.int64),
+                             "choice_rank": pd.Series(dtype=np.int64), "admit_date": text([]),
+                             "confirmed": pd.Series(dtype=bool), "region_id": text([]), "confirm_date": text([])})
     return pd.concat(frames, ignore_index=True)
 
 
@@ -168,15 +170,14 @@ def _plain(value):
     return value
 
 
-def atomic_dir_swap(staging: Path, target: Path) -> None:
-    """Replace ``target`` by the fully written ``staging`` folder, so readers never see half a result."""
-    if target.exists():
-        old = target.with_name(target.name + f".old-{os.getpid()}")
-        target.rename(old)
-        staging.rename(target)
-        import shutil
-
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging.rename(target)
+def publish_files(staging: Path, target: Path, last: str = "summary.json") -> None:
+    """Move the fully written files of ``staging`` into ``target``, each by an atomic rename, with
+    ``last`` (the summary that marks a complete result) moved last and removed first.  Other files in
+    ``target`` are left alone, so ``--out .`` is safe."""
+    target.mkdir(parents=True, exist_ok=True)
+    (target / last).unlink(missing_ok=True)
+    (target / "errors.csv").unlink(missing_ok=True)
+    names = sorted(p.name for p in staging.iterdir())
+    for name in [n for n in names if n != last] + [n for n in names if n == last]:
+        os.replace(staging / name, target / name)
+    staging.rmdir()

@@ -92,17 +92,17 @@ class Scenario:
         ev = self.students["evaluation"] if "evaluation" in self.students.columns else None
         if ev is None:
             return np.zeros(len(self.students))
-        table = {}
-        for v in pd.unique(ev.to_numpy()):
-            text = str(v).strip()
-            grade = EVALUATION_GRADES.get(text.upper(), EVALUATION_GRADES.get(text))
-            if grade is None:
-                try:
-                    grade = float(text)
-                except ValueError:
-                    grade = 0.0
-            table[v] = float(grade)
-        return ev.map(table).to_numpy(dtype=float)
+        codes, uniques = pd.factorize(ev)
+        values = np.empty(len(uniques) + 1)
+        for i, v in enumerate(uniques):
+            label = str(v).strip()
+            grade = EVALUATION_GRADES.get(label.upper(), EVALUATION_GRADES.get(label))
+            try:
+                values[i] = float(grade if grade is not None else label)
+            except ValueError:
+                values[i] = 0.0
+        values[-1] = 0.0  # missing
+        return values[codes]
 
     def _id_key(self) -> np.ndarray:
         """student_id ascending: as numbers when every id is a whole number (then as text), else as text."""

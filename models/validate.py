@@ -18,6 +18,7 @@ from models.headers import (
     COHORTS, EVALUATION_GRADES, FALSE_WORDS, REGION_KINDS, SCHOOL_KINDS, TRUE_WORDS, choice_column,
     parse_choice_column,
 )
+from models.columns import member, numbers, text, translate
 from models.problems import ProblemLog
 from models.readers import REQUIRED_TABLES, RawScenario, RawTable
 from models.scenario import DEFAULT_TIE_BREAK, TIE_BREAK_DESCENDING, Batch, Scenario, Settings
@@ -214,7 +215,7 @@ class _Validator:
         self.log = log
         self.region_lookup: dict[str, str] = {}
         self.school_lookup: dict[str, str] = {}
-        self.student_ids: set[str] | None = None
+        self.student_ids: pd.Series | None = None
 
     # helpers ----------------------------------------------------------------------------------
     def _table(self, name: str) -> RawTable | None:
@@ -243,20 +244,22 @@ class _Validator:
             return None
         ids = t.frame[column]
         self._report(t, ids == "", column, f"FORMATS {_table_file(t)}", f"missing {what} id")
-        dup = ids.duplicated(keep="first") & (ids != "")
+        dup = (ids.duplicated(keep="first") & (ids != "")).to_numpy()
         if dup.any():
-            first = ids[~ids.duplicated(keep="first")]
-            first_row = pd.Series(np.arange(len(ids))[first.index] + t.first_row, index=first.to_numpy())
-            msgs = [f"duplicate {what} id (first on row {first_row[v]})" for v in ids]
+            first_row = {}
+            for pos, v in zip(np.flatnonzero(ids.duplicated(keep=False).to_numpy()), ids[ids.duplicated(keep=False)]):
+                first_row.setdefault(v, pos + t.first_row)
+            msgs = np.full(len(ids), "", dtype=object)
+            msgs[dup] = [f"duplicate {what} id (first on row {first_row[v]})" for v in ids[dup]]
             self._report(t, dup, column, f"FORMATS {_table_file(t)}", msgs)
         return ids
 
     def _number(self, t: RawTable, column: str, clause: str, what: str, *, required: bool, integer: bool,
                 minimum: float | None = 0) -> pd.Series:
         """Parse a numeric column; empty cells are errors when ``required`` (never defaulted)."""
-        cells = t.frame[column] if column in t.frame.columns else pd.Series([""] * len(t.frame), index=t.frame.index)
+        cells = t.frame[column] if column in t.frame.columns else text([""] * len(t.frame), index=t.frame.index)
         empty = cells == ""
-        values = pd.to_numeric(cells.where(~empty), errors="coerce")
+        values = numbers(cells)
         if required:
             self._report(t, empty, column, clause, f"missing {what}")
         self._report(t, ~empty & values.isna(), column, clause, f"{what} is not a number")
@@ -280,24 +283,24 @@ class _Validator:
 
     def _word(self, t: RawTable, column: str, words: dict[str, str], default: str, clause: str) -> pd.Series:
         if column not in t.frame.columns:
-            return pd.Series([default] * len(t.frame), index=t.frame.index, dtype=object)
+            return text([default] * len(t.frame), index=t.frame.index)
         cells = t.frame[column]
-        mapped = cells.str.lower().map(lambda w: words.get(w)).where(cells != "", default)
-        mapped = mapped.where(mapped.notna(), cells.map(words.get))
-        self._report(t, mapped.isna(), column, clause,
+        mapped, found = translate(cells.str.lower(), words)
+        empty = (cells == "").to_numpy()
+        self._report(t, ~found & ~empty, column, clause,
                      f"{column} must be one of {', '.join(sorted(set(words.values())))}")
-        return mapped.fillna(default).astype(object)
+        return mapped.where(~empty, default)
 
     def _reference(self, t: RawTable, column: str, lookup: dict[str, str], what: str, clause: str,
                    allow_empty: bool = False) -> pd.Series:
         """Map ids (or unique names) to ids; unknown values are errors."""
         cells = t.frame[column]
-        mapped = cells.map(lookup)
-        empty = cells == ""
+        mapped, found = translate(cells, lookup)
+        empty = (cells == "").to_numpy()
         if not allow_empty:
             self._report(t, empty, column, clause, f"missing {what}")
-        self._report(t, ~empty & mapped.isna(), column, clause, f"unknown {what}")
-        return mapped.fillna("").astype(object)
+        self._report(t, ~empty & ~found, column, clause, f"unknown {what}")
+        return mapped
 
     @staticmethod
     def _lookup(ids: pd.Series, names: pd.Series | None) -> dict[str, str]:
@@ -360,7 +363,7 @@ class _Validator:
         names = names.where(names != "", ids)
         self.school_lookup = self._lookup(ids, names)
         region = (self._reference(t, "region_id", self.region_lookup, "region", "FORMATS schools.csv", allow_empty=True)
-                  if "region_id" in t.frame.columns else pd.Series([""] * len(ids), index=ids.index, dtype=object))
+                  if "region_id" in t.frame.columns else text([""] * len(ids), index=ids.index))
         if self._require(t, "quota", "R7"):
             quota = self._number(t, "quota", "R7", "quota (招生计划)", required=True, integer=True)
         else:
@@ -378,8 +381,7 @@ class _Validator:
 
     # sub-quotas ---------------------------------------------------------------------------------
     def subquotas(self) -> pd.DataFrame:
-        empty = pd.DataFrame({"school_id": pd.Series(dtype=object), "region_id": pd.Series(dtype=object),
-                              "quota": pd.Series(dtype=np.int64)})
+        empty = pd.DataFrame({"school_id": text([]), "region_id": text([]), "quota": pd.Series(dtype=np.int64)})
         t = self._table("subquotas")
         if t is None or not len(t.frame):
             return empty
@@ -412,9 +414,9 @@ class _Validator:
         ids = self._ids(t, "student_id", "student")
         if ids is None:
             return None
-        self.student_ids = set(ids)
+        self.student_ids = ids
         region = (self._reference(t, "region_id", self.region_lookup, "region (学籍所在地)", "FORMATS students.csv")
-                  if self._require(t, "region_id", "FORMATS students.csv") else pd.Series("", index=ids.index))
+                  if self._require(t, "region_id", "FORMATS students.csv") else text([""] * len(ids), index=ids.index))
         if self._require(t, "score", "R6"):
             score = self._number(t, "score", "R6", "score (中考成绩)", required=True, integer=False)
         else:
@@ -446,7 +448,7 @@ class _Validator:
         cells = t.frame["evaluation"] if "evaluation" in t.frame.columns else pd.Series("", index=t.frame.index)
         upper = cells.str.upper()
         graded = upper.isin(EVALUATION_GRADES.keys()) | cells.isin(EVALUATION_GRADES.keys())
-        numeric = pd.to_numeric(cells.where(~graded & (cells != "")), errors="coerce")
+        numeric = numbers(cells.where(~graded, ""))
         empty = cells == ""
         if required:
             self._report(t, empty, "evaluation", "R6", "missing evaluation (综合素质评价)")
@@ -455,7 +457,7 @@ class _Validator:
         if graded.any() and numeric.notna().any():
             self._report(t, numeric.notna(), "evaluation", "R6",
                          "evaluation mixes grades (A-D) and numbers; use one kind in the whole column")
-        return upper.where(upper.isin(EVALUATION_GRADES.keys()), cells).astype(object)
+        return upper.where(upper.isin(EVALUATION_GRADES.keys()), cells)
 
     def _choices(self, t: RawTable) -> dict[str, pd.Series]:
         """Choice lists (R3): known schools, no school twice, no gap, at most max_choices filled."""
@@ -490,7 +492,7 @@ class _Validator:
                 c = cols[k]
                 if k > m:
                     self._report(t, t.frame[c] != "", c, "R3", f"more filled choices than max_choices = {m}")
-                    out[c] = pd.Series("", index=t.frame.index, dtype=object)
+                    out[c] = text([""] * len(t.frame), index=t.frame.index)
                     continue
                 mapped[k] = self._reference(t, c, self.school_lookup, "school", "R3", allow_empty=True)
                 out[c] = mapped[k]
@@ -508,7 +510,7 @@ class _Validator:
 
     # declines and interviews --------------------------------------------------------------------
     def declines(self) -> pd.DataFrame:
-        empty = pd.DataFrame({"student_id": pd.Series(dtype=object), "batch": pd.Series(dtype=np.int64)})
+        empty = pd.DataFrame({"student_id": text([]), "batch": pd.Series(dtype=np.int64)})
         t = self._table("declines")
         if t is None or not len(t.frame):
             return empty
@@ -522,7 +524,7 @@ class _Validator:
         return frame.drop_duplicates().reset_index(drop=True)
 
     def interviews(self) -> pd.DataFrame:
-        empty = pd.DataFrame({"student_id": pd.Series(dtype=object), "school_id": pd.Series(dtype=object)})
+        empty = pd.DataFrame({"student_id": text([]), "school_id": text([])})
         t = self._table("interviews")
         if t is None or not len(t.frame):
             return empty
@@ -534,10 +536,10 @@ class _Validator:
 
     def _student_reference(self, t: RawTable, clause: str) -> pd.Series:
         cells = t.frame["student_id"]
-        known = cells.isin(self.student_ids) if self.student_ids is not None else pd.Series(True, index=cells.index)
+        known = member(cells, self.student_ids) if self.student_ids is not None else np.ones(len(cells), dtype=bool)
         self._report(t, cells == "", "student_id", clause, "missing student id")
         self._report(t, (cells != "") & ~known, "student_id", clause, "unknown student")
-        return cells.astype(object)
+        return cells
 
     # void choices (warnings) --------------------------------------------------------------------
     def void_choice_warnings(self, students: pd.DataFrame, schools: pd.DataFrame, interviews: pd.DataFrame) -> None:

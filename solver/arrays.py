@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from models.columns import codes_of
 from models.scenario import Scenario
 
 
@@ -20,7 +21,7 @@ class ScenarioArrays:
     n: int
     n_schools: int
     n_regions: int
-    student_ids: np.ndarray
+    student_ids: pd.Series  # text, row i = student i
     school_ids: np.ndarray
     region_ids: np.ndarray
     region: np.ndarray  # int32[n] the student's region (学籍所在地)
@@ -45,13 +46,11 @@ class ScenarioArrays:
         n, S, R = len(st), len(sch), len(reg)
         school_ids = sch["school_id"].to_numpy(dtype=object)
         region_ids = reg["region_id"].to_numpy(dtype=object)
-        school_codes = pd.Index(school_ids)
-        region_codes = pd.Index(region_ids)
-        student_index = pd.Index(st["student_id"])
+        students_ids = st["student_id"]
 
         eligible = ~((st["cohort"] == "fresh") & ~st["certificate"]).to_numpy()  # R1 (HY §四)
-        sub_school = school_codes.get_indexer(sc.subquotas["school_id"]).astype(np.int32)
-        sub_region = region_codes.get_indexer(sc.subquotas["region_id"]).astype(np.int32)
+        sub_school = codes_of(sc.subquotas["school_id"], school_ids).astype(np.int32)
+        sub_region = codes_of(sc.subquotas["region_id"], region_ids).astype(np.int32)
         sub_index = np.full((S, R), -1, dtype=np.int32)
         sub_index[sub_school, sub_region] = np.arange(len(sub_school), dtype=np.int32)
 
@@ -61,22 +60,22 @@ class ScenarioArrays:
             codes = np.full((n, m), -1, dtype=np.int32)
             for k, col in enumerate(_choice_cols(sc, name)):
                 if col is not None:
-                    codes[:, k] = school_codes.get_indexer(st[col])
+                    codes[:, k] = codes_of(st[col], school_ids)
             lists[name] = codes
 
-        iv_student = student_index.get_indexer(sc.interviews["student_id"]).astype(np.int64)
-        iv_school = school_codes.get_indexer(sc.interviews["school_id"]).astype(np.int64)
+        iv_student = codes_of(sc.interviews["student_id"], students_ids).astype(np.int64)
+        iv_school = codes_of(sc.interviews["school_id"], school_ids).astype(np.int64)
         declines = {}
         for b in sc.settings.batches:
             mask = np.zeros(n, dtype=bool)
             rows = sc.declines.loc[sc.declines["batch"] == b.id, "student_id"]
-            mask[student_index.get_indexer(rows)] = True
+            mask[codes_of(rows, students_ids)] = True
             declines[b.id] = mask
 
         return cls(
             n=n, n_schools=S, n_regions=R,
-            student_ids=st["student_id"].to_numpy(dtype=object), school_ids=school_ids, region_ids=region_ids,
-            region=region_codes.get_indexer(st["region_id"]).astype(np.int32),
+            student_ids=st["student_id"].reset_index(drop=True), school_ids=school_ids, region_ids=region_ids,
+            region=codes_of(st["region_id"], region_ids).astype(np.int32),
             rank=sc.priority_rank(),
             score=st["score"].to_numpy(dtype=float),
             eligible=eligible,

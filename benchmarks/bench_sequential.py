@@ -1,0 +1,85 @@
+"""Benchmark: the whole ``zhaosheng run --engine sequential`` process on a generated scenario against a
+baseline process that only reads the same students.csv with pandas and lexsorts the applications.
+
+    python benchmarks/bench_sequential.py [--students 1000000] [--schools 300] [--regions 40] [--repeat 3]
+
+Prints wall time and peak memory of each process (best of --repeat), the engine's own phases from
+summary.json, and the ratio to the baseline.  Goal (issue #2): ratio <= 3, engine after loading <= 3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASELINE = r"""
+import sys, numpy as np, pandas as pd
+students = pd.read_csv(sys.argv[1], dtype={"student_id": str})
+cols = [c for c in students.columns if "choice_" in c]
+apps = students[["student_id", "score"] + cols].melt(id_vars=["student_id", "score"], value_vars=cols,
+                                                     var_name="list", value_name="school_id").dropna()
+order = np.lexsort((apps["student_id"].to_numpy(), -apps["score"].to_numpy(), apps["list"].to_numpy(),
+                    apps["school_id"].to_numpy()))
+print(len(order))
+"""
+
+
+def measure(cmd: list[str], env=None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr.read().decode()}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--students", type=int, default=1_000_000)
+    ap.add_argument("--schools", type=int, default=300)
+    ap.add_argument("--regions", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "zhaosheng-bench")
+    args = ap.parse_args()
+
+    folder = args.workdir / f"gen-{args.students}-{args.schools}-{args.regions}-{args.seed}"
+    if not (folder / "students.csv").exists():
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "api.cli", "generate", str(folder), "--students", str(args.students),
+                        "--schools", str(args.schools), "--regions", str(args.regions), "--seed", str(args.seed),
+                        "--batches", "3", "--max-choices", "2"], check=True, stdout=subprocess.DEVNULL)
+        print(f"generated {folder} in {time.perf_counter() - t0:.1f} s")
+    size = (folder / "students.csv").stat().st_size / 2**20
+    print(f"scenario: {args.students:,} students, {args.schools} schools, {args.regions} regions, 3 batches, "
+          f"2 choices; students.csv {size:.0f} MiB")
+
+    out = args.workdir / "out"
+    base_runs, run_runs, phases = [], [], []
+    for _ in range(args.repeat):
+        base_runs.append(measure([sys.executable, "-c", BASELINE, str(folder / "students.csv")]))
+        run_runs.append(measure([sys.executable, "-m", "api.cli", "run", str(folder), "--engine", "sequential",
+                                 "--out", str(out), "--quiet"]))
+        phases.append(json.loads((out / "summary.json").read_text())["timings"])
+    base = min(base_runs)
+    ours = min(run_runs)
+    best = min(phases, key=lambda t: t["engine"])
+    print(f"baseline (pandas read_csv + lexsort of applications): {base[0]:6.2f} s, peak {max(m for _, m in base_runs):7.0f} MiB")
+    print(f"zhaosheng run --engine sequential (whole process):   {ours[0]:6.2f} s, peak {max(m for _, m in run_runs):7.0f} MiB")
+    print(f"ratio to baseline: {ours[0] / base[0]:.2f}x  (goal <= 3x)")
+    print("phases of the best run (s): " + ", ".join(f"{k} {v:.2f}" for k, v in best.items()))
+    after_load = best["arrays"] + best["engine"]
+    print(f"engine after loading (arrays + rounds): {after_load:.2f} s  (goal <= 3 s)")
+
+
+if __name__ == "__main__":
+    main()

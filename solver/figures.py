@@ -1,0 +1,140 @@
+"""The figures a planner reads (RULES.md, "Figures"; JZ §一, §五, A1, A2; HY §二.二, §六.三).
+
+Computed from a scenario and any result (admissions + offers), so that every engine, and a published
+result under audit, gets the same tables: per school (quota, applicants by batch and choice rank,
+offers, confirmed, vacancies, fill rate, the lowest admitted score per batch and round), per
+sub-quota, per region (general, vocational, unplaced, 普职比, vocational share, enrollment rate), and
+the JZ A2 progress table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models.columns import codes_of
+from models.results import PROGRESS_HEADERS, Result
+from models.scenario import OUTCOMES, Scenario
+from solver.arrays import ScenarioArrays
+from solver.choices import batch_choices
+
+
+def _ratio_text(general: float, vocational: float) -> str:
+    """普职比 written as 普 : 职 with 普 = 1 (policy aim about 1 : 1, JZ §一)."""
+    if general <= 0:
+        return "0 : 1" if vocational > 0 else ""
+    return f"1 : {vocational / general:.2f}"
+
+
+def _share(num, den):
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, np.round(num / np.where(den > 0, den, 1), 4), np.nan)
+
+
+def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = None) -> pd.DataFrame:
+    arr = arr or ScenarioArrays.from_scenario(sc)
+    S, m = arr.n_schools, sc.settings.max_choices
+    adm, offers = result.admissions, result.offers
+    table = sc.schools[["school_id", "name", "kind", "region_id", "quota", "registered", "requires_interview"]].copy()
+
+    outcome = adm["outcome"].to_numpy(dtype=object)
+    eligible_pool = np.isin(outcome, ["vocational", "unplaced", "none"]) & arr.eligible
+    conf_batch = adm["batch"].fillna(0).to_numpy(dtype=np.int64)
+    off_school = codes_of(offers["school_id"], arr.school_ids)
+    off_student = codes_of(offers["student_id"], arr.student_ids)
+    off_batch = offers["batch"].to_numpy(dtype=np.int64)
+    off_rank = offers["choice_rank"].to_numpy(dtype=np.int64)
+    off_conf = offers["confirmed"].to_numpy(dtype=bool)
+
+    applicants_total = np.zeros(S, dtype=np.int64)
+    for b in sc.settings.batches:
+        # Batch b's pool (R5): eligible, not general, no confirmed admission before b.
+        pool = eligible_pool & ~((outcome == "vocational") & (conf_batch < b.id))
+        before = (off_batch < b.id) & ~off_conf
+        declined = arr.pair_keys(off_student[before], off_school[before])
+        codes = batch_choices(arr, b, declined)
+        codes[~pool] = -1
+        listed = np.zeros(S, dtype=bool)
+        for k in range(m):
+            col = codes[:, k]
+            counts = np.bincount(col[col >= 0], minlength=S)
+            table[f"applicants_b{b.id}_r{k + 1}"] = counts
+            listed |= counts > 0
+            applicants_total += counts
+    table["applicants"] = applicants_total
+    table["offers"] = np.bincount(off_school, minlength=S)
+    table["confirmed"] = np.bincount(off_school[off_conf], minlength=S)
+    table["declined"] = table["offers"] - table["confirmed"]
+    table["vacancies"] = table["quota"] - table["confirmed"]
+    table["fill_rate"] = _share(table["confirmed"], table["quota"])
+    score = arr.score[off_student] if len(off_student) else np.zeros(0)
+    for b in sc.settings.batches:
+        for k in range(1, m + 1):
+            here = (off_batch == b.id) & (off_rank == k)
+            low = pd.Series(score[here]).groupby(off_school[here]).min()
+            col = np.full(S, np.nan)
+            col[low.index.to_numpy(dtype=np.int64)] = low.to_numpy()
+            table[f"cutoff_b{b.id}_r{k}"] = col  # the lowest admitted score: the school's line
+    return table
+
+
+def subquotas_table(sc: Scenario, result: Result) -> pd.DataFrame:
+    """Each sub-quota (R8) with the confirmed admissions of its region at its school."""
+    table = sc.subquotas.copy()
+    voc = result.admissions[result.admissions["outcome"] == "vocational"]
+    counts = voc.groupby(["school_id", "region_id"]).size()
+    keys = pd.MultiIndex.from_frame(table[["school_id", "region_id"]]) if len(table) else None
+    table["confirmed"] = counts.reindex(keys, fill_value=0).to_numpy() if keys is not None else []
+    table["vacancies"] = table["quota"] - table["confirmed"]
+    return table
+
+
+def regions_table(sc: Scenario, result: Result) -> pd.DataFrame:
+    reg = sc.regions
+    counts = (result.admissions.groupby(["region_id", "outcome"]).size().unstack(fill_value=0)
+              .reindex(index=reg["region_id"], columns=list(OUTCOMES), fill_value=0))
+    table = reg[["region_id", "name", "kind", "graduates", "general_seats", "general_cutoff"]].copy()
+    table["students"] = result.admissions.groupby("region_id").size().reindex(reg["region_id"], fill_value=0).to_numpy()
+    for o in OUTCOMES:
+        table[o] = counts[o].to_numpy()
+    g, v = table["general"].to_numpy(), table["vocational"].to_numpy()
+    grads = table["graduates"].to_numpy(dtype=float, na_value=np.nan)
+    table["general_vocational_ratio"] = [_ratio_text(a, b) for a, b in zip(g, v)]
+    table["vocational_per_general"] = _share(v, g)
+    table["vocational_share"] = _share(v, g + v)
+    table["enrollment_rate"] = _share(g + v, grads)
+    return table
+
+
+def totals(regions: pd.DataFrame) -> dict:
+    g, v = int(regions["general"].sum()), int(regions["vocational"].sum())
+    grads = int(regions["graduates"].sum())
+    out = {o: int(regions[o].sum()) for o in OUTCOMES}
+    out.update({
+        "students": int(regions["students"].sum()),
+        "graduates": grads,
+        "general_vocational_ratio": _ratio_text(g, v),
+        "vocational_share": round(v / (g + v), 4) if g + v else None,
+        "enrollment_rate": round((g + v) / grads, 4) if grads else None,
+    })
+    return out
+
+
+def progress_table(regions: pd.DataFrame) -> pd.DataFrame:
+    """JZ 附件2: one row per region (单位) and a 合计 row, with the A2 headers."""
+    rows = pd.DataFrame({
+        PROGRESS_HEADERS[0]: regions["name"].to_numpy(),
+        PROGRESS_HEADERS[1]: regions["graduates"].to_numpy(dtype=float, na_value=np.nan),
+        PROGRESS_HEADERS[2]: (regions["general"] + regions["vocational"]).to_numpy(),
+        PROGRESS_HEADERS[3]: regions["general"].to_numpy(),
+        PROGRESS_HEADERS[4]: regions["vocational"].to_numpy(),
+    })
+    total = {PROGRESS_HEADERS[0]: "合计", **{h: rows[h].sum() for h in PROGRESS_HEADERS[1:5]}}
+    rows = pd.concat([rows, pd.DataFrame([total])], ignore_index=True)
+    rows[PROGRESS_HEADERS[5]] = [_ratio_text(a, b) for a, b in zip(rows[PROGRESS_HEADERS[3]], rows[PROGRESS_HEADERS[4]])]
+    rows[PROGRESS_HEADERS[6]] = _share(rows[PROGRESS_HEADERS[2]], rows[PROGRESS_HEADERS[1]])
+    for h in PROGRESS_HEADERS[1:5]:
+        rows[h] = rows[h].astype("Int64")
+    return rows

@@ -1,0 +1,139 @@
+"""One run of a scenario, end to end: engine, figures, files.  The CLI and the service both call this.
+
+Files are written into a staging folder and moved into place only when complete, so a failed run never
+leaves half a result (errors.csv and a summary with status "failed" instead).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from models.problems import Problem, problems_frame
+from models.results import (
+    ADMISSION_COLUMNS, OFFER_COLUMNS, Result, publish_files, write_csv, write_json, write_progress_workbook,
+)
+from models.scenario import Scenario
+from solver import figures
+from solver.arrays import ScenarioArrays
+from solver.sequential import Progress, run_sequential
+
+ENGINES = ("sequential", "cpsat", "both")
+AVAILABLE_ENGINES = ("sequential",)
+RESULT_FILES = ("admissions.csv", "offers.csv", "schools.csv", "subquotas.csv", "regions.csv", "summary.json",
+                "progress.xlsx", "warnings.csv")
+
+
+class EngineUnavailable(Exception):
+    pass
+
+
+@dataclass
+class RunOutput:
+    scenario: Scenario
+    result: Result
+    schools: pd.DataFrame
+    regions: pd.DataFrame
+    subquotas: pd.DataFrame
+    timings: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        sc = self.scenario
+        s = self.schools
+        return {
+            "status": "done",
+            "scenario": sc.name,
+            "source": sc.source,
+            "engine": self.result.engine,
+            "engines": [self.result.engine],
+            "settings": {
+                "max_choices": sc.settings.max_choices,
+                "general_stage": sc.settings.general_stage,
+                "tie_break": list(sc.settings.tie_break),
+                "batches": [{"id": b.id, "name": b.name, "choices": b.choices, "fallback": b.fallback,
+                             "open": b.open, "admit_by": b.admit_by, "confirm_by": b.confirm_by}
+                            for b in sc.settings.batches],
+            },
+            "counts": {
+                "students": len(sc.students), "regions": len(sc.regions), "schools": len(sc.schools),
+                "subquotas": len(sc.subquotas), "declines": len(sc.declines), "interviews": len(sc.interviews),
+                "warnings": len(sc.warnings),
+            },
+            "totals": figures.totals(self.regions),
+            "schools": {
+                "quota": int(s["quota"].sum()), "offers": int(s["offers"].sum()),
+                "confirmed": int(s["confirmed"].sum()), "declined": int(s["declined"].sum()),
+                "vacancies": int(s["vacancies"].sum()),
+                "fill_rate": round(float(s["confirmed"].sum() / s["quota"].sum()), 4) if s["quota"].sum() else None,
+            },
+            "timings": self.timings,
+            **({"engine_facts": self.result.extra} if self.result.extra else {}),
+        }
+
+
+def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = None) -> RunOutput:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine not in AVAILABLE_ENGINES:
+        raise EngineUnavailable(
+            f"engine {engine!r} arrives with the CP-SAT model (issue #3); for now use --engine sequential")
+    t0 = time.perf_counter()
+    arr = ScenarioArrays.from_scenario(sc)
+    t1 = time.perf_counter()
+    result = run_sequential(sc, progress=progress, arrays=arr)
+    t2 = time.perf_counter()
+    schools = figures.schools_table(sc, result, arr)
+    regions = figures.regions_table(sc, result)
+    subquotas = figures.subquotas_table(sc, result)
+    t3 = time.perf_counter()
+    timings = {"arrays": round(t1 - t0, 4), "engine": round(t2 - t1, 4), "figures": round(t3 - t2, 4)}
+    return RunOutput(sc, result, schools, regions, subquotas, timings)
+
+
+def write_outputs(out: RunOutput, target: Path, extra_timings: dict | None = None) -> Path:
+    """Write every result file of FORMATS.md into ``target`` (replaced as a whole when complete)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        t0 = time.perf_counter()
+        adm = out.result.admissions
+        write_csv(adm[ADMISSION_COLUMNS + [c for c in adm.columns if c not in ADMISSION_COLUMNS]],
+                  staging / "admissions.csv")
+        off = out.result.offers
+        write_csv(off[OFFER_COLUMNS + [c for c in off.columns if c not in OFFER_COLUMNS]], staging / "offers.csv")
+        write_csv(out.schools, staging / "schools.csv")
+        write_csv(out.subquotas, staging / "subquotas.csv")
+        write_csv(out.regions, staging / "regions.csv")
+        write_csv(problems_frame(out.scenario.warnings), staging / "warnings.csv")
+        title = f"{out.scenario.settings.year or ''}{'年' if out.scenario.settings.year else ''}高中阶段教育学校招生进展情况汇总表（{out.scenario.name}）"
+        write_progress_workbook(figures.progress_table(out.regions), staging / "progress.xlsx", title)
+        timings = dict(out.timings)
+        timings.update(extra_timings or {})
+        timings["write"] = round(time.perf_counter() - t0, 4)
+        out.timings = timings
+        write_json(out.summary(), staging / "summary.json")
+        publish_files(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def write_failure(target: Path, problems: list[Problem], scenario_label: str, reason: str) -> Path:
+    """A failed run: ``errors.csv`` with every problem and a summary with status "failed"; result files
+    of an earlier run in the folder are removed so that nobody reads them as this run's."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RESULT_FILES:
+        (target / name).unlink(missing_ok=True)
+    write_csv(problems_frame(problems), target / "errors.csv")
+    errors = [p for p in problems if p.severity == "error"]
+    write_json({"status": "failed", "scenario": scenario_label, "reason": reason,
+                "errors": len(errors), "warnings": len(problems) - len(errors)}, target / "summary.json")
+    return target
