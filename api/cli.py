@@ -74,8 +74,8 @@ def _regions_summary(out) -> Table:
     regions = out.regions
     table = Table(title=f"{out.scenario.name}: {len(out.scenario.students):,} students, engine {out.result.engine}")
     for col, justify in (("region", "left"), ("graduates", "right"), ("general", "right"), ("vocational", "right"),
-                         ("unplaced", "right"), ("普职比", "right"), ("enrollment", "right")):
-        table.add_column(col, justify=justify)
+                         ("unplaced", "right"), ("普职比", "right"), ("enrolled", "right")):
+        table.add_column(col, justify=justify, no_wrap=True)
 
     def pct(v):
         return "" if v is None or v != v else f"{v:.1%}"
@@ -86,7 +86,7 @@ def _regions_summary(out) -> Table:
                       r.general_vocational_ratio, pct(r.enrollment_rate))
     t = totals(regions)
     table.add_section()
-    table.add_row("合计 total", f"{t['graduates']:,}", f"{t['general']:,}", f"{t['vocational']:,}",
+    table.add_row("合计", f"{t['graduates']:,}", f"{t['general']:,}", f"{t['vocational']:,}",
                   f"{t['unplaced']:,}", t["general_vocational_ratio"], pct(t["enrollment_rate"]), style="bold")
     return table
 

@@ -24,6 +24,15 @@ from models.problems import ProblemLog
 
 TABLES = ("regions", "schools", "subquotas", "students", "declines", "interviews")
 REQUIRED_TABLES = ("regions", "schools", "students")
+# The columns an empty JSON list stands for (a list of no records names no columns).
+EMPTY_TABLE_COLUMNS = {
+    "regions": ("region_id", "name", "kind", "graduates"),
+    "schools": ("school_id", "name", "kind", "region_id", "quota"),
+    "subquotas": ("school_id", "region_id", "quota"),
+    "students": ("student_id", "region_id", "score", "evaluation"),
+    "declines": ("student_id", "batch"),
+    "interviews": ("student_id", "school_id"),
+}
 
 
 @dataclass
@@ -240,13 +249,17 @@ def read_json(path: Path | None, log: ProblemLog, data=None, label: str | None =
         records = data.get(table)
         if records is None:
             continue
-        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-            log.error(label, None, table, None, "FORMATS", f"'{table}' must be a list of objects")
+        if isinstance(records, dict) and isinstance(records.get("columns"), list) and isinstance(records.get("rows"), list):
+            header, rows = [str(c) for c in records["columns"]], [list(r) for r in records["rows"]]
+        elif isinstance(records, list) and all(isinstance(r, dict) for r in records):
+            header = list(EMPTY_TABLE_COLUMNS[table]) if not records else []
+            for r in records:
+                header.extend(k for k in r if k not in header)
+            rows = [[r.get(k) for k in header] for r in records]
+        else:
+            log.error(label, None, table, None, "FORMATS",
+                      f"'{table}' must be a list of objects, or {{\"columns\": [...], \"rows\": [[...], ...]}}")
             continue
-        header: list[str] = []
-        for r in records:
-            header.extend(k for k in r if k not in header)
-        rows = [[r.get(k) for k in header] for r in records]
         # JSON has no spreadsheet rows: row n is the n-th record (1-based).
         tables[table] = _frame_from_rows(table, header, rows, f"{label}:{table}", 1, log)
     return RawScenario(dict(settings) if settings else None, f"{label}:scenario", tables, label)

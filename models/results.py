@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from models.columns import take, text
@@ -37,19 +39,19 @@ class Result:
 def build_admissions(sc: Scenario, student_ids, school_ids, outcome, school, batch, rank) -> pd.DataFrame:
     """admissions.csv from per-student arrays (school = -1 unless vocational); dates from R11."""
     voc = school >= 0
-    dates = {b.id: (b.admit_by.isoformat(), b.confirm_by.isoformat()) for b in sc.settings.batches}
-    admit = np.full(len(school), "", dtype=object)
-    confirm = np.full(len(school), "", dtype=object)
-    for bid, (a, c) in dates.items():
-        here = voc & (batch == bid)
-        admit[here] = a
-        confirm[here] = c
-    school_col = np.full(len(school), "", dtype=object)
-    school_col[voc] = np.asarray(school_ids, dtype=object)[school[voc]]
+    batches = sc.settings.batches
+    # Each column is a small table of values taken by position: no Python object per student.
+    batch_pos = np.full(len(school), len(batches))
+    for i, b in enumerate(batches):
+        batch_pos[voc & (batch == b.id)] = i
+    admit = take([b.admit_by.isoformat() for b in batches] + [""], batch_pos)
+    confirm = take([b.confirm_by.isoformat() for b in batches] + [""], batch_pos)
+    school_col = take(list(school_ids) + [""], np.where(voc, school, len(school_ids)))
+    outcome_codes, outcome_names = pd.factorize(np.asarray(outcome))
     return pd.DataFrame({
         "student_id": text(student_ids).reset_index(drop=True),
         "region_id": sc.students["region_id"].reset_index(drop=True),
-        "outcome": outcome,
+        "outcome": take(list(outcome_names), outcome_codes),
         "school_id": school_col,
         "batch": pd.arrays.IntegerArray(np.asarray(batch, dtype=np.int64), ~voc),
         "choice_rank": pd.arrays.IntegerArray(np.asarray(rank, dtype=np.int64), ~voc),
@@ -66,13 +68,13 @@ def build_offers(sc: Scenario, student_ids, school_ids, parts) -> pd.DataFrame:
     for b, students, schools, ranks, confirmed in parts:
         frames.append(pd.DataFrame({
             "student_id": take(student_ids, students),
-            "school_id": school_ids[schools],
+            "school_id": take(list(school_ids), schools),
             "batch": np.full(len(students), b.id, dtype=np.int64),
             "choice_rank": np.asarray(ranks, dtype=np.int64),
-            "admit_date": b.admit_by.isoformat(),
+            "admit_date": text([b.admit_by.isoformat()] * len(students)),
             "confirmed": np.asarray(confirmed, dtype=bool),
             "region_id": take(region, students),
-            "confirm_date": np.where(confirmed, b.confirm_by.isoformat(), ""),
+            "confirm_date": take([b.confirm_by.isoformat(), ""], np.where(confirmed, 0, 1)),
         }))
     if not frames:
         return pd.DataFrame({"student_id": text([]), "school_id": text([]), "batch": pd.Series(dtype=np.int64),
@@ -86,23 +88,25 @@ def build_offers(sc: Scenario, student_ids, school_ids, parts) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Fast CSV (pyarrow) with a UTF-8 BOM for Excel; booleans as true/false, missing as empty."""
     table = pa.Table.from_pandas(_for_csv(frame), preserve_index=False)
+    special = any(
+        pc.any(pc.match_substring_regex(col, r'[,"\r\n]')).as_py()
+        for col in table.columns if pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+    )
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([str(c) for c in frame.columns])
     with open(path, "wb") as fh:
-        fh.write(b"\xef\xbb\xbf")
-        pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(quoting_style="needed"))
+        fh.write(b"\xef\xbb\xbf" + header.getvalue().encode("utf-8"))
+        pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(
+            include_header=False, quoting_style="needed" if special else "none"))
 
 
 def _for_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """Arrow writes booleans as true/false and missing values (NaN, <NA>) as empty cells; only
+    columns of Python objects need turning into text first."""
     out = {}
     for col in frame.columns:
         s = frame[col]
-        if s.dtype == bool:
-            out[col] = np.where(s.to_numpy(), "true", "false")
-        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype) and s.dtype.kind in "iu":
-            out[col] = s.astype("object").where(s.notna(), "").astype(str).to_numpy(dtype=object)
-        elif s.dtype == object:
-            out[col] = s.where(s.notna(), "").astype(str).to_numpy(dtype=object)
-        else:
-            out[col] = s
+        out[col] = s.where(s.notna(), "").astype(str) if s.dtype == object else s
     return pd.DataFrame(out, columns=list(frame.columns))
 
 

@@ -140,5 +140,6 @@ def write_json(scenario: Scenario, path: Path) -> None:
     settings["batches"] = [{k: _cell(v) if k != "fallback" else v for k, v in b.items()} for b in settings["batches"]]
     data = {"scenario": settings}
     for name, frame in scenario_tables(scenario).items():
-        data[name] = frame.to_dict("records")
+        # A list of no records would name no columns: an empty table keeps its header this way.
+        data[name] = frame.to_dict("records") if len(frame) else {"columns": list(frame.columns), "rows": []}
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")

@@ -49,6 +49,11 @@ class ScenarioArrays:
         students_ids = st["student_id"]
 
         eligible = ~((st["cohort"] == "fresh") & ~st["certificate"]).to_numpy()  # R1 (HY §四)
+        _known(codes_of(st["region_id"], region_ids), "students.region_id")
+        for table, column, keys in (("subquotas", "school_id", school_ids), ("subquotas", "region_id", region_ids),
+                                    ("declines", "student_id", students_ids), ("interviews", "student_id", students_ids),
+                                    ("interviews", "school_id", school_ids)):
+            _known(codes_of(getattr(sc, table)[column], keys), f"{table}.{column}")
         sub_school = codes_of(sc.subquotas["school_id"], school_ids).astype(np.int32)
         sub_region = codes_of(sc.subquotas["region_id"], region_ids).astype(np.int32)
         sub_index = np.full((S, R), -1, dtype=np.int32)
@@ -66,10 +71,11 @@ class ScenarioArrays:
         iv_student = codes_of(sc.interviews["student_id"], students_ids).astype(np.int64)
         iv_school = codes_of(sc.interviews["school_id"], school_ids).astype(np.int64)
         declines = {}
+        decline_rows = codes_of(sc.declines["student_id"], students_ids)
+        decline_batch = sc.declines["batch"].to_numpy()
         for b in sc.settings.batches:
             mask = np.zeros(n, dtype=bool)
-            rows = sc.declines.loc[sc.declines["batch"] == b.id, "student_id"]
-            mask[codes_of(rows, students_ids)] = True
+            mask[decline_rows[decline_batch == b.id]] = True
             declines[b.id] = mask
 
         return cls(
@@ -93,6 +99,13 @@ class ScenarioArrays:
     def pair_keys(self, students: np.ndarray, schools: np.ndarray) -> np.ndarray:
         """One int64 per (student, school) pair, for set look-ups."""
         return students.astype(np.int64) * self.n_schools + schools.astype(np.int64)
+
+
+def _known(codes: np.ndarray, what: str) -> None:
+    """A Scenario made by the loader never has unknown ids; one built in code might (-1 would index the
+    last row)."""
+    if len(codes) and codes.min() < 0:
+        raise ValueError(f"{what}: {int((codes < 0).sum())} id(s) not in the scenario; build scenarios with models.load_scenario")
 
 
 def _choice_cols(sc: Scenario, list_name: str) -> list[str | None]:

@@ -1,0 +1,166 @@
+"""Bundled scenarios and their cache.
+
+A bundled scenario is a folder ``scenarios/<name>/`` holding what is real or documented — its
+``scenario.yaml`` (settings and batches, R3 R4 R5 R11), ``regions.csv``, ``schools.csv``,
+``subquotas.csv`` (if any) and a ``README.md`` saying what comes from which seed clause — and a
+``students.yaml`` with the settings of its synthetic students (``seed`` and ``population``, the
+fields of `scenarios.generator.Population`).
+
+On first use the students are drawn (`scenarios.generator.populate`) and the whole scenario is written
+as an ordinary FORMATS.md folder into the cache (``$ZHAOSHENG_CACHE``, default ``~/.cache/zhaosheng``,
+subfolder ``scenarios/<name>-<hash>``), keyed by a hash of the bundled files and of the generator's
+source, so a changed definition is materialized anew.  The folder is written under a temporary name
+and renamed into place when complete, so a crash never leaves half a scenario.  It is then loaded
+with `models.load_scenario`: a bundled scenario passes the same validation as user input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from models import Problem, Scenario, ScenarioError, build_scenario, read_folder, write_scenario
+from models.columns import text
+from models.problems import ProblemLog
+from models.readers import RawTable
+from scenarios import generator
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+CACHE_ENV = "ZHAOSHENG_CACHE"
+DEFAULT_CACHE = "~/.cache/zhaosheng"
+STUDENTS_FILE = "students.yaml"
+MARKER = "materialized.json"  # written last inside the staging folder: what was drawn from what
+DEFINITION_SUFFIXES = (".yaml", ".csv", ".md")  # the package data of pyproject.toml: */*.yaml, */*.csv, */*.md
+CACHE_FORMAT = 1  # bump when the cache layout changes
+_STALE_PARTIAL_SECONDS = 3600
+
+
+def bundled_names() -> list[str]:
+    """The names of the bundled scenarios, sorted."""
+    return sorted(p.name for p in PACKAGE_DIR.iterdir()
+                  if p.is_dir() and (p / "scenario.yaml").is_file() and (p / STUDENTS_FILE).is_file())
+
+
+def bundled_path(name: str) -> Path:
+    """The folder of a bundled scenario; an unknown name is a `ScenarioError` listing the known ones."""
+    if name not in bundled_names():
+        raise ScenarioError([unknown_problem(name)])
+    return PACKAGE_DIR / name
+
+
+def unknown_problem(name: str) -> Problem:
+    return Problem(str(name), None, None, None, "FORMATS",
+                   f"no bundled scenario and no scenario folder or file named {str(name)!r}; "
+                   f"bundled scenarios: {', '.join(bundled_names())}")
+
+
+def cache_root() -> Path:
+    """``$ZHAOSHENG_CACHE``, or ``~/.cache/zhaosheng``."""
+    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
+
+
+def materialize(name: str) -> Path:
+    """The cache folder of a bundled scenario, drawn and written on first use (see module docstring)."""
+    return materialize_folder(bundled_path(name))
+
+
+def definition_hash(folder: Path) -> str:
+    """sha256 of the bundled files (names and bytes), the generator's source and the cache format."""
+    h = hashlib.sha256(f"cache-format {CACHE_FORMAT}\n".encode())
+    for path in _definition_files(folder):
+        h.update(f"{path.name}\n{path.stat().st_size}\n".encode())
+        h.update(path.read_bytes())
+    h.update(Path(generator.__file__).read_bytes())
+    return h.hexdigest()
+
+
+def materialize_folder(folder: Path, root: Path | None = None) -> Path:
+    """Materialize the bundled-scenario definition in ``folder`` into ``root`` (default `cache_root`)
+    and return the complete scenario folder; reuse it when it is already there."""
+    folder = Path(folder)
+    name = folder.name
+    key = definition_hash(folder)[:16]
+    parent = (root or cache_root()) / "scenarios"
+    target = parent / f"{name}-{key}"
+    if (target / MARKER).is_file():
+        return target
+    if target.exists():  # not written by us (we rename complete folders only): replace it
+        shutil.rmtree(target, ignore_errors=True)
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-{key}.", suffix=".partial", dir=parent))
+    try:
+        _write(folder, staging, key)
+        try:
+            os.rename(staging, target)  # atomic: the folder appears complete or not at all
+        except OSError:
+            if not (target / MARKER).is_file():  # not another process that got there first
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _remove_stale(parent, name, target)
+    return target
+
+
+def read_definition(folder: Path) -> Scenario:
+    """The bundled settings, regions, schools and sub-quotas as a `Scenario` without students, checked by
+    the same validator as user input (`models.build_scenario`); problems raise `ScenarioError`."""
+    log = ProblemLog()
+    raw = read_folder(Path(folder), log)
+    if "students" not in raw.tables:  # the students are drawn later; validate the rest now
+        empty = {c: text([]) for c in ("student_id", "region_id", "score", "evaluation")}
+        raw.tables["students"] = RawTable(pd.DataFrame(empty), "students.csv", 2)
+    return build_scenario(raw, log)
+
+
+def read_students_settings(folder: Path) -> tuple[int, generator.Population]:
+    """``seed`` and ``population`` of the bundled ``students.yaml``."""
+    path = Path(folder) / STUDENTS_FILE
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        return int(data["seed"]), generator.Population.from_dict(data.get("population"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ScenarioError([Problem(str(path), None, None, None, "FORMATS",
+                                     f"students.yaml needs a whole-number seed and valid population settings: {exc}")])
+
+
+def _write(folder: Path, staging: Path, key: str) -> None:
+    definition = read_definition(folder)
+    seed, population = read_students_settings(folder)
+    scenario = generator.populate(definition, seed, population)
+    write_scenario(scenario, staging)
+    for extra in ("README.md", STUDENTS_FILE):  # provenance travels with the data
+        if (folder / extra).is_file():
+            shutil.copyfile(folder / extra, staging / extra)
+    (staging / MARKER).write_text(json.dumps({
+        "name": folder.name, "hash": key, "seed": seed, "students": len(scenario.students),
+        "source": str(folder), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def _definition_files(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix in DEFINITION_SUFFIXES)
+
+
+def _remove_stale(parent: Path, name: str, keep: Path) -> None:
+    """Older materializations of the same scenario, and staging folders left by a crash long ago."""
+    current = re.compile(rf"^{re.escape(name)}-[0-9a-f]{{16}}$")
+    partial = re.compile(rf"^\.{re.escape(name)}-[0-9a-f]{{16}}\..*\.partial$")
+    now = time.time()
+    for p in parent.iterdir():
+        if p == keep or not p.is_dir():
+            continue
+        stale = current.match(p.name) or (partial.match(p.name) and now - p.stat().st_mtime > _STALE_PARTIAL_SECONDS)
+        if stale:
+            shutil.rmtree(p, ignore_errors=True)
+
