@@ -13,6 +13,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from models.headers import EVALUATION_GRADES, choice_column
 from models.problems import Problem
@@ -106,12 +108,15 @@ class Scenario:
 
     def _id_key(self) -> np.ndarray:
         """student_id ascending: as numbers when every id is a whole number (then as text), else as text."""
-        ids = self.students["student_id"]
-        text_rank = pd.factorize(ids, sort=True)[0].astype(np.int64)
-        if len(ids) and ids.str.len().max() <= 18 and ids.str.isdigit().all():
-            number_rank = pd.factorize(ids.astype(np.int64), sort=True)[0].astype(np.int64)
-            return number_rank * len(ids) + text_rank
-        return text_rank
+        ids = pa.array(self.students["student_id"].array)
+        if len(ids) and pc.max(pc.utf8_length(ids)).as_py() <= 18 and pc.all(pc.utf8_is_digit(ids)).as_py():
+            numbers = pc.cast(ids, pa.int64()).to_numpy()
+            ordered = np.sort(numbers)
+            if not (ordered[1:] == ordered[:-1]).any():
+                return numbers
+            text_rank = pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
+            return np.lexsort((text_rank, numbers)).argsort()  # equal numbers ("7", "07") in text order
+        return pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
 
     def priority_order(self) -> np.ndarray:
         """Student row positions in the order of the tie-break chain (R6), best first.

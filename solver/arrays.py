@@ -39,6 +39,7 @@ class ScenarioArrays:
     lists: dict[str, np.ndarray]  # choice list name -> int32[n, max_choices] school codes, -1 empty
     interview_keys: np.ndarray  # sorted int64 student * S + school of every interview pass (R3)
     declines: dict[int, np.ndarray] = field(default_factory=dict)  # batch id -> bool[n] (R9)
+    void: dict[str, np.ndarray] = field(default_factory=dict)  # list -> bool[n, m]: void before any batch (R2, R3)
 
     @classmethod
     def from_scenario(cls, sc: Scenario) -> "ScenarioArrays":
@@ -49,13 +50,9 @@ class ScenarioArrays:
         students_ids = st["student_id"]
 
         eligible = ~((st["cohort"] == "fresh") & ~st["certificate"]).to_numpy()  # R1 (HY §四)
-        _known(codes_of(st["region_id"], region_ids), "students.region_id")
-        for table, column, keys in (("subquotas", "school_id", school_ids), ("subquotas", "region_id", region_ids),
-                                    ("declines", "student_id", students_ids), ("interviews", "student_id", students_ids),
-                                    ("interviews", "school_id", school_ids)):
-            _known(codes_of(getattr(sc, table)[column], keys), f"{table}.{column}")
-        sub_school = codes_of(sc.subquotas["school_id"], school_ids).astype(np.int32)
-        sub_region = codes_of(sc.subquotas["region_id"], region_ids).astype(np.int32)
+        region = _known(codes_of(st["region_id"], region_ids), "students.region_id")
+        sub_school = _known(codes_of(sc.subquotas["school_id"], school_ids), "subquotas.school_id")
+        sub_region = _known(codes_of(sc.subquotas["region_id"], region_ids), "subquotas.region_id")
         sub_index = np.full((S, R), -1, dtype=np.int32)
         sub_index[sub_school, sub_region] = np.arange(len(sub_school), dtype=np.int32)
 
@@ -68,20 +65,20 @@ class ScenarioArrays:
                     codes[:, k] = codes_of(st[col], school_ids)
             lists[name] = codes
 
-        iv_student = codes_of(sc.interviews["student_id"], students_ids).astype(np.int64)
-        iv_school = codes_of(sc.interviews["school_id"], school_ids).astype(np.int64)
+        iv_student = _known(codes_of(sc.interviews["student_id"], students_ids), "interviews.student_id")
+        iv_school = _known(codes_of(sc.interviews["school_id"], school_ids), "interviews.school_id")
         declines = {}
-        decline_rows = codes_of(sc.declines["student_id"], students_ids)
+        decline_rows = _known(codes_of(sc.declines["student_id"], students_ids), "declines.student_id")
         decline_batch = sc.declines["batch"].to_numpy()
         for b in sc.settings.batches:
             mask = np.zeros(n, dtype=bool)
             mask[decline_rows[decline_batch == b.id]] = True
             declines[b.id] = mask
 
-        return cls(
+        arrays = cls(
             n=n, n_schools=S, n_regions=R,
             student_ids=st["student_id"].reset_index(drop=True), school_ids=school_ids, region_ids=region_ids,
-            region=codes_of(st["region_id"], region_ids).astype(np.int32),
+            region=region.astype(np.int32),
             rank=sc.priority_rank(),
             score=st["score"].to_numpy(dtype=float),
             eligible=eligible,
@@ -90,22 +87,35 @@ class ScenarioArrays:
             registered=sch["registered"].to_numpy(dtype=bool),
             requires_interview=sch["requires_interview"].to_numpy(dtype=bool),
             sub_index=sub_index, sub_quota=sc.subquotas["quota"].to_numpy(dtype=np.int64),
-            sub_school=sub_school, sub_region=sub_region,
+            sub_school=sub_school.astype(np.int32), sub_region=sub_region.astype(np.int32),
             lists=lists,
             interview_keys=np.unique(iv_student * S + iv_school),
             declines=declines,
         )
+        from solver.choices import void_mask  # the R2/R3 rules live there
+
+        arrays.void = {name: void_mask(arrays, codes) for name, codes in lists.items()}
+        return arrays
 
     def pair_keys(self, students: np.ndarray, schools: np.ndarray) -> np.ndarray:
-        """One int64 per (student, school) pair, for set look-ups."""
+        """One int64 per (student, school) pair, for set look-ups (see `in_sorted`)."""
         return students.astype(np.int64) * self.n_schools + schools.astype(np.int64)
 
 
-def _known(codes: np.ndarray, what: str) -> None:
+def in_sorted(queries: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """queries.isin(keys) for a sorted key array, by binary search (numpy's isin hashes both sides)."""
+    if len(sorted_keys) == 0:
+        return np.zeros(np.shape(queries), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, queries), len(sorted_keys) - 1)
+    return sorted_keys[pos] == queries
+
+
+def _known(codes: np.ndarray, what: str) -> np.ndarray:
     """A Scenario made by the loader never has unknown ids; one built in code might (-1 would index the
     last row)."""
     if len(codes) and codes.min() < 0:
         raise ValueError(f"{what}: {int((codes < 0).sum())} id(s) not in the scenario; build scenarios with models.load_scenario")
+    return codes
 
 
 def _choice_cols(sc: Scenario, list_name: str) -> list[str | None]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.scenario import Batch
-from solver.arrays import ScenarioArrays
+from solver.arrays import ScenarioArrays, in_sorted
 
 
 def void_mask(arr: ScenarioArrays, codes: np.ndarray) -> np.ndarray:
@@ -19,7 +19,7 @@ def void_mask(arr: ScenarioArrays, codes: np.ndarray) -> np.ndarray:
     gated = filled & arr.requires_interview[safe]
     if gated.any():
         rows, cols = np.nonzero(gated)
-        passed = np.isin(arr.pair_keys(rows, codes[rows, cols]), arr.interview_keys)
+        passed = in_sorted(arr.pair_keys(rows, codes[rows, cols]), arr.interview_keys)
         void[rows[~passed], cols[~passed]] = True
     return void
 
@@ -31,12 +31,17 @@ def batch_choices(arr: ScenarioArrays, batch: Batch, declined_keys: np.ndarray) 
     list (R5).  A school where the student declined an offer in an earlier batch is void (R5, R9).
     """
     codes = arr.lists[batch.choices].copy()
+    void = arr.void[batch.choices].copy()
     if batch.fallback and batch.choices != "choices":
         filed_none = (codes < 0).all(axis=1)
         codes[filed_none] = arr.lists["choices"][filed_none]
-    codes[void_mask(arr, codes)] = -1
-    if len(declined_keys):
-        rows, cols = np.nonzero(codes >= 0)
-        again = np.isin(arr.pair_keys(rows, codes[rows, cols]), declined_keys)
-        codes[rows[again], cols[again]] = -1
+        void[filed_none] = arr.void["choices"][filed_none]
+    codes[void] = -1
+    if len(declined_keys):  # only the few students who declined need looking at
+        declined_keys = np.sort(declined_keys)
+        rows = np.unique(declined_keys // arr.n_schools)
+        sub = codes[rows]
+        again = (sub >= 0) & in_sorted(arr.pair_keys(rows[:, None], sub), declined_keys)
+        sub[again] = -1
+        codes[rows] = sub
     return codes

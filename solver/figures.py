@@ -39,8 +39,8 @@ def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = Non
     adm, offers = result.admissions, result.offers
     table = sc.schools[["school_id", "name", "kind", "region_id", "quota", "registered", "requires_interview"]].copy()
 
-    outcome = adm["outcome"].to_numpy(dtype=object)
-    eligible_pool = np.isin(outcome, ["vocational", "unplaced", "none"]) & arr.eligible
+    vocational = (adm["outcome"] == "vocational").to_numpy()
+    eligible_pool = adm["outcome"].isin(["vocational", "unplaced", "none"]).to_numpy() & arr.eligible
     conf_batch = adm["batch"].fillna(0).to_numpy(dtype=np.int64)
     off_school = codes_of(offers["school_id"], arr.school_ids)
     off_student = codes_of(offers["student_id"], arr.student_ids)
@@ -51,7 +51,7 @@ def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = Non
     applicants_total = np.zeros(S, dtype=np.int64)
     for b in sc.settings.batches:
         # Batch b's pool (R5): eligible, not general, no confirmed admission before b.
-        pool = eligible_pool & ~((outcome == "vocational") & (conf_batch < b.id))
+        pool = eligible_pool & ~(vocational & (conf_batch < b.id))
         before = (off_batch < b.id) & ~off_conf
         declined = arr.pair_keys(off_student[before], off_school[before])
         codes = batch_choices(arr, b, declined)
