@@ -73,8 +73,9 @@ def _regions_summary(out) -> Table:
 
     regions = out.regions
     table = Table(title=f"{out.scenario.name}: {len(out.scenario.students):,} students, engine {out.result.engine}")
-    for col, justify in (("region", "left"), ("graduates", "right"), ("general", "right"), ("vocational", "right"),
-                         ("unplaced", "right"), ("普职比", "right"), ("enrolled", "right")):
+    # 地区 region, 毕业生 graduates, 普高 general, 中职 vocational, 未录取 unplaced, 入学率 enrollment rate
+    for col, justify in (("地区", "left"), ("毕业生", "right"), ("普高", "right"), ("中职", "right"),
+                         ("未录取", "right"), ("普职比", "right"), ("入学率", "right")):
         table.add_column(col, justify=justify, no_wrap=True)
 
     def pct(v):

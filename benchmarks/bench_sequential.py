@@ -22,18 +22,25 @@ BASELINE = r"""
 import sys, numpy as np, pandas as pd
 students = pd.read_csv(sys.argv[1], dtype={"student_id": str})
 cols = [c for c in students.columns if "choice_" in c]
-apps = students[["student_id", "score"] + cols].melt(id_vars=["student_id", "score"], value_vars=cols,
-                                                     var_name="list", value_name="school_id").dropna()
-order = np.lexsort((apps["student_id"].to_numpy(), -apps["score"].to_numpy(), apps["list"].to_numpy(),
-                    apps["school_id"].to_numpy()))
+codes, schools = pd.factorize(pd.concat([students[c] for c in cols], ignore_index=True))
+n = len(students)
+student = np.tile(np.arange(n), len(cols))
+rank = np.repeat(np.arange(len(cols)), n)
+keep = codes >= 0
+score = students["score"].to_numpy()
+# applications by (school, choice rank, score descending, student): the order a school reads them
+order = np.lexsort((student[keep], -score[student[keep]], rank[keep], codes[keep]))
 print(len(order))
 """
 
 
-def measure(cmd: list[str], env=None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one child process."""
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process, run from the repository root."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -57,7 +64,7 @@ def main() -> None:
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "api.cli", "generate", str(folder), "--students", str(args.students),
                         "--schools", str(args.schools), "--regions", str(args.regions), "--seed", str(args.seed),
-                        "--batches", "3", "--max-choices", "2"], check=True, stdout=subprocess.DEVNULL)
+                        "--batches", "3", "--max-choices", "2"], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
         print(f"generated {folder} in {time.perf_counter() - t0:.1f} s")
     size = (folder / "students.csv").stat().st_size / 2**20
     print(f"scenario: {args.students:,} students, {args.schools} schools, {args.regions} regions, 3 batches, "
