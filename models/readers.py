@@ -49,6 +49,7 @@ class RawScenario:
     settings_file: str
     tables: dict[str, RawTable]
     source: str
+    unreadable: bool = False  # the file itself could not be read: its tables are not "missing"
 
 
 def _canonical_columns(table: str, columns, file: str, log: ProblemLog) -> tuple[list[str], dict[str, str]]:
@@ -168,7 +169,7 @@ def read_workbook(path: Path, log: ProblemLog) -> RawScenario:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         log.error(label, None, None, None, "FORMATS", f"the workbook cannot be opened: {exc}")
-        return RawScenario(None, label, {}, str(path))
+        return RawScenario(None, label, {}, str(path), unreadable=True)
     sheets = {name.strip().lower(): wb[name] for name in wb.sheetnames}
     settings = None
     if "scenario" in sheets:
@@ -234,7 +235,7 @@ def read_json(path: Path | None, log: ProblemLog, data=None, label: str | None =
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             row = getattr(exc, "lineno", None)
             log.error(label, row, None, None, "FORMATS", f"malformed JSON: {exc}")
-            return RawScenario(None, label, {}, str(path))
+            return RawScenario(None, label, {}, str(path), unreadable=True)
     if not isinstance(data, dict):
         log.error(label, None, None, None, "FORMATS", "the JSON scenario must be an object")
         return RawScenario(None, label, {}, label)

@@ -141,7 +141,8 @@ class Scenario:
         descending = TIE_BREAK_DESCENDING.get(key, True) if not direction else direction == "desc"
         s = self.students
         if key == "student_id":
-            return self._id_key()
+            ids = self._id_key()
+            return -ids if descending else ids
         if key == "evaluation":
             values = self.evaluation_values()
         else:

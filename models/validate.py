@@ -30,7 +30,7 @@ def build_scenario(raw: RawScenario, log: ProblemLog) -> Scenario:
     """Validate everything, then raise `ScenarioError` with all problems if any is an error."""
     settings = _settings(raw, log)
     for name in REQUIRED_TABLES:
-        if name not in raw.tables:
+        if name not in raw.tables and not raw.unreadable:
             log.error(f"{name}.csv", None, None, None, f"FORMATS {name}.csv", f"the scenario has no {name} table")
     v = _Validator(raw, settings, log)
     regions = v.regions()
@@ -54,7 +54,7 @@ def _settings(raw: RawScenario, log: ProblemLog) -> Settings | None:
     if data is None:
         return None
     data = dict(data)
-    data.pop("_batches_rows", None)
+    batch_rows = data.pop("_batches_rows", None)  # a workbook's batches sheet: (label, first data row)
     ok = True
 
     def bad(key, value, clause, message):
@@ -97,7 +97,7 @@ def _settings(raw: RawScenario, log: ProblemLog) -> Settings | None:
             bad("tie_break", t, "R6", "a tie-break key may end in ':asc' or ':desc' only")
     if not any(t.partition(":")[0] == "student_id" for t in tie_break):
         tie_break.append("student_id")  # priorities must be strict (RULES.md, uniqueness)
-    batches = _batches(data.get("batches"), file, log)
+    batches = _batches(data.get("batches"), file, log, batch_rows)
     if batches is None:
         ok = False
     if not ok:
@@ -138,10 +138,14 @@ def _bool_value(value, default: bool) -> bool | None:
     return None
 
 
-def _batches(items, file: str, log: ProblemLog) -> list[Batch] | None:
+def _batches(items, file: str, log: ProblemLog, sheet: tuple[str, int] | None = None) -> list[Batch] | None:
+    """Batches from scenario.yaml (problems named ``batches[i].key``) or a workbook's batches sheet
+    (problems on the sheet's row, column ``key``)."""
     if not isinstance(items, list) or not items:
         log.error(file, None, "batches", None, "R5", "batches must be a non-empty list (HY §九.2)")
         return None
+    if sheet is not None:
+        log = _SheetLog(log, sheet)
     out: list[Batch] = []
     ok = True
     seen: set[int] = set()
@@ -206,6 +210,19 @@ def _batches(items, file: str, log: ProblemLog) -> list[Batch] | None:
     return out if ok else None
 
 
+class _SheetLog:
+    """Turns ``batches[i].key`` problems into problems on row i of a workbook's batches sheet."""
+
+    def __init__(self, log: ProblemLog, sheet: tuple[str, int]):
+        self.log, (self.file, self.first_row) = log, sheet
+
+    def error(self, file, row, column, value, clause, message) -> None:
+        if column and column.startswith("batches["):
+            index, _, key = column[len("batches["):].partition("]")
+            row, column, file = self.first_row + int(index) - 1, key.lstrip(".") or None, self.file
+        self.log.error(file, row, column, value, clause, message)
+
+
 # Tables --------------------------------------------------------------------------------------------
 
 class _Validator:
@@ -216,6 +233,7 @@ class _Validator:
         self.region_lookup: dict[str, str] = {}
         self.school_lookup: dict[str, str] = {}
         self.student_ids: pd.Series | None = None
+        self.view = _SettingsView.of(raw.settings, settings)
 
     # helpers ----------------------------------------------------------------------------------
     def _table(self, name: str) -> RawTable | None:
@@ -462,15 +480,14 @@ class _Validator:
     def _choices(self, t: RawTable) -> dict[str, pd.Series]:
         """Choice lists (R3): known schools, no school twice, no gap, at most max_choices filled."""
         out: dict[str, pd.Series] = {}
-        if self.settings is None:
-            return out
-        m = self.settings.max_choices
         by_list: dict[str, dict[int, str]] = defaultdict(dict)
         for c in t.frame.columns:
             parsed = parse_choice_column(c)
             if parsed:
                 by_list[parsed[0]][parsed[1]] = c
-        read = self.settings.choice_lists
+        # With broken settings, the columns are still checked (every problem at once), as far as known.
+        m = self.view.max_choices or max((max(cols) for cols in by_list.values()), default=0)
+        read = self.view.choice_lists if self.view.choice_lists is not None else list(by_list)
         for list_name, cols in by_list.items():
             if list_name not in read:
                 filled = np.zeros(len(t.frame), dtype=bool)
@@ -518,8 +535,9 @@ class _Validator:
             return empty
         student = self._student_reference(t, "R9")
         batch = self._number(t, "batch", "R9", "batch", required=True, integer=True)
-        ids = {b.id for b in self.settings.batches} if self.settings else set()
-        self._report(t, batch.notna() & ~batch.isin(ids), "batch", "R9", f"unknown batch (batches: {sorted(ids)})")
+        ids = self.view.batch_ids
+        if ids is not None:  # unknown when the batches themselves are wrong (reported there)
+            self._report(t, batch.notna() & ~batch.isin(ids), "batch", "R9", f"unknown batch (batches: {sorted(ids)})")
         frame = pd.DataFrame({"student_id": student, "batch": batch.fillna(-1).round().astype(np.int64)})
         return frame.drop_duplicates().reset_index(drop=True)
 
@@ -564,6 +582,38 @@ class _Validator:
                     self._report(t, no_pass, c, "R3",
                                  "void choice: the school requires an interview the student has not passed (HY §九.3)",
                                  "warning")
+
+
+class _SettingsView:
+    """What the table checks need from the settings, as far as it can be known even when the settings
+    themselves have errors (those are reported on their own)."""
+
+    def __init__(self, max_choices: int | None, batch_ids: set[int] | None, choice_lists: list[str] | None):
+        self.max_choices, self.batch_ids, self.choice_lists = max_choices, batch_ids, choice_lists
+
+    @classmethod
+    def of(cls, data: dict | None, settings: Settings | None) -> "_SettingsView":
+        if settings is not None:
+            return cls(settings.max_choices, {b.id for b in settings.batches}, settings.choice_lists)
+        data = data or {}
+        try:
+            m = int(str(data.get("max_choices")))
+            m = m if m >= 1 else None
+        except ValueError:
+            m = None
+        batches = data.get("batches")
+        ids, lists = None, None
+        if isinstance(batches, list) and batches and all(isinstance(b, dict) for b in batches):
+            try:
+                ids, names = set(), []
+                for i, b in enumerate(batches, start=1):  # the defaults of `_batches`
+                    bid = int(str(b.get("id", i)))
+                    ids.add(bid)
+                    names.append(str(b.get("choices") or ("choices" if i == 1 else f"batch{bid}")))
+                lists = list(dict.fromkeys(["choices"] + names))
+            except ValueError:
+                ids, lists = None, None
+        return cls(m, ids, lists)
 
 
 def _table_file(t: RawTable) -> str:

@@ -1,0 +1,235 @@
+"""Build small scenarios from a few Python rows, so that each rule test reads like the rule it tests.
+
+    sc = make_scenario(
+        schools=[school("A", 1)],
+        students=[student("s1", 90, ["A"]), student("s2", 80, ["A"])],
+    )
+    assert placements(run_sequential(sc))["s1"] == ("vocational", "A", 1, 1)
+
+`scenario_dict` gives the JSON form (``{"scenario": {...}, "regions": [...], ...}``, models.readers
+.read_json); `write_csv_folder` and `write_workbook` write the same rows, cell for cell, as a folder of
+CSV files or one .xlsx workbook, so that bad input can be tested in all three forms (FORMATS.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from models import Scenario, load_scenario, load_scenario_data
+
+# The Hengyang calendar of FORMATS.md (R5, R11): batch 2 falls back to the original list, batch 3 not.
+CALENDAR = [
+    {"id": 1, "name": "第一批次", "choices": "choices", "open": "2021-07-10", "admit_by": "2021-07-20",
+     "confirm_by": "2021-07-22"},
+    {"id": 2, "name": "第二批次", "choices": "batch2", "fallback": True, "admit_by": "2021-07-24",
+     "confirm_by": "2021-07-26"},
+    {"id": 3, "name": "调剂补录", "choices": "batch3", "admit_by": "2021-08-10", "confirm_by": "2021-08-15"},
+]
+
+LISTS = ("choices", "batch2", "batch3")  # keyword of `student` -> choice list name
+
+
+def column(list_name: str, k: int) -> str:
+    """FORMATS students.csv: choice_k for the original list, batch2_choice_k for list batch2."""
+    return f"choice_{k}" if list_name == "choices" else f"{list_name}_choice_{k}"
+
+
+def student(student_id, score, choices=(), *, region="R1", evaluation="B", batch2=(), batch3=(), **extra) -> dict:
+    """One student row; ``choices``/``batch2``/``batch3`` are lists of school ids in order ("" = empty)."""
+    row = {"student_id": str(student_id), "region_id": region, "score": score, "evaluation": evaluation}
+    row.update(extra)
+    row["_lists"] = {"choices": list(choices), "batch2": list(batch2), "batch3": list(batch3)}
+    return row
+
+
+def school(school_id, quota, *, region="R1", **extra) -> dict:
+    return {"school_id": school_id, "name": f"学校{school_id}", "kind": "vocational", "region_id": region,
+            "quota": quota, **extra}
+
+
+def region(region_id, *, graduates=100, seats=None, cutoff=None, **extra) -> dict:
+    row = {"region_id": region_id, "name": f"地区{region_id}", "kind": "county", "graduates": graduates}
+    if seats is not None:
+        row["general_seats"] = seats
+    if cutoff is not None:
+        row["general_cutoff"] = cutoff
+    row.update(extra)
+    return row
+
+
+def _batches(batches) -> list[dict]:
+    if isinstance(batches, int):
+        return [dict(b) for b in CALENDAR[:batches]]
+    return [dict(b) for b in batches]
+
+
+def _student_records(students, max_choices: int) -> list[dict]:
+    used = {name: 0 for name in LISTS}
+    for s in students:
+        for name, items in s.get("_lists", {}).items():
+            used[name] = max(used[name], len(items))
+    records = []
+    for s in students:
+        row = {k: v for k, v in s.items() if k != "_lists"}
+        lists = s.get("_lists", {})
+        for name in LISTS:
+            width = max(used[name], max_choices if name == "choices" else 0)
+            items = list(lists.get(name, ()))
+            for k in range(1, width + 1):
+                row[column(name, k)] = items[k - 1] if k <= len(items) else ""
+        records.append(row)
+    return records
+
+
+def scenario_dict(students=(), schools=(), regions=None, *, batches=1, max_choices=2, general_stage="none",
+                  tie_break=None, subquotas=(), declines=(), interviews=(), name="test", **settings) -> dict:
+    """The JSON form of a scenario.  Regions default to every region the rows name (graduates 100)."""
+    if regions is None:
+        ids = ["R1"] + [r["region_id"] for r in [*students, *schools] if r.get("region_id")]
+        regions = [region(rid) for rid in dict.fromkeys(ids)]
+    sc = {"name": name, "year": 2021, "max_choices": max_choices, "general_stage": general_stage,
+          "batches": _batches(batches), **settings}
+    if tie_break is not None:
+        sc["tie_break"] = list(tie_break)
+    data = {"scenario": sc, "regions": [dict(r) for r in regions], "schools": [dict(s) for s in schools],
+            "students": _student_records(students, max_choices)}
+    if subquotas:
+        data["subquotas"] = [dict(zip(("school_id", "region_id", "quota"), q)) if not isinstance(q, dict) else q
+                             for q in subquotas]
+    if declines:
+        data["declines"] = [dict(zip(("student_id", "batch"), d)) if not isinstance(d, dict) else d for d in declines]
+    if interviews:
+        data["interviews"] = [dict(zip(("student_id", "school_id"), i)) if not isinstance(i, dict) else i
+                              for i in interviews]
+    return data
+
+
+def make_scenario(**kw) -> Scenario:
+    """A valid `Scenario` (through the JSON loader, so every row is validated like a planner's file)."""
+    return load_scenario_data(scenario_dict(**kw))
+
+
+# Results -----------------------------------------------------------------------------------------------
+
+def plain(v):
+    """A result cell as a plain Python value: None for empty/NA, int for whole numbers."""
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, str):
+        return v or None
+    if hasattr(v, "item"):  # numpy scalars
+        v = v.item()
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def placements(result) -> dict[str, tuple]:
+    """student_id -> (outcome, school_id, batch, choice_rank); None where admissions.csv is empty."""
+    out = {}
+    for r in result.admissions.to_dict("records"):
+        out[str(r["student_id"])] = (r["outcome"], plain(r["school_id"]), plain(r["batch"]),
+                                     plain(r["choice_rank"]))
+    return out
+
+
+def offer_rows(result) -> list[tuple]:
+    """Every offer as (student_id, school_id, batch, choice_rank, confirmed), sorted."""
+    rows = [(str(r["student_id"]), r["school_id"], int(r["batch"]), int(r["choice_rank"]), bool(r["confirmed"]))
+            for r in result.offers.to_dict("records")]
+    return sorted(rows, key=lambda t: (t[2], t[0]))
+
+
+# The same rows as files ----------------------------------------------------------------------------------
+
+TABLES = ("regions", "schools", "subquotas", "students", "declines", "interviews")
+
+
+def _header(records: list[dict]) -> list[str]:
+    header: list[str] = []
+    for r in records:
+        header.extend(k for k in r if k not in header)
+    return header
+
+
+def _text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def write_csv_folder(data: dict, folder: Path) -> Path:
+    """The JSON form written as scenario.yaml + one CSV per table (UTF-8 with a BOM, as Excel writes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(data["scenario"], allow_unicode=True, sort_keys=False),
+                                          encoding="utf-8")
+    for table in TABLES:
+        if table not in data:
+            continue
+        records = data[table]
+        header = _header(records)
+        with open(folder / f"{table}.csv", "w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            for r in records:
+                w.writerow([_text(r.get(k)) for k in header])
+    return folder
+
+
+def write_workbook(data: dict, path: Path) -> Path:
+    """The JSON form as one workbook: a key/value 'scenario' sheet, a 'batches' sheet, one sheet per table."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "scenario"
+    ws.append(["key", "value"])
+    for key, value in data["scenario"].items():
+        if key == "batches":
+            continue
+        ws.append([key, ", ".join(value) if isinstance(value, list) else value])
+    ws = wb.create_sheet("batches")
+    batches = data["scenario"]["batches"]
+    header = _header(batches)
+    ws.append(header)
+    for b in batches:
+        ws.append([_text(b.get(k)) if isinstance(b.get(k), bool) else b.get(k) for k in header])
+    for table in TABLES:
+        if table not in data:
+            continue
+        ws = wb.create_sheet(table)
+        header = _header(data[table])
+        ws.append(header)
+        for r in data[table]:
+            ws.append([r.get(k) if r.get(k) != "" else None for k in header])
+    wb.save(path)
+    return path
+
+
+def load_as(data: dict, form: str, tmp_path: Path) -> Scenario:
+    """Load the JSON-form ``data`` after writing it in ``form``: "csv", "xlsx" or "json"."""
+    if form == "csv":
+        return load_scenario(write_csv_folder(data, tmp_path / "scenario"))
+    if form == "xlsx":
+        return load_scenario(write_workbook(data, tmp_path / "scenario.xlsx"))
+    if form == "json":
+        path = tmp_path / "scenario.json"
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        return load_scenario(path)
+    raise ValueError(form)
+
+
+def file_of(form: str, table: str) -> str:
+    """The file name a problem in ``table`` is reported under, in each form."""
+    return {"csv": f"{table}.csv", "xlsx": f"scenario.xlsx:{table}", "json": f"scenario.json:{table}"}[form]
+
+
+def row_of(form: str, index: int) -> int:
+    """Row of the ``index``-th record (0-based) as reported.  A spreadsheet counts the header as row 1,
+    so the first data row is 2; JSON has no header and counts records from 1 (models.readers.read_json)."""
+    return index + (1 if form == "json" else 2)

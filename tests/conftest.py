@@ -1,0 +1,21 @@
+"""Test set-up: the project root on ``sys.path`` (the package is used in place, not installed), and the
+fixtures shared by the rule modules (RULES.md R1-R12) and the bad-input tests (FORMATS.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+for p in (str(ROOT), str(TESTS)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+
+@pytest.fixture(params=["csv", "xlsx", "json"])
+def form(request) -> str:
+    """The three forms a scenario arrives in (FORMATS.md, "A scenario"): CSV folder, workbook, JSON."""
+    return request.param
