@@ -98,30 +98,36 @@ def _default_out(spec: str) -> Path:
 
 # commands -----------------------------------------------------------------------------------------
 
-@cli.command()
-@click.argument("scenario", default=DEFAULT_SCENARIO)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the result files [default: results/SCENARIO].")
-@click.option("--engine", type=click.Choice(["sequential", "cpsat", "both"]), default="sequential", show_default=True,
-              help="sequential: the rules as written. cpsat/both: arrive with the CP-SAT model.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-def run(scenario: str, out_dir: Path | None, engine: str, quiet: bool) -> None:
-    """Run SCENARIO (a folder, an .xlsx/.json file, or a bundled name) and write the results."""
-    from solver.run import EngineUnavailable, run as run_scenario, write_failure, write_outputs
+ENGINE_HELP = ("sequential: the rules as written (fast). cpsat: the CP-SAT model of the rules alone. "
+               "both: run both, prove them equal and the result unique, and check it (R1-R12).")
 
-    out_dir = out_dir or _default_out(scenario)
-    started = time.perf_counter()
+
+def _engine_run(scenario: str, out_dir: Path, engine: str, quiet: bool, time_limit: float | None, hint: bool):
+    """Load, run and write, with progress; exits 2 on bad input, 1 when CP-SAT finds no result."""
+    from solver.run import NotSolved, run as run_scenario, write_failure, write_outputs
+
     try:
         with _progress(quiet) as progress:
             t0 = time.perf_counter()
             sc = _load(scenario, progress)
             load_seconds = time.perf_counter() - t0
             task = progress.add_task("admitting", total=1 + len(sc.settings.batches) * sc.settings.max_choices)
+            detail = {"phase": ""}
 
             def tick(what: str, done: int, total: int) -> None:
                 progress.update(task, description=what, completed=done, total=total)
 
-            output = run_scenario(sc, engine=engine, progress=tick)
+            def phase(what: str) -> None:
+                detail["phase"] = what
+                progress.update(task, description=what, completed=None, total=None)
+
+            def log(line: str) -> None:  # CP-SAT's own log: show where the solver is
+                line = line.strip()
+                if line:
+                    progress.update(task, description=f"{detail['phase']}: {line[:70]}")
+
+            output = run_scenario(sc, engine=engine, progress=tick, time_limit=time_limit, phase=phase,
+                                  log=log if not quiet else None, hint=hint)
             progress.update(task, description="writing results")
             write_outputs(output, out_dir, {"load": round(load_seconds, 4)})
     except ScenarioError as exc:
@@ -129,15 +135,82 @@ def run(scenario: str, out_dir: Path | None, engine: str, quiet: bool) -> None:
         _show_problems(exc.problems)
         err_console.print(f"[red]Nothing was run.[/] Every problem is listed in {out_dir / 'errors.csv'}")
         sys.exit(2)
-    except EngineUnavailable as exc:
+    except NotSolved as exc:
+        write_failure(out_dir, [], scenario, str(exc))
         err_console.print(f"[red]{exc}[/]")
-        sys.exit(2)
+        sys.exit(1)
+    return output
+
+
+def _verdict_table(output) -> Table:
+    v = output.verification.verdict
+    table = Table(title=f"verification of {output.scenario.name}: {v.text}")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+
+    def mark(flag):
+        return "not proven" if flag is None else ("yes" if flag else "NO")
+
+    table.add_row("equal", mark(v.equal), f"{v.differences if v.differences is not None else '?'} student(s) differ")
+    table.add_row("unique", mark(v.unique), f"proof: {v.status.get('proof', 'not run')}")
+    for engine, n in v.checker_violations.items():
+        table.add_row(f"checker ({engine})", "clean" if n == 0 else f"{n} violation(s)", "R1-R12")
+    t = v.times
+    table.add_row("times", "", ", ".join(f"{k} {t[k]:.1f} s" for k in ("build", "solve", "proof", "checker", "total") if k in t))
+    m = v.model
+    table.add_row("model", "", f"{m.get('applications', 0):,} applications, {m.get('variables', 0):,} variables, "
+                               f"{m.get('constraints', 0):,} constraints" + (" (hinted mode)" if v.hint else ""))
+    return table
+
+
+@cli.command()
+@click.argument("scenario", default=DEFAULT_SCENARIO)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the result files [default: results/SCENARIO].")
+@click.option("--engine", type=click.Choice(["sequential", "cpsat", "both"]), default="both", show_default=True,
+              help=ENGINE_HELP)
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the CP-SAT phases.")
+@click.option("--hint", is_flag=True, help="Labelled mode: give CP-SAT the sequential result as a hint.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+def run(scenario: str, out_dir: Path | None, engine: str, time_limit: float | None, hint: bool, quiet: bool) -> None:
+    """Run SCENARIO (a folder, an .xlsx/.json file, or a bundled name) and write the results."""
+    out_dir = out_dir or _default_out(scenario)
+    started = time.perf_counter()
+    output = _engine_run(scenario, out_dir, engine, quiet, time_limit, hint)
+    if output.verification is not None:
+        console.print(_verdict_table(output))
     console.print(_regions_summary(output))
     warnings = len(output.scenario.warnings)
     if warnings:
         console.print(f"{warnings:,} warning(s) (void choices, R2/R3) listed in {out_dir / 'warnings.csv'}")
     console.print(f"Results in {out_dir}/ (admissions.csv, offers.csv, schools.csv, regions.csv, progress.xlsx, "
                   f"summary.json) in {time.perf_counter() - started:.1f} s")
+    if output.verification is not None and not output.verification.verdict.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("scenario", default=DEFAULT_SCENARIO)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the result files [default: results/SCENARIO].")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the CP-SAT phases.")
+@click.option("--hint", is_flag=True, help="Labelled mode: give CP-SAT the sequential result as a hint.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+def verify(scenario: str, out_dir: Path | None, time_limit: float | None, hint: bool, quiet: bool) -> None:
+    """Prove that the CP-SAT model of the rules gives exactly the sequential engine's result, that it is
+    the only one, and that the checker finds no violation.  Exit 0 only then; 1 otherwise."""
+    out_dir = out_dir or _default_out(scenario)
+    output = _engine_run(scenario, out_dir, "both", quiet, time_limit, hint)
+    console.print(_verdict_table(output))
+    differences = output.verification.verdict.differences
+    if differences:
+        console.print(f"{differences} student(s) differ: {out_dir / 'differences.csv'}")
+    violations = sum(output.verification.verdict.checker_violations.values())
+    if violations:
+        console.print(f"{violations} violation(s): {out_dir / 'violations.csv'}")
+    console.print(f"summary with the verdict: {out_dir / 'summary.json'}")
+    sys.exit(0 if output.verification.verdict.ok else 1)
 
 
 @cli.command()

@@ -22,15 +22,15 @@ from models.scenario import Scenario
 from solver import figures
 from solver.arrays import ScenarioArrays
 from solver.sequential import Progress, run_sequential
+from solver.verify import Verification, verify
 
 ENGINES = ("sequential", "cpsat", "both")
-AVAILABLE_ENGINES = ("sequential",)
 RESULT_FILES = ("admissions.csv", "offers.csv", "schools.csv", "subquotas.csv", "regions.csv", "summary.json",
-                "progress.xlsx", "warnings.csv")
+                "progress.xlsx", "warnings.csv", "differences.csv", "violations.csv")
 
 
-class EngineUnavailable(Exception):
-    pass
+class NotSolved(Exception):
+    """The CP-SAT engine found no result (time limit, or no feasible admission)."""
 
 
 @dataclass
@@ -41,6 +41,8 @@ class RunOutput:
     regions: pd.DataFrame
     subquotas: pd.DataFrame
     timings: dict = field(default_factory=dict)
+    engine: str = "sequential"
+    verification: Verification | None = None
 
     def summary(self) -> dict:
         sc = self.scenario
@@ -49,8 +51,8 @@ class RunOutput:
             "status": "done",
             "scenario": sc.name,
             "source": sc.source,
-            "engine": self.result.engine,
-            "engines": [self.result.engine],
+            "engine": self.engine,
+            "engines": ["sequential", "cpsat"] if self.engine == "both" else [self.engine],
             "settings": {
                 "max_choices": sc.settings.max_choices,
                 "general_stage": sc.settings.general_stage,
@@ -73,26 +75,57 @@ class RunOutput:
             },
             "timings": self.timings,
             **({"engine_facts": self.result.extra} if self.result.extra else {}),
+            **({"verification": self.verification.verdict.as_dict()} if self.verification else {}),
         }
 
 
-def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = None) -> RunOutput:
+def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = None, *,
+        time_limit: float | None = None, phase=None, log=None, hint: bool = False) -> RunOutput:
+    """Run one engine, or both with the verification layer (`solver.verify`)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine not in AVAILABLE_ENGINES:
-        raise EngineUnavailable(
-            f"engine {engine!r} arrives with the CP-SAT model (issue #3); for now use --engine sequential")
     t0 = time.perf_counter()
     arr = ScenarioArrays.from_scenario(sc)
     t1 = time.perf_counter()
-    result = run_sequential(sc, progress=progress, arrays=arr)
+    verification = None
+    extra_timings = {}
+    if engine == "sequential":
+        result = run_sequential(sc, progress=progress, arrays=arr)
+    elif engine == "cpsat":
+        result, extra_timings = _cpsat(sc, arr, time_limit, phase, log, hint)
+    else:
+        verification = verify(sc, time_limit=time_limit, phase=phase, log=log, hint=hint)
+        result = verification.sequential  # the rule as written; equal to CP-SAT's when verified
+        extra_timings = {f"verify_{k}": v for k, v in verification.verdict.times.items()}
     t2 = time.perf_counter()
     schools = figures.schools_table(sc, result, arr)
     regions = figures.regions_table(sc, result)
     subquotas = figures.subquotas_table(sc, result)
     t3 = time.perf_counter()
-    timings = {"arrays": round(t1 - t0, 4), "engine": round(t2 - t1, 4), "figures": round(t3 - t2, 4)}
-    return RunOutput(sc, result, schools, regions, subquotas, timings)
+    timings = {"arrays": round(t1 - t0, 4), "engine": round(t2 - t1, 4), "figures": round(t3 - t2, 4), **extra_timings}
+    return RunOutput(sc, result, schools, regions, subquotas, timings, engine, verification)
+
+
+def _cpsat(sc: Scenario, arr: ScenarioArrays, time_limit, phase, log, hint) -> tuple[Result, dict]:
+    from solver.cpsat import AdmissionModel, build_instance
+
+    say = phase or (lambda _: None)
+    say("building the CP-SAT model")
+    model = AdmissionModel(build_instance(sc, arr))
+    say("solving")
+    hint_values = None
+    if hint:
+        from solver.verify import decisions_of
+
+        hint_values = decisions_of(model, run_sequential(sc, arrays=arr))
+    report = model.solve(time_limit, log=log, hint=hint_values)
+    if report.solution is None:
+        raise NotSolved(f"CP-SAT found no result: {report.status}"
+                        + (" (time limit reached)" if report.status == "UNKNOWN" else ""))
+    result = model.result(report.solution)
+    result.extra = {"cpsat_status": report.status, "model_size": model.size(),
+                    "mode": "hinted with the sequential result (labelled mode)" if hint else "constraints only"}
+    return result, {"build": round(model.build_seconds, 3), "solve": round(report.seconds, 3)}
 
 
 def write_outputs(out: RunOutput, target: Path, extra_timings: dict | None = None) -> Path:
@@ -111,6 +144,10 @@ def write_outputs(out: RunOutput, target: Path, extra_timings: dict | None = Non
         write_csv(out.subquotas, staging / "subquotas.csv")
         write_csv(out.regions, staging / "regions.csv")
         write_csv(problems_frame(out.scenario.warnings), staging / "warnings.csv")
+        if out.verification is not None:
+            write_csv(out.verification.violations, staging / "violations.csv")
+            if len(out.verification.differences):
+                write_csv(out.verification.differences, staging / "differences.csv")
         title = f"{out.scenario.settings.year or ''}{'年' if out.scenario.settings.year else ''}高中阶段教育学校招生进展情况汇总表（{out.scenario.name}）"
         write_progress_workbook(figures.progress_table(out.regions), staging / "progress.xlsx", title)
         timings = dict(out.timings)

@@ -22,33 +22,9 @@ from models.results import Result, build_admissions, build_offers
 from models.scenario import Scenario
 from solver.arrays import ScenarioArrays
 from solver.choices import batch_choices
+from solver.general import general_stage
 
 Progress = Callable[[str, int, int], None]  # (what is being done, steps done, steps in all)
-
-
-def general_stage(sc: Scenario, arr: ScenarioArrays) -> np.ndarray:
-    """R4 (HY §八.四.4, §九): per region, ``general_seats`` students in chain order, or every student
-    at or above ``general_cutoff``; only students with ``applies_general`` are considered."""
-    general = np.zeros(arr.n, dtype=bool)
-    stage = sc.settings.general_stage
-    if stage == "none":
-        return general
-    seats = sc.regions["general_seats"].to_numpy(dtype=float, na_value=np.nan)
-    cutoff = sc.regions["general_cutoff"].to_numpy(dtype=float, na_value=np.nan)
-    # A region uses what it gives; where it gives both, the setting decides (README, assumptions).
-    use_cutoff = ~np.isnan(cutoff) & (np.isnan(seats) | (stage == "cutoff"))
-    use_seats = ~np.isnan(seats) & ~use_cutoff
-
-    candidates = arr.applies_general & (arr.region >= 0)
-    by_cutoff = candidates & use_cutoff[arr.region] & (arr.score >= np.nan_to_num(cutoff, nan=np.inf)[arr.region])
-    general |= by_cutoff
-
-    idx = np.flatnonzero(candidates & use_seats[arr.region])
-    if len(idx):
-        idx = idx[np.lexsort((arr.rank[idx], arr.region[idx]))]
-        within = _cumcount(arr.region[idx])
-        general[idx[within < np.nan_to_num(seats, nan=0)[arr.region[idx]]]] = True
-    return general
 
 
 def _cumcount(groups: np.ndarray) -> np.ndarray:

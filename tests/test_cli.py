@@ -47,7 +47,7 @@ def write_tiny(folder: Path, students: str | None = None) -> Path:
 def test_run_writes_every_result_file(tmp_path):
     scenario = write_tiny(tmp_path / "sc")
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["run", str(scenario), "--out", str(out), "--quiet"])
+    result = CliRunner().invoke(cli, ["run", str(scenario), "--out", str(out), "--engine", "sequential", "--quiet"])
     assert result.exit_code == 0, result.output
     for name in ("admissions.csv", "offers.csv", "schools.csv", "regions.csv", "subquotas.csv", "summary.json",
                  "progress.xlsx", "warnings.csv"):
@@ -90,11 +90,14 @@ def test_bad_input_exits_2_with_errors_csv_and_no_result(tmp_path):
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["status"] == "failed"
 
 
-def test_cpsat_engine_is_announced_not_faked(tmp_path):
+def test_run_defaults_to_both_engines_with_a_verdict(tmp_path):
     scenario = write_tiny(tmp_path / "sc")
-    result = CliRunner().invoke(cli, ["run", str(scenario), "--engine", "cpsat", "--out", str(tmp_path / "o"), "-q"])
-    assert result.exit_code == 2
-    assert "CP-SAT" in result.output and not (tmp_path / "o" / "admissions.csv").exists()
+    result = CliRunner().invoke(cli, ["run", str(scenario), "--out", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["engines"] == ["sequential", "cpsat"]
+    assert summary["verification"]["verdict"] == "verified"
+    assert summary["verification"]["equal"] is True and summary["verification"]["unique"] is True
 
 
 def test_validate_reports_ok_and_errors(tmp_path):

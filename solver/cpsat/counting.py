@@ -1,0 +1,51 @@
+"""Prefix counts of held seats along priority lists, shared by R7 (schools) and R8 (regional shares)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from solver.cpsat.builder import negated
+from solver.cpsat.variables import previous_in_group
+
+
+def prefix_counts(b, inst, x, order, run_bounds, holder, count, full, cap) -> None:
+    """For each run (one batch of one school, or of one share) of ``order`` — applications in priority
+    order — with ``holder[a]`` the school or share and ``cap[a]`` its quota:
+
+    - the count at a run's first application = the count after the holder's previous run, minus the
+      offers declined in it (R9: a declined seat returns after its batch), or 0;
+    - count[next] = count[a] + x[a] along the run; the count after the run stays within the cap;
+    - full[a] <=> count[a] >= cap.
+    """
+    starts, ends = run_bounds
+    if len(starts) == 0:
+        return
+    n_runs = len(starts)
+    last = order[ends - 1]
+    prev = previous_in_group(holder[order[starts]])
+    # the first count of each run
+    first = order[starts]
+    has_prev = prev >= 0
+    runs_with_prev = np.flatnonzero(has_prev)
+    run_of = np.repeat(np.arange(n_runs), ends - starts)
+    declined = np.flatnonzero(inst.declines[order])  # positions in order
+    next_run = np.full(n_runs, -1, dtype=np.int64)
+    next_run[prev[runs_with_prev]] = runs_with_prev
+    declined = declined[next_run[run_of[declined]] >= 0]
+    b.linear_terms(n_runs, [
+        (np.arange(n_runs), count[first], 1),
+        (runs_with_prev, count[last[prev[runs_with_prev]]], -1),
+        (runs_with_prev, x[last[prev[runs_with_prev]]], -1),
+        (next_run[run_of[declined]], x[order[declined]], 1),
+    ], 0, 0)
+    # along each run: count[next] - count[a] - x[a] = 0
+    inner = np.flatnonzero(np.diff(run_of) == 0)  # positions j with j + 1 in the same run
+    a, nxt = order[inner], order[inner + 1]
+    b.linear(np.arange(0, 3 * len(inner) + 1, 3), np.column_stack([count[nxt], count[a], x[a]]).ravel(),
+             np.tile([1, -1, -1], len(inner)), 0, 0)
+    # the seats held after the run stay within the cap
+    b.linear(np.arange(0, 2 * n_runs + 1, 2), np.column_stack([count[last], x[last]]).ravel(), 1, 0, cap[last])
+    # full <=> count >= cap
+    one = np.arange(len(order) + 1)
+    b.linear(one, count[order], 1, cap[order], cap[order], enforce=full[order])
+    b.linear(one, count[order], 1, 0, cap[order] - 1, enforce=negated(full[order]))

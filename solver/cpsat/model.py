@@ -1,0 +1,210 @@
+"""The CP-SAT model of the admission rules, composed of one module per rule (RULES.md R3–R11; R1, R2
+and R12 shape the data and the result).  The model knows the scenario only, never a result of the
+sequential engine: it must find the admissions from the constraints alone.  Its feasible assignment is
+unique (RULES.md, "Why the CP-SAT model has exactly one solution"); `prove_unique` checks that by
+asking for any other.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from ortools.sat.python import cp_model
+
+from models.results import Result, build_admissions, build_offers
+from solver.cpsat.instance import Instance
+from solver.cpsat.r03_choices import R03Choices
+from solver.cpsat.r04_general import R04GeneralStage
+from solver.cpsat.r05_batches import R05Batches
+from solver.cpsat.r06_order import R06Order
+from solver.cpsat.r07_quota import R07Quota
+from solver.cpsat.r08_subquota import R08Subquota
+from solver.cpsat.r09_confirmation import R09Confirmation
+from solver.cpsat.r10_no_double import R10NoDouble
+from solver.cpsat.r11_dates import R11Dates, dated_offers
+from solver.cpsat.builder import ProtoBuilder
+from solver.cpsat.variables import AdmissionVars
+
+RULE_MODULES = (R09Confirmation(), R04GeneralStage(), R05Batches(), R03Choices(), R06Order(), R07Quota(),
+                R08Subquota(), R10NoDouble(), R11Dates())
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class SolveReport:
+    status: str  # OPTIMAL/FEASIBLE (found), INFEASIBLE, UNKNOWN (time limit), MODEL_INVALID
+    seconds: float
+    solution: np.ndarray | None = None  # values of the decision variables, in `decision_vars` order
+    stats: dict = field(default_factory=dict)
+
+
+class AdmissionModel:
+    def __init__(self, inst: Instance):
+        t0 = time.perf_counter()
+        self.inst = inst
+        self.model = cp_model.CpModel()
+        self.vars = AdmissionVars.create(inst, ProtoBuilder(self.model))
+        for module in RULE_MODULES:
+            module.build(inst, self.model, self.vars)
+        self.vars.b.flush()
+        self.decision_index = self.vars.decision_indices()
+        self.build_seconds = time.perf_counter() - t0
+        self.spent = False  # True once a uniqueness proof wrote its constraint into the model
+
+    def size(self) -> dict:
+        proto = self.model.proto
+        return {"applications": self.inst.n_apps, "variables": len(proto.variables),
+                "constraints": len(proto.constraints), "decision_variables": len(self.decision_index)}
+
+    def solve(self, time_limit: float | None = None, workers: int = 1, log: Log | None = None,
+              hint: np.ndarray | None = None) -> SolveReport:
+        """Find the admissions.  ``hint`` (a labelled mode, never the default) suggests decision values."""
+        self._usable()
+        model = self.model
+        if hint is not None:
+            model = self.model.clone()
+            model.proto.merge_text_format(
+                "solution_hint { " + " ".join(f"vars: {i} values: {int(h)}" for i, h in zip(self.decision_index, hint))
+                + " }")
+        return self._run(model, time_limit, workers, log)
+
+    def prove_unique(self, solution: np.ndarray, time_limit: float | None = None, workers: int = 1,
+                     log: Log | None = None, keep_model: bool = True) -> SolveReport:
+        """Solve again with "differs from ``solution`` somewhere": INFEASIBLE proves it the only one.
+
+        With ``keep_model=False`` the constraint goes into the model itself instead of a copy (the model
+        is spent afterwards): a province-sized model is not held twice in memory."""
+        self._usable()
+        model = self.model.clone() if keep_model else self.model
+        self.spent = not keep_model
+        ones = self.decision_index[solution]
+        zeros = self.decision_index[~solution]
+        builder = ProtoBuilder(model)
+        # sum(zeros) + sum(1 - ones) >= 1  <=>  sum(zeros) - sum(ones) >= 1 - |ones|
+        builder.linear(np.array([0, len(self.decision_index)]), np.concatenate([zeros, ones]),
+                       np.concatenate([np.ones(len(zeros), np.int64), -np.ones(len(ones), np.int64)]),
+                       1 - len(ones), len(zeros))
+        builder.flush()
+        return self._run(model, time_limit, workers, log)
+
+    def feasible_with(self, result: Result, time_limit: float | None = None, workers: int = 1) -> SolveReport:
+        """Is a given result (its offers) a solution of the rules?  Each decision is fixed by an
+        assumption; INFEASIBLE means the result breaks a rule.  The report's ``stats["core"]`` names a
+        small set of assumed offers (or non-offers) that already cannot hold together."""
+        self._usable()
+        model = self.model.clone()
+        values, unmatched = self.decisions_of(result)
+        if unmatched:  # an offer the rules give no variable: not a usable choice of that batch (R2, R3, R5)
+            return SolveReport("INFEASIBLE", 0.0, None, {"unmatched_offers": unmatched, "core": []})
+        literals = [model.get_bool_var_from_proto_index(int(i)) for i in self.decision_index]
+        assumptions = [lit if val else lit.Not() for lit, val in zip(literals, values)]
+        assumptions += dated_offers(self.inst, model, result.offers)
+        model.add_assumptions(assumptions)
+        solver = _solver(time_limit, workers, None)
+        t0 = time.perf_counter()
+        status = solver.solve(model)
+        report = SolveReport(solver.status_name(status), time.perf_counter() - t0, None, _stats(solver))
+        if status == cp_model.INFEASIBLE:
+            report.stats["core"] = list(solver.sufficient_assumptions_for_infeasibility())
+        return report
+
+    def decisions_of(self, result: Result) -> tuple[np.ndarray, list]:
+        """A result's offers as values of the decision variables, and the offers that match none."""
+        inst = self.inst
+        batch_ids = np.array([b.id for b in inst.sc.settings.batches])
+        key = pd.MultiIndex.from_arrays([inst.arr.student_ids.to_numpy(dtype=object)[inst.student],
+                                         inst.arr.school_ids[inst.school], batch_ids[inst.batch],
+                                         inst.rank])
+        offers = result.offers
+        made = pd.MultiIndex.from_arrays([offers["student_id"].astype(str).to_numpy(dtype=object),
+                                          offers["school_id"].astype(str).to_numpy(dtype=object),
+                                          offers["batch"].astype(int).to_numpy(),
+                                          offers["choice_rank"].astype(int).to_numpy()])
+        unmatched = [tuple(m) for m in made[~made.isin(key)]]
+        return np.asarray(key.isin(made)), unmatched
+
+    def _usable(self) -> None:
+        if self.spent:
+            raise RuntimeError("this model holds a uniqueness proof's constraint: build a new AdmissionModel")
+
+    def _run(self, model, time_limit, workers, log) -> SolveReport:
+        solver = _solver(time_limit, workers, log)
+        t0 = time.perf_counter()
+        status = solver.solve(model)
+        report = SolveReport(solver.status_name(status), time.perf_counter() - t0, None, _stats(solver))
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            values = np.asarray(solver.response_proto.solution, dtype=np.int64)
+            report.solution = values[self.decision_index].astype(bool)
+        return report
+
+    def result(self, solution: np.ndarray, engine: str = "cpsat") -> Result:
+        """The admissions and offers of a solution, in the files' form (R11 dates, R12 outcomes)."""
+        inst, arr = self.inst, self.inst.arr
+        A = inst.n_apps
+        x = solution[:A]
+        general = inst.general
+        batches = inst.sc.settings.batches
+        school = np.full(arr.n, -1, dtype=np.int32)
+        batch_of = np.zeros(arr.n, dtype=np.int32)
+        rank_of = np.zeros(arr.n, dtype=np.int32)
+        parts = []
+        offered = np.flatnonzero(x)
+        for bpos, b in enumerate(batches):
+            here = offered[inst.batch[offered] == bpos]
+            here = here[np.argsort(inst.student[here], kind="stable")]
+            students = inst.student[here]
+            confirmed = ~inst.declines[here]
+            parts.append((b, students, inst.school[here], inst.rank[here], confirmed))
+            keep = here[confirmed]
+            school[inst.student[keep]] = inst.school[keep]
+            batch_of[inst.student[keep]] = b.id
+            rank_of[inst.student[keep]] = inst.rank[keep]
+        took_part = self._took_part(x, general)
+        outcome = np.full(arr.n, "none", dtype=object)  # R12
+        outcome[took_part] = "unplaced"
+        outcome[~arr.eligible] = "ineligible"
+        outcome[school >= 0] = "vocational"
+        outcome[general] = "general"
+        admissions = build_admissions(inst.sc, arr.student_ids, arr.school_ids, outcome, school, batch_of, rank_of)
+        offers = build_offers(inst.sc, arr.student_ids, arr.school_ids, parts)
+        return Result(admissions=admissions, offers=offers, engine=engine)
+
+    def _took_part(self, x: np.ndarray, general: np.ndarray) -> np.ndarray:
+        """A student took part if, in some batch he was in the pool of, a choice of his was usable
+        (not void by a school he declined earlier, R5)."""
+        inst = self.inst
+        voided, decliner = self.vars.declined_voids
+        usable = np.ones(inst.n_apps, dtype=bool)
+        usable[voided[x[decliner]]] = False
+        took = np.zeros(inst.arr.n, dtype=bool)
+        confirmed_before = np.zeros(inst.arr.n, dtype=bool)
+        for bpos in range(inst.n_batches):
+            apps = np.flatnonzero(inst.batch == bpos)
+            students = inst.student[apps]
+            in_pool = ~general[students] & ~confirmed_before[students]
+            took[students[in_pool & usable[apps]]] = True
+            offered = apps[x[apps]]
+            confirmed_before[inst.student[offered[~inst.declines[offered]]]] = True
+        return took
+
+
+def _solver(time_limit: float | None, workers: int, log: Log | None) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    if time_limit:
+        solver.parameters.max_time_in_seconds = float(time_limit)
+    if log:
+        solver.parameters.log_search_progress = True
+        solver.parameters.log_to_stdout = False
+        solver.log_callback = log
+    return solver
+
+
+def _stats(solver: cp_model.CpSolver) -> dict:
+    return {"wall_time": round(solver.wall_time, 3), "branches": int(solver.num_branches),
+            "conflicts": int(solver.num_conflicts)}

@@ -1,0 +1,21 @@
+"""R7 Quota cap (HY §五 招生计划实行最高限额管理): confirmed admissions never exceed a school's quota;
+its free seats in batch b are the quota minus admissions confirmed in earlier batches.
+
+Along the school's priority list of each batch a prefix count of held seats: it starts at the seats
+confirmed in earlier batches (the count after the school's previous batch minus the offers declined in
+it: a declined seat returns after its batch, R9) and grows by one per offer.  It never passes the
+quota, and ``full[a]`` says the count has reached it at ``a``'s turn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from solver.cpsat.counting import prefix_counts
+
+
+class R07Quota:
+    def build(self, inst, model, v) -> None:
+        order = np.arange(inst.n_apps)  # applications are sorted by (batch, school, priority)
+        prefix_counts(v.b, inst, v.x, order, v.school_runs, inst.school, v.count, v.full,
+                      inst.arr.quota[inst.school])

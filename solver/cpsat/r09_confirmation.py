@@ -1,0 +1,18 @@
+"""R9 Confirmation (HY §九.1, §九.2): every offer is confirmed unless a decline names that student and
+batch; a declined offer returns its seat after the batch and the student goes on to the next batch.
+
+Data, not a decision: whether an offer of batch b to student i would be confirmed is known from
+``declines.csv`` (`Instance.declines`).  The other modules read it: only confirmed offers leave the
+pool (R5), count against later batches' seats (R7, R8) and against R10.  This module checks that
+every decline names a batch of the scenario.
+"""
+
+from __future__ import annotations
+
+
+class R09Confirmation:
+    def build(self, inst, model, v) -> None:
+        batch_ids = {b.id for b in inst.sc.settings.batches}
+        unknown = set(inst.sc.declines["batch"]) - batch_ids
+        if unknown:
+            raise ValueError(f"R9: declines name unknown batches {sorted(unknown)}")

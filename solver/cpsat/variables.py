@@ -1,0 +1,106 @@
+"""The model's variables (as proto indices, one numpy array per family) and the index structures the
+rule modules share.
+
+- ``x[a]``: application ``a`` ends in an offer (student, school, batch, rank of `Instance`).
+- ``p[r]``: the student of run ``r`` (his applications in one batch) is in that batch's pool (R5).
+- ``count[a]``: seats of ``a``'s school held when ``a``'s turn comes: confirmed in earlier batches plus
+  offers to applicants before ``a`` in the school's priority list of this batch (R6, R7), and
+  ``full[a]`` <=> ``count[a] >= quota``.  ``share_count``/``share_full``: the same for the sub-quota of
+  ``a``'s region at the school (R8; -1 where none).  Prefix counts make every literal a function of
+  the applicants before it, so unit propagation in priority order derives the whole admission: the
+  model's single solution is found, and its uniqueness proved, without search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from solver.cpsat.builder import ProtoBuilder
+from solver.cpsat.instance import Instance
+
+
+def runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) of each run of equal values in ``keys``."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return starts, np.r_[starts[1:], len(keys)]
+
+
+def ragged(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets and flat positions of the ranges ``start:end``, concatenated."""
+    lengths = ends - starts
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    flat = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+    return offsets, flat
+
+
+def previous_in_group(group: np.ndarray) -> np.ndarray:
+    """For items in order, the index of the previous item of the same group, -1 for the first."""
+    order = np.argsort(group, kind="stable")
+    prev = np.full(len(group), -1, dtype=np.int64)
+    same = group[order][1:] == group[order][:-1]
+    prev[order[1:][same]] = order[:-1][same]
+    return prev
+
+
+@dataclass
+class AdmissionVars:
+    b: ProtoBuilder
+    x: np.ndarray
+    full: np.ndarray
+    count: np.ndarray
+    share_full: np.ndarray
+    share_count: np.ndarray
+    p: np.ndarray
+    run_of_app: np.ndarray  # the student run of each application
+    school_runs: tuple  # runs of apps with the same (batch, school), in priority order
+    student_order: np.ndarray  # apps by (student, batch, rank)
+    student_runs: tuple  # runs of student_order with the same (student, batch)
+    share_order: np.ndarray  # apps with a sub-quota by (batch, sub-quota), in priority order
+    share_runs: tuple
+    declined_voids: tuple = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))  # (app, earlier declined app) R5
+    dates: dict = field(default_factory=dict)  # batch id -> (admit date var, confirm date var) R11
+
+    @classmethod
+    def create(cls, inst: Instance, b: ProtoBuilder) -> "AdmissionVars":
+        A = inst.n_apps
+        S = inst.arr.n_schools
+        x = b.new_bools(A)
+        student_order = np.lexsort((inst.rank, inst.batch, inst.student))
+        student_runs = runs(inst.student[student_order] * inst.n_batches + inst.batch[student_order])
+        p = b.new_bools(len(student_runs[0]))
+        run_of_app = np.empty(A, dtype=np.int64)
+        run_of_app[student_order] = np.repeat(np.arange(len(student_runs[0])), student_runs[1] - student_runs[0])
+        full = b.new_bools(A)
+        count = b.new_vars(0, inst.arr.quota[inst.school])
+        limited = np.flatnonzero(inst.sub >= 0)
+        n_sub = max(len(inst.arr.sub_quota), 1)
+        share_order = limited[np.argsort(inst.batch[limited] * n_sub + inst.sub[limited], kind="stable")]
+        share_full = np.full(A, -1, dtype=np.int64)
+        share_count = np.full(A, -1, dtype=np.int64)
+        share_full[limited] = b.new_bools(len(limited))
+        share_count[limited] = b.new_vars(0, inst.arr.sub_quota[inst.sub[limited]])
+        return cls(b=b, x=x, full=full, count=count, share_full=share_full, share_count=share_count, p=p,
+                   run_of_app=run_of_app, school_runs=runs(inst.batch * S + inst.school),
+                   student_order=student_order, student_runs=student_runs, share_order=share_order,
+                   share_runs=runs(inst.batch[share_order] * n_sub + inst.sub[share_order]))
+
+    def decision_indices(self) -> np.ndarray:
+        """The variables a result is made of (the offers); the others follow from them."""
+        return self.x
+
+
+def declined_pairs(inst: Instance) -> tuple[np.ndarray, np.ndarray]:
+    """(a, d): application ``a`` is at a school where the same student declined offer ``d`` in an
+    earlier batch (R5: that school is void for him now, if the offer ``d`` was made)."""
+    frame = pd.DataFrame({"student": inst.student, "school": inst.school, "batch": inst.batch})
+    declined = frame[inst.declines].reset_index().rename(columns={"index": "d", "batch": "d_batch"})
+    if declined.empty:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    later = frame.reset_index().rename(columns={"index": "a"}).merge(declined, on=["student", "school"])
+    later = later[later["batch"] > later["d_batch"]]
+    return later["a"].to_numpy(dtype=np.int64), later["d"].to_numpy(dtype=np.int64)

@@ -1,0 +1,156 @@
+"""The verification layer: the CP-SAT model's result equals the sequential engine's, it is the model's
+only feasible assignment, and the independent checker finds no violation in either (RULES.md, "Why the
+CP-SAT model has exactly one solution").
+
+A time limit is respected: a solve or proof cut short is reported as "not proven", never as a verdict.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from models.results import Result
+from models.scenario import Scenario
+from solver.arrays import ScenarioArrays
+from solver.cpsat import AdmissionModel, build_instance
+from solver.sequential import run_sequential
+
+COMPARED = ["outcome", "school_id", "batch", "choice_rank"]
+Phase = Callable[[str], None]  # told the phase being worked on
+Log = Callable[[str], None]  # CP-SAT's search log, line by line
+
+
+@dataclass
+class Verdict:
+    equal: bool | None = None  # None: not proven (time limit)
+    unique: bool | None = None
+    checker_violations: dict = field(default_factory=dict)  # engine -> count
+    differences: int | None = None  # students whose outcome differs between the engines
+    status: dict = field(default_factory=dict)  # CP-SAT status of the solve and of the proof
+    times: dict = field(default_factory=dict)
+    model: dict = field(default_factory=dict)
+    hint: bool = False  # the labelled mode in which the solve was given the sequential result as a hint
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.equal and self.unique and not any(self.checker_violations.values()))
+
+    @property
+    def text(self) -> str:
+        if self.equal is None or self.unique is None:
+            return "not proven (time limit)"
+        return "verified" if self.ok else "FAILED"
+
+    def as_dict(self) -> dict:
+        return {"verdict": self.text, "equal": self.equal, "unique": self.unique,
+                "checker_violations": self.checker_violations, "differences": self.differences,
+                "status": self.status, "times": self.times, "model_size": self.model,
+                "mode": "hinted with the sequential result (labelled mode)" if self.hint else "constraints only"}
+
+
+@dataclass
+class Verification:
+    sequential: Result
+    cpsat: Result | None
+    verdict: Verdict
+    differences: pd.DataFrame
+    violations: pd.DataFrame  # the checker's findings on both results, with an `engine` column
+
+
+def compare(a: Result, b: Result) -> pd.DataFrame:
+    """Students whose outcome, school, batch or choice rank differ, with both sides."""
+    left = a.admissions[["student_id"] + COMPARED]
+    right = b.admissions[["student_id"] + COMPARED]
+    merged = left.merge(right, on="student_id", how="outer", suffixes=(f"_{a.engine}", f"_{b.engine}"),
+                        indicator=True)
+    differ = merged["_merge"] != "both"
+    for col in COMPARED:
+        x, y = merged[f"{col}_{a.engine}"], merged[f"{col}_{b.engine}"]
+        differ |= ~((x == y) | (x.isna() & y.isna())).fillna(False).to_numpy(dtype=bool)
+    return merged[differ].drop(columns="_merge").reset_index(drop=True)
+
+
+def verify(sc: Scenario, time_limit: float | None = None, phase: Phase | None = None, log: Log | None = None,
+           hint: bool = False, workers: int = 1) -> Verification:
+    """``workers``: CP-SAT search workers.  One is enough: presolve's propagation decides the whole
+    model (no branching), and each further worker holds another copy of the model in memory."""
+    from solver.checker import check
+
+    say = phase or (lambda _: None)
+    verdict = Verdict(hint=hint)
+    t0 = time.perf_counter()
+    say("sequential engine")
+    arr = ScenarioArrays.from_scenario(sc)
+    sequential = run_sequential(sc, arrays=arr)
+    verdict.times["sequential"] = _since(t0)
+
+    t = time.perf_counter()
+    say("building the CP-SAT model")
+    model = AdmissionModel(build_instance(sc, arr))
+    verdict.times["build"] = _since(t)
+    verdict.model = model.size()
+
+    deadline = None if not time_limit else time.perf_counter() + time_limit
+    say("solving")
+    seq_hint = decisions_of(model, sequential) if hint else None
+    solve = model.solve(_left(deadline), workers, log, hint=seq_hint)
+    verdict.times["solve"] = round(solve.seconds, 3)
+    verdict.status["solve"] = solve.status
+    cpsat = None
+    differences = pd.DataFrame(columns=["student_id"])
+    if solve.solution is not None:
+        cpsat = model.result(solve.solution)
+        differences = compare(sequential, cpsat)
+        offers_equal = _offers_equal(sequential, cpsat)
+        verdict.equal = differences.empty and offers_equal
+        verdict.differences = len(differences)
+        if _left(deadline) is None or _left(deadline) > 0:
+            say("proving uniqueness")
+            proof = model.prove_unique(solve.solution, _left(deadline), workers, log, keep_model=False)
+            verdict.times["proof"] = round(proof.seconds, 3)
+            verdict.status["proof"] = proof.status
+            if proof.status == "INFEASIBLE":
+                verdict.unique = True
+            elif proof.solution is not None:
+                verdict.unique = False
+    elif solve.status == "INFEASIBLE":
+        verdict.equal = False  # the rules as constraints admit no result at all: a defect somewhere
+
+    t = time.perf_counter()
+    say("checking both results (R1-R12)")
+    found = []
+    for result in (sequential, cpsat):
+        if result is None:
+            continue
+        v = check(sc, result.admissions, result.offers)
+        verdict.checker_violations[result.engine] = len(v)
+        found.append(v.assign(engine=result.engine))
+    verdict.times["checker"] = _since(t)
+    verdict.times["total"] = _since(t0)
+    violations = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+    return Verification(sequential, cpsat, verdict, differences, violations)
+
+
+def decisions_of(model: AdmissionModel, result: Result) -> np.ndarray:
+    """The offers of a result as values of the model's decision variables (for the hinted mode)."""
+    return model.decisions_of(result)[0]
+
+
+def _offers_equal(a: Result, b: Result) -> bool:
+    cols = ["student_id", "school_id", "batch", "choice_rank", "confirmed"]
+    left = a.offers[cols].sort_values(cols[:3]).reset_index(drop=True)
+    right = b.offers[cols].sort_values(cols[:3]).reset_index(drop=True)
+    return left.astype(str).equals(right.astype(str))
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(deadline - time.perf_counter(), 0.001)
+
+
+def _since(t: float) -> float:
+    return round(time.perf_counter() - t, 3)
