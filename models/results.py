@@ -87,7 +87,9 @@ def build_offers(sc: Scenario, student_ids, school_ids, parts) -> pd.DataFrame:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Fast CSV (pyarrow) with a UTF-8 BOM for Excel; booleans as true/false, missing as empty."""
-    table = pa.Table.from_pandas(_for_csv(frame), preserve_index=False)
+    # one chunk per column: pyarrow's CSV writer emits NUL bytes for a string column whose first chunk
+    # is empty (as pd.concat([empty, rows]) leaves it)
+    table = pa.Table.from_pandas(_for_csv(frame), preserve_index=False).combine_chunks()
     special = any(
         pc.any(pc.match_substring_regex(col, r'[,"\r\n]')).as_py()
         for col in table.columns if pa.types.is_string(col.type) or pa.types.is_large_string(col.type)

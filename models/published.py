@@ -1,0 +1,254 @@
+"""A published result read for an audit: ``admissions.csv`` and ``offers.csv`` of FORMATS.md ("A run's
+results"), as CSV (UTF-8, a BOM accepted) or as an ``.xlsx`` workbook, the way an admission office
+exports them.
+
+Headers may be English (any case) or Chinese (录取学校 -> school_id, 录取批次 -> batch, 志愿序号 ->
+choice_rank, 录取结果 -> outcome, 录取日期 -> admit_date, 确认日期 -> confirm_date, 是否确认 -> confirmed
+...); outcome words may be Chinese (普高, 中职, 未录取, 不符合条件, 无).  The frames returned hold every cell
+as text, with canonical names and values: outcomes in English, whole numbers without decimals, dates in
+ISO form, ``confirmed`` as true/false.  Unknown columns are kept.
+
+Load errors (clause "FORMATS admissions.csv" / "FORMATS offers.csv") are what makes a file unreadable
+as the format: a missing required column, an unknown outcome word, a batch or choice rank that is not a
+whole number, a malformed date or ``confirmed`` flag, an empty student id, and a student with two rows
+in admissions.csv.  Every such problem is reported at once, by file, spreadsheet row and column.
+
+Facts that are well formed but wrong against the scenario (a student or school the scenario does not
+know, a batch id it has no batch for, a student missing from admissions.csv, a vocational row without a
+school) are *not* load errors: they are rule matters, and the checker reports them as violations (R12,
+R2, R5 ...), so that an audit of a flawed result still says what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from models.columns import TEXT, arrow, text
+from models.headers import FALSE_WORDS, TRUE_WORDS, canonical_header
+from models.problems import ProblemLog, ScenarioError
+from models.readers import RawTable, _sheet_table, read_csv_table
+
+KINDS = ("admissions", "offers")
+REQUIRED = {"admissions": ("student_id", "outcome"), "offers": ("student_id", "school_id", "batch")}
+
+# Headers of published results, after the scenario's shared aliases (考生号, 学校代码, 批次 ...).
+ALIASES = {
+    "录取学校": "school_id", "录取院校": "school_id", "录取学校代码": "school_id", "录取院校代码": "school_id",
+    "录取批次": "batch", "批次": "batch", "批次代码": "batch",
+    "志愿序号": "choice_rank", "第几志愿": "choice_rank", "志愿顺序": "choice_rank", "录取志愿": "choice_rank",
+    "录取结果": "outcome", "结果": "outcome", "录取类别": "outcome", "录取状态": "outcome",
+    "录取日期": "admit_date", "预录日期": "admit_date", "预录取日期": "admit_date",
+    "确认日期": "confirm_date", "确认时间": "confirm_date",
+    "是否确认": "confirmed", "确认": "confirmed", "已确认": "confirmed",
+    "rank": "choice_rank", "choice": "choice_rank", "school": "school_id", "student": "student_id",
+    "region": "region_id", "result": "outcome",
+}
+
+# Outcome words (R12) -> the FORMATS.md value.
+OUTCOME_WORDS = {
+    "general": "general", "普高": "general", "普通高中": "general", "普高录取": "general",
+    "vocational": "vocational", "中职": "vocational", "中职录取": "vocational", "职高": "vocational",
+    "技工": "vocational", "已录取": "vocational", "录取": "vocational",
+    "unplaced": "unplaced", "未录取": "unplaced", "落榜": "unplaced",
+    "ineligible": "ineligible", "不符合条件": "ineligible", "不具备资格": "ineligible", "无资格": "ineligible",
+    "none": "none", "无": "none", "未填报": "none", "无志愿": "none",
+}
+
+_WHOLE = r"^[0-9]+$"
+_DATE_FORMS = (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+               re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"), re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"))
+
+
+def canonical_result_header(header: str) -> str:
+    """The FORMATS.md name of a published result's header (the scenario's aliases, then ours)."""
+    name = canonical_header("declines", header)  # 考生号, 学校代码, 地区代码, 批次 ... as for scenarios
+    return ALIASES.get(name, name)
+
+
+def read_published(path: Path | str, kind: str = "admissions") -> pd.DataFrame:
+    """``admissions`` or ``offers`` of a published result as a text frame with canonical columns and
+    values; raises `ScenarioError` with every problem when the file is not in the format."""
+    log = ProblemLog()
+    frame = read_published_into(path, kind, log)
+    log.raise_if_errors()
+    return frame
+
+
+def read_published_into(path: Path | str, kind: str, log: ProblemLog) -> pd.DataFrame:
+    """As `read_published`, adding the problems to ``log`` instead of raising (to report the problems of
+    several files together)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    path = Path(path)
+    clause = f"FORMATS {kind}.csv"
+    if not path.exists():
+        log.error(path.name, None, None, None, clause, f"{path} does not exist")
+        return pd.DataFrame()
+    raw = _read_table(path, kind, log)
+    if raw is None:
+        return pd.DataFrame()
+    frame, written = _rename(raw, log, clause)
+    first = raw.first_row
+    missing = [c for c in REQUIRED[kind] if c not in frame.columns]
+    for col in missing:
+        log.error(raw.file, 1, col, None, clause, f"the required column {col!r} is missing")
+    if missing:
+        return frame
+    rows = np.arange(len(frame)) + first
+
+    def bad(column: str, mask: np.ndarray, message: str) -> None:
+        idx = np.flatnonzero(mask)
+        if len(idx):
+            log.rows("error", raw.file, rows[idx], written.get(column, column), frame[column].to_numpy()[idx],
+                     clause, message)
+
+    sid = frame["student_id"]
+    bad("student_id", (sid == "").to_numpy(), "the student id is empty")
+    if "outcome" in frame.columns:
+        frame["outcome"], unknown = _outcomes(frame["outcome"])
+        bad("outcome", unknown, "unknown outcome: use general, vocational, unplaced, ineligible or none "
+                                "(普高, 中职, 未录取, 不符合条件, 无) (R12)")
+    for col in ("batch", "choice_rank"):
+        if col in frame.columns:
+            frame[col], wrong = _whole_numbers(frame[col])
+            bad(col, wrong, f"{col} must be a whole number (or empty)")
+    for col in ("admit_date", "confirm_date"):
+        if col in frame.columns:
+            frame[col], wrong = _dates(frame[col])
+            bad(col, wrong, f"{col} is not a date (YYYY-MM-DD)")
+    if "confirmed" in frame.columns:
+        frame["confirmed"], wrong = _flags(frame["confirmed"])
+        bad("confirmed", wrong, "confirmed must be true or false (是/否)")
+    if kind == "admissions":
+        dup = sid.duplicated(keep="first").to_numpy() & (sid != "").to_numpy()
+        if dup.any():
+            first_row = pd.Series(rows, index=frame.index).groupby(sid.to_numpy()).transform("min").to_numpy()
+            idx = np.flatnonzero(dup)
+            log.rows("error", raw.file, rows[idx], written.get("student_id", "student_id"), sid.to_numpy()[idx],
+                     clause, [f"the student has another row (row {first_row[i]}): one row per student (R12)"
+                              for i in idx])
+    return frame
+
+
+# Reading ---------------------------------------------------------------------------------------------
+
+def _read_table(path: Path, kind: str, log: ProblemLog) -> RawTable | None:
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        import openpyxl  # only workbooks need it
+
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a broken file
+            log.error(path.name, None, None, None, f"FORMATS {kind}.csv", f"the workbook cannot be opened: {exc}")
+            return None
+        try:
+            sheets = {name.strip().lower(): name for name in wb.sheetnames}
+            name = sheets.get(kind, wb.sheetnames[0])  # the sheet named for the table, else the first
+            table = _sheet_table(wb[name], kind, f"{path.name}:{name}", log)
+        finally:
+            wb.close()
+    else:
+        table = read_csv_table(path, kind, log)
+    if table.frame.columns.empty:
+        if not log.has_errors:
+            log.error(table.file, 1, None, None, f"FORMATS {kind}.csv", "the file has no header row")
+        return None
+    return table
+
+
+def _rename(raw: RawTable, log: ProblemLog, clause: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Canonical column names; a column named twice (录取学校 and school_id) is an error."""
+    frame = raw.frame
+    names, written = [], {}
+    for col in frame.columns:
+        header = raw.headers.get(col, col)
+        name = canonical_result_header(header)
+        if name in written:
+            log.error(raw.file, 1, header, header, clause, f"column {name!r} appears twice (also as {written[name]!r})")
+            name = f"{name}__dup{len(names)}"
+        written[name] = header
+        names.append(name)
+    frame = frame.copy()
+    frame.columns = names
+    for col in names:
+        if frame[col].dtype != TEXT:
+            frame[col] = text(frame[col].astype(object).where(frame[col].notna(), "").astype(str).to_numpy())
+    return frame, written
+
+
+# Values ----------------------------------------------------------------------------------------------
+
+def _by_distinct(values: pd.Series, convert) -> tuple[pd.Series, np.ndarray]:
+    """Apply ``convert(text) -> (canonical text, ok)`` once per distinct value (a million rows carry a
+    handful of outcomes, batches and dates)."""
+    codes, uniques = pd.factorize(values.fillna(""))
+    results = [convert(str(u)) for u in uniques]
+    canon = np.array([r[0] for r in results] + [""], dtype=object)
+    ok = np.array([r[1] for r in results] + [True], dtype=bool)
+    codes = np.where(codes < 0, len(uniques), codes)
+    return text(canon[codes], index=values.index), ~ok[codes]
+
+
+def _outcomes(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    def one(v: str):
+        key = v.strip()
+        word = OUTCOME_WORDS.get(key.lower(), OUTCOME_WORDS.get(key))
+        return (word, True) if word else (key, False)
+
+    return _by_distinct(values, one)
+
+
+def _whole_numbers(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    a = arrow(values)
+    ok = pc.fill_null(pc.match_substring_regex(a, _WHOLE), False)
+    if pc.all(pc.or_(ok, pc.equal(a, ""))).as_py():
+        return values, np.zeros(len(values), dtype=bool)  # the usual case: nothing to convert
+
+    def one(v: str):
+        t = v.strip()
+        if t == "" or re.fullmatch(_WHOLE, t):
+            return (str(int(t)) if t else "", True)
+        try:
+            f = float(t)
+        except ValueError:
+            return (t, False)
+        return (str(int(f)), True) if f.is_integer() and f >= 0 else (t, False)
+
+    return _by_distinct(values, one)
+
+
+def _dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    def one(v: str):
+        t = v.strip()
+        if t == "":
+            return ("", True)
+        for form in _DATE_FORMS:
+            m = form.match(t.split("T")[0].split(" ")[0])
+            if m:
+                try:
+                    return (dt.date(*(int(g) for g in m.groups())).isoformat(), True)
+                except ValueError:
+                    return (t, False)
+        return (t, False)
+
+    return _by_distinct(values, one)
+
+
+def _flags(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    def one(v: str):
+        t = v.strip().lower()
+        if t == "":
+            return ("", True)  # the checker's default: an offer is confirmed unless said otherwise (R9)
+        if t in TRUE_WORDS or t in ("已确认", "确认"):
+            return ("true", True)
+        if t in FALSE_WORDS or t in ("未确认", "放弃"):
+            return ("false", True)
+        return (t, False)
+
+    return _by_distinct(values, one)
