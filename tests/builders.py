@@ -233,3 +233,17 @@ def row_of(form: str, index: int) -> int:
     """Row of the ``index``-th record (0-based) as reported.  A spreadsheet counts the header as row 1,
     so the first data row is 2; JSON has no header and counts records from 1 (models.readers.read_json)."""
     return index + (1 if form == "json" else 2)
+
+
+def hand_checked_scenario() -> dict:
+    """A case worked by hand (R4 seats, R6 Boston order, R8 sub-quota, R9 decline, R5 fallback), shared by
+    the reference engine's own test and the CLI tests."""
+    return scenario_dict(
+        students=[student("a", 90, ["P", "Q"], applies_general=True),
+                  student("b", 80, ["P", "Q"], applies_general=True),
+                  student("c", 70, ["Q"]),
+                  student("d", 95, ["P"], region="R2"),
+                  student("e", 60, ["P"], region="R2")],
+        schools=[school("P", 2), school("Q", 2)],
+        regions=[region("R1", seats=1), region("R2", seats=0)],
+        subquotas=[("P", "R2", 1)], declines=[("b", 1)], batches=2, general_stage="seats")

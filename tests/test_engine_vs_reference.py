@@ -13,7 +13,7 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import CALENDAR, plain, region, scenario_dict, school, student
+from builders import hand_checked_scenario, CALENDAR, plain, region, scenario_dict, school, student
 from models import load_scenario_data
 from reference_engine import run_reference
 from solver.sequential import run_sequential
@@ -150,15 +150,7 @@ def test_engine_equals_reference_over_three_batches(data):
 
 def test_reference_agrees_on_a_hand_checked_case():
     """The oracle itself, on a case worked by hand (R4 seats, R6 Boston, R8, R9, R5 fallback)."""
-    data = scenario_dict(
-        students=[student("a", 90, ["P", "Q"], applies_general=True),
-                  student("b", 80, ["P", "Q"], applies_general=True),
-                  student("c", 70, ["Q"]),
-                  student("d", 95, ["P"], region="R2"),
-                  student("e", 60, ["P"], region="R2")],
-        schools=[school("P", 2), school("Q", 2)],
-        regions=[region("R1", seats=1), region("R2", seats=0)],
-        subquotas=[("P", "R2", 1)], declines=[("b", 1)], batches=2, general_stage="seats")
+    data = hand_checked_scenario()
     ref = run_reference(load_scenario_data(data))
     rows = {r["student_id"]: (r["outcome"], r["school_id"], r["batch"], r["choice_rank"]) for r in ref.admissions}
     assert rows == {"a": ("general", None, None, None),

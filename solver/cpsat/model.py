@@ -23,8 +23,8 @@ from solver.cpsat.r05_batches import R05Batches
 from solver.cpsat.r06_order import R06Order
 from solver.cpsat.r07_quota import R07Quota
 from solver.cpsat.r08_subquota import R08Subquota
-from solver.cpsat.r09_confirmation import R09Confirmation
-from solver.cpsat.r10_no_double import R10NoDouble
+from solver.cpsat.r09_confirmation import R09Confirmation, confirmation_literals
+from solver.cpsat.r10_no_double import R10NoDouble, repeated_offers
 from solver.cpsat.r11_dates import R11Dates, dated_offers
 from solver.cpsat.builder import ProtoBuilder
 from solver.cpsat.variables import AdmissionVars
@@ -103,9 +103,11 @@ class AdmissionModel:
             return SolveReport("INFEASIBLE", 0.0, None, {"unmatched_offers": unmatched, "core": []})
         literals = [model.get_bool_var_from_proto_index(int(i)) for i in self.decision_index]
         assumptions = [lit if val else lit.Not() for lit, val in zip(literals, values)]
-        assumptions += dated_offers(self.inst, model, result.offers)
+        for facts in (dated_offers, confirmation_literals, repeated_offers):  # R11, R9, R10 on the rows
+            assumptions += facts(self.inst, model, result.offers)
         model.add_assumptions(assumptions)
         solver = _solver(time_limit, workers, None)
+        solver.parameters.cp_model_presolve = False  # cores then name assumptions, not presolved literals
         t0 = time.perf_counter()
         status = solver.solve(model)
         report = SolveReport(solver.status_name(status), time.perf_counter() - t0, None, _stats(solver))

@@ -9,6 +9,8 @@ every decline names a batch of the scenario.
 
 from __future__ import annotations
 
+import numpy as np
+
 
 class R09Confirmation:
     def build(self, inst, model, v) -> None:
@@ -16,3 +18,20 @@ class R09Confirmation:
         unknown = set(inst.sc.declines["batch"]) - batch_ids
         if unknown:
             raise ValueError(f"R9: declines name unknown batches {sorted(unknown)}")
+
+
+def confirmation_literals(inst, model, offers) -> list:
+    """For a given result: one literal per offer whose ``confirmed`` flag contradicts the declines (R9:
+    confirmed unless a decline names that student and batch), forced false."""
+    if "confirmed" not in offers.columns:
+        return []
+    declined = set(zip(inst.sc.declines["student_id"].astype(str), inst.sc.declines["batch"].astype(int)))
+    literals = []
+    flags = offers["confirmed"].astype(str).str.strip().str.lower().isin(["true", "1", "yes"]).to_numpy()
+    for row, confirmed in zip(offers.itertuples(index=False), flags):
+        should = (str(row.student_id), int(row.batch)) not in declined
+        if bool(confirmed) != should:
+            lit = model.new_bool_var(f"R9 offer {row.student_id} {row.school_id} b{row.batch} confirmed={confirmed}")
+            model.add_bool_or([lit.Not()])
+            literals.append(lit)
+    return literals

@@ -13,3 +13,16 @@ class R10NoDouble:
         students, row = np.unique(inst.student[confirmed], return_inverse=True)
         v.b.linear_terms(len(students), [(row, v.x[confirmed], 1)], 0, 1)
         # general students hold no offer at all: they have no application (R4 data, instance.py)
+
+
+def repeated_offers(inst, model, offers) -> list:
+    """For a given result: one literal per row repeating an offer already listed (same student, school,
+    batch and rank), forced false.  Such a row is a second admission (R10) that the decision variables,
+    one per possible offer, cannot see; two different offers in one batch they do see (R3, R5, R10)."""
+    repeated = offers.duplicated(subset=["student_id", "school_id", "batch", "choice_rank"], keep="first").to_numpy()
+    literals = []
+    for row in offers[repeated].itertuples(index=False):
+        lit = model.new_bool_var(f"R10 offer listed twice {row.student_id} {row.school_id} b{row.batch}")
+        model.add_bool_or([lit.Not()])
+        literals.append(lit)
+    return literals

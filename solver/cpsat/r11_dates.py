@@ -30,8 +30,8 @@ class R11Dates:
 
 
 def dated_offers(inst, model, offers) -> list:
-    """For a given result: one literal per offer whose dates leave its batch window, forced false — as
-    an assumption it makes the model infeasible and names the offer (R11)."""
+    """For a given result: one literal per offer whose dates are missing or leave its batch window,
+    forced false — as an assumption it makes the model infeasible and names the offer (R11)."""
     literals = []
     windows = {b.id: (b.open.isoformat(), b.admit_by.isoformat(), b.confirm_by.isoformat())
                for b in inst.sc.settings.batches}
@@ -40,8 +40,9 @@ def dated_offers(inst, model, offers) -> list:
         opens, admit_by, confirm_by = windows.get(int(row.batch), (first_open, "", ""))
         admit = str(getattr(row, "admit_date", "") or "")
         confirm = str(getattr(row, "confirm_date", "") or "")
-        bad = bool(admit) and not (opens <= admit <= admit_by and admit >= first_open)
-        bad |= bool(confirm) and not (admit <= confirm <= confirm_by)
+        confirmed = str(getattr(row, "confirmed", "true")).strip().lower() in ("true", "1", "yes")
+        bad = not admit or not (opens <= admit <= admit_by and admit >= first_open)  # every offer is dated
+        bad |= (confirmed and not confirm) or (bool(confirm) and not (admit <= confirm <= confirm_by))
         if bad:
             lit = model.new_bool_var(f"R11 offer {row.student_id} {row.school_id} b{row.batch} dated {admit} / {confirm}")
             model.add_bool_or([lit.Not()])
