@@ -7,7 +7,7 @@ of FORMATS.md (``FORMATS students.csv``).  Errors stop a run; warnings (void cho
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterable, Literal
 
 import pandas as pd
@@ -54,7 +54,7 @@ class ScenarioError(Exception):
 
 def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
     """The problems as a table, in the column order of ``errors.csv``."""
-    rows = [asdict(p) for p in problems]
+    rows = [(p.severity, p.file, p.row, p.column, p.value, p.clause, p.message) for p in problems]
     frame = pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
     frame["row"] = frame["row"].astype("Int64")
     return frame

@@ -7,6 +7,7 @@ leaves half a result (errors.csv and a summary with status "failed" instead).
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -22,7 +23,6 @@ from models.scenario import Scenario
 from solver import figures
 from solver.arrays import ScenarioArrays
 from solver.sequential import Progress, run_sequential
-from solver.verify import Verification, verify
 
 ENGINES = ("sequential", "cpsat", "both")
 RESULT_FILES = ("admissions.csv", "offers.csv", "schools.csv", "subquotas.csv", "regions.csv", "summary.json",
@@ -42,7 +42,7 @@ class RunOutput:
     subquotas: pd.DataFrame
     timings: dict = field(default_factory=dict)
     engine: str = "sequential"
-    verification: Verification | None = None
+    verification: "Verification | None" = None  # solver.verify (imported when both engines run)
 
     def summary(self) -> dict:
         sc = self.scenario
@@ -94,6 +94,8 @@ def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = No
     elif engine == "cpsat":
         result, extra_timings = _cpsat(sc, arr, time_limit, phase, log, hint)
     else:
+        from solver.verify import verify  # OR-Tools is loaded only when CP-SAT runs
+
         verification = verify(sc, time_limit=time_limit, phase=phase, log=log, hint=hint)
         result = verification.sequential  # the rule as written; equal to CP-SAT's when verified
         extra_timings = {f"verify_{k}": v for k, v in verification.verdict.times.items()}
@@ -136,18 +138,19 @@ def write_outputs(out: RunOutput, target: Path, extra_timings: dict | None = Non
     try:
         t0 = time.perf_counter()
         adm = out.result.admissions
-        write_csv(adm[ADMISSION_COLUMNS + [c for c in adm.columns if c not in ADMISSION_COLUMNS]],
-                  staging / "admissions.csv")
         off = out.result.offers
-        write_csv(off[OFFER_COLUMNS + [c for c in off.columns if c not in OFFER_COLUMNS]], staging / "offers.csv")
-        write_csv(out.schools, staging / "schools.csv")
-        write_csv(out.subquotas, staging / "subquotas.csv")
-        write_csv(out.regions, staging / "regions.csv")
-        write_csv(problems_frame(out.scenario.warnings), staging / "warnings.csv")
+        tables = [
+            (adm[ADMISSION_COLUMNS + [c for c in adm.columns if c not in ADMISSION_COLUMNS]], "admissions.csv"),
+            (off[OFFER_COLUMNS + [c for c in off.columns if c not in OFFER_COLUMNS]], "offers.csv"),
+            (out.schools, "schools.csv"), (out.subquotas, "subquotas.csv"), (out.regions, "regions.csv"),
+            (problems_frame(out.scenario.warnings), "warnings.csv"),
+        ]
         if out.verification is not None:
-            write_csv(out.verification.violations, staging / "violations.csv")
+            tables.append((out.verification.violations, "violations.csv"))
             if len(out.verification.differences):
-                write_csv(out.verification.differences, staging / "differences.csv")
+                tables.append((out.verification.differences, "differences.csv"))
+        with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow writes CSV without holding the GIL
+            list(pool.map(lambda item: write_csv(item[0], staging / item[1]), tables))
         title = f"{out.scenario.settings.year or ''}{'年' if out.scenario.settings.year else ''}高中阶段教育学校招生进展情况汇总表（{out.scenario.name}）"
         write_progress_workbook(figures.progress_table(out.regions), staging / "progress.xlsx", title)
         timings = dict(out.timings)
