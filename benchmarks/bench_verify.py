@@ -25,11 +25,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(cmd: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MiB) and exit code of one child process run from the repository root."""
+    """Wall seconds, peak RSS (MiB) and exit code of one child process run from the repository root;
+    a failing child's last error lines are printed."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            err.seek(0)
+            tail = err.read().decode("utf-8", "replace").strip().splitlines()[-5:]
+            print(f"  ! {' '.join(cmd[2:4])} exited {code}: " + " | ".join(tail), flush=True)
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024, code
 
 
 def generated(workdir: Path, students: int) -> Path:
@@ -59,6 +66,10 @@ def main() -> None:
         wall, peak, code = measure([sys.executable, "-m", "api.cli", "verify", scenario, "--out", str(out), "-q",
                                     *limit])
         summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        if code != 0 and "verification" not in summary:
+            print(f"{label}: verify failed (exit {code}) after {wall:.1f} s, peak {peak:,.0f} MiB; "
+                  f"baseline {base[0]:.1f} s, peak {base[1]:,.0f} MiB", flush=True)
+            continue
         v = summary.get("verification", {})
         t = v.get("times", {})
         m = v.get("model_size", {})
