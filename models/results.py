@@ -176,6 +176,22 @@ def _plain(value):
     return value
 
 
+def write_failed(target: Path, problems, stale: tuple[str, ...], info: dict) -> Path:
+    """A failed run or audit: ``errors.csv`` with every problem and a summary with status "failed";
+    the ``stale`` files of an earlier success are removed so that nobody reads them as this one's."""
+    from models.problems import problems_frame
+
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in stale:
+        (target / name).unlink(missing_ok=True)
+    write_csv(problems_frame(problems), target / "errors.csv")
+    errors = sum(p.severity == "error" for p in problems)
+    write_json({"status": "failed", **info, "errors": errors, "warnings": len(problems) - errors},
+               target / "summary.json")
+    return target
+
+
 def publish_files(staging: Path, target: Path, last: str = "summary.json") -> None:
     """Move the fully written files of ``staging`` into ``target``, each by an atomic rename, with
     ``last`` (the summary that marks a complete result) moved last and removed first.  Other files in

@@ -12,17 +12,22 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from models.problems import Problem, problems_frame
 from models.results import (
-    ADMISSION_COLUMNS, OFFER_COLUMNS, Result, publish_files, write_csv, write_json, write_progress_workbook,
+    ADMISSION_COLUMNS, OFFER_COLUMNS, Result, publish_files, write_csv, write_failed, write_json,
+    write_progress_workbook,
 )
 from models.scenario import Scenario
 from solver import figures
 from solver.arrays import ScenarioArrays
 from solver.sequential import Progress, run_sequential
+
+if TYPE_CHECKING:  # imported for real only when CP-SAT runs (it loads OR-Tools)
+    from solver.verify import Verification
 
 ENGINES = ("sequential", "cpsat", "both")
 RESULT_FILES = ("admissions.csv", "offers.csv", "schools.csv", "subquotas.csv", "regions.csv", "summary.json",
@@ -166,14 +171,5 @@ def write_outputs(out: RunOutput, target: Path, extra_timings: dict | None = Non
 
 
 def write_failure(target: Path, problems: list[Problem], scenario_label: str, reason: str) -> Path:
-    """A failed run: ``errors.csv`` with every problem and a summary with status "failed"; result files
-    of an earlier run in the folder are removed so that nobody reads them as this run's."""
-    target = Path(target)
-    target.mkdir(parents=True, exist_ok=True)
-    for name in RESULT_FILES:
-        (target / name).unlink(missing_ok=True)
-    write_csv(problems_frame(problems), target / "errors.csv")
-    errors = [p for p in problems if p.severity == "error"]
-    write_json({"status": "failed", "scenario": scenario_label, "reason": reason,
-                "errors": len(errors), "warnings": len(problems) - len(errors)}, target / "summary.json")
-    return target
+    """A failed run: ``errors.csv`` and a "failed" summary; an earlier run's results are removed."""
+    return write_failed(target, problems, RESULT_FILES, {"scenario": scenario_label, "reason": reason})

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from models.columns import text
-from models.problems import Problem, problems_frame
-from models.results import Result, write_csv, write_json
+from models.problems import Problem
+from models.results import Result, write_csv, write_failed, write_json
 from models.scenario import Scenario
 from solver.checker import COLUMNS, RULES, check
 from solver.checker.context import as_text, id_codes, ints
@@ -203,8 +203,8 @@ def write_audit(report: AuditReport, out_dir: Path | str, extra: dict | None = N
     out.mkdir(parents=True, exist_ok=True)
     (out / "errors.csv").unlink(missing_ok=True)
     t = time.perf_counter()
-    write_csv(_one_chunk(report.violations[COLUMNS]), out / "violations.csv")
-    write_csv(_one_chunk(report.differences), out / "differences.csv")
+    write_csv(report.violations[COLUMNS], out / "violations.csv")
+    write_csv(report.differences, out / "differences.csv")
     write_workbook(report, out / "audit.xlsx")
     report.timings["write"] = _since(t)
     write_json({**report.summary(), **(extra or {})}, out / "summary.json")
@@ -214,15 +214,7 @@ def write_audit(report: AuditReport, out_dir: Path | str, extra: dict | None = N
 def write_audit_failure(out_dir: Path | str, problems: list[Problem], label: str, reason: str) -> Path:
     """Bad input: ``errors.csv`` with every problem, a summary with status "failed", and no audit files
     of an earlier audit left to be read as this one's.  The audited files themselves are never touched."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in AUDIT_FILES:
-        (out / name).unlink(missing_ok=True)
-    write_csv(problems_frame(problems), out / "errors.csv")
-    errors = [p for p in problems if p.severity == "error"]
-    write_json({"status": "failed", "input": label, "reason": reason, "errors": len(errors),
-                "warnings": len(problems) - len(errors)}, out / "summary.json")
-    return out
+    return write_failed(Path(out_dir), problems, AUDIT_FILES, {"input": label, "reason": reason})
 
 
 def write_workbook(report: AuditReport, path: Path) -> None:
@@ -258,13 +250,6 @@ def write_workbook(report: AuditReport, path: Path) -> None:
         if limit is not None and len(frame) > limit:
             ws.append([f"... {len(frame) - limit:,} more rows in {title}.csv"])
     wb.save(path)
-
-
-def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns rebuilt as one Arrow chunk: pyarrow's CSV writer (26.0) writes NUL bytes for a
-    column whose first chunk is empty, as `pd.concat` with an empty frame (the checker's) leaves it."""
-    return frame.assign(**{c: text(frame[c].to_numpy(dtype=object)) for c in frame.columns
-                           if pd.api.types.is_string_dtype(frame[c].dtype)})
 
 
 def _cells(series: pd.Series) -> list:
