@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from models.problems import Problem, ProblemLog, ScenarioError, problems_frame
-from models.readers import RawScenario, read_folder, read_json, read_workbook
+from models.readers import read_folder, read_json, read_workbook
 from models.scenario import OUTCOMES, Batch, Scenario, Settings
 from models.validate import build_scenario
 from models.writers import write_scenario

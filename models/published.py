@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from models.columns import TEXT, arrow, text
 from models.headers import FALSE_WORDS, TRUE_WORDS, canonical_header
-from models.problems import ProblemLog, ScenarioError
+from models.problems import ProblemLog
 from models.readers import RawTable, _sheet_table, read_csv_table
 
 KINDS = ("admissions", "offers")

@@ -21,7 +21,7 @@ from models.headers import (
 from models.columns import member, numbers, text, translate
 from models.problems import ProblemLog
 from models.readers import REQUIRED_TABLES, RawScenario, RawTable
-from models.scenario import DEFAULT_TIE_BREAK, TIE_BREAK_DESCENDING, Batch, Scenario, Settings
+from models.scenario import DEFAULT_TIE_BREAK, Batch, Scenario, Settings
 
 F_YAML = "FORMATS scenario.yaml"
 

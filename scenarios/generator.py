@@ -343,7 +343,7 @@ def populate(definition: Scenario, seed: int | np.random.Generator, population: 
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     settings = definition.settings
     regions, schools = definition.regions, definition.schools
-    R, S, m = len(regions), len(schools), settings.max_choices
+    R, m = len(regions), settings.max_choices
     graduates = regions["graduates"].fillna(0).to_numpy(dtype=np.int64)
     if sizes is None:
         x = pop.nonfresh_share

@@ -16,7 +16,6 @@ import time
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 
 from models.results import Result, build_admissions, build_offers
 from models.scenario import Scenario

@@ -9,7 +9,6 @@ every decline names a batch of the scenario.
 
 from __future__ import annotations
 
-import numpy as np
 
 
 class R09Confirmation:

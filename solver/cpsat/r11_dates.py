@@ -9,7 +9,6 @@ results take those; a given result's own dates are checked by `dated_offers`.
 
 from __future__ import annotations
 
-import numpy as np
 
 
 class R11Dates:
