@@ -54,13 +54,10 @@ def codes_of(values, keys) -> np.ndarray:
 
 
 def member(values, keys) -> np.ndarray:
-    """values.isin(keys) as a numpy bool array, for a key set of any size."""
-    if len(keys) == 0:
-        return np.zeros(len(values), dtype=bool)
+    """values.isin(keys) as a numpy bool array, for a key set of any size (the smaller side is hashed)."""
     if isinstance(keys, (set, frozenset)):
         keys = list(keys)
-    found = pc.fill_null(pc.is_in(arrow(values), value_set=arrow(keys)), False)
-    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+    return codes_of(values, keys) >= 0
 
 
 def take(values, positions: np.ndarray) -> pd.Series:

@@ -564,7 +564,7 @@ class _Validator:
         t = self._table("students")
         unregistered = set(schools.loc[~schools["registered"], "school_id"])
         interview = set(schools.loc[schools["requires_interview"], "school_id"])
-        passed = set(zip(interviews["student_id"], interviews["school_id"]))
+        passed = interviews["student_id"] + "\x00" + interviews["school_id"]  # (student, school) keys
         for list_name in self.settings.choice_lists:
             for k in range(1, self.settings.max_choices + 1):
                 c = choice_column(list_name, k)
@@ -573,12 +573,10 @@ class _Validator:
                 col = students[c]
                 self._report(t, col.isin(unregistered), c, "R2",
                              "void choice: the school is not registered in the catalogue (HY §八.四.2)", "warning")
-                needs = col.isin(interview)
+                needs = col.isin(interview).to_numpy()
                 if needs.any():
-                    has = pd.Series([(s, sc) in passed for s, sc in zip(students["student_id"][needs], col[needs])],
-                                    index=col.index[needs], dtype=bool)
                     no_pass = needs.copy()
-                    no_pass[needs] = ~has
+                    no_pass[needs] = ~member(students["student_id"][needs] + "\x00" + col[needs], passed)
                     self._report(t, no_pass, c, "R3",
                                  "void choice: the school requires an interview the student has not passed (HY §九.3)",
                                  "warning")
