@@ -34,6 +34,7 @@ class Result:
     engine: str
     timings: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)  # engine-specific facts for summary.json
+    offer_rows: np.ndarray | None = None  # scenario row of each offer's student, where the engine knows it
 
 
 def build_admissions(sc: Scenario, student_ids, school_ids, outcome, school, batch, rank) -> pd.DataFrame:

@@ -43,7 +43,8 @@ def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = Non
     eligible_pool = adm["outcome"].isin(["vocational", "unplaced", "none"]).to_numpy() & arr.eligible
     conf_batch = adm["batch"].fillna(0).to_numpy(dtype=np.int64)
     off_school = codes_of(offers["school_id"], arr.school_ids)
-    off_student = codes_of(offers["student_id"], arr.student_ids)
+    off_student = (result.offer_rows if result.offer_rows is not None and len(result.offer_rows) == len(offers)
+                   else codes_of(offers["student_id"], arr.student_ids))
     off_batch = offers["batch"].to_numpy(dtype=np.int64)
     off_rank = offers["choice_rank"].to_numpy(dtype=np.int64)
     off_conf = offers["confirmed"].to_numpy(dtype=bool)

@@ -133,5 +133,6 @@ def run_sequential(sc: Scenario, progress: Progress | None = None, arrays: Scena
     engine_seconds = time.perf_counter() - t0
     admissions = build_admissions(sc, arr.student_ids, arr.school_ids, outcome, school, batch_of, rank_of)
     offers = build_offers(sc, arr.student_ids, arr.school_ids, offer_parts)
+    rows = np.concatenate([part[1] for part in offer_parts]) if offer_parts else np.zeros(0, dtype=np.int64)
     return Result(admissions=admissions, offers=offers, engine="sequential",
-                  timings={"engine": round(engine_seconds, 4)})
+                  timings={"engine": round(engine_seconds, 4)}, offer_rows=rows)
