@@ -102,6 +102,15 @@ class ScenarioArrays:
         return students.astype(np.int64) * self.n_schools + schools.astype(np.int64)
 
 
+def cumcount(groups: np.ndarray) -> np.ndarray:
+    """0, 1, 2 ... within each run of equal values of a sorted ``groups`` array."""
+    n = len(groups)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    return np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+
+
 def in_sorted(queries: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     """queries.isin(keys) for a sorted key array, by binary search (numpy's isin hashes both sides)."""
     if len(sorted_keys) == 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.scenario import Scenario
-from solver.arrays import ScenarioArrays
+from solver.arrays import ScenarioArrays, cumcount
 
 
 def general_stage(sc: Scenario, arr: ScenarioArrays) -> np.ndarray:
@@ -32,7 +32,6 @@ def general_stage(sc: Scenario, arr: ScenarioArrays) -> np.ndarray:
     idx = np.flatnonzero(candidates & use_seats[arr.region])
     if len(idx):
         idx = idx[np.lexsort((arr.rank[idx], arr.region[idx]))]
-        starts = np.flatnonzero(np.r_[True, arr.region[idx][1:] != arr.region[idx][:-1]])
-        within = np.arange(len(idx)) - np.repeat(starts, np.diff(np.r_[starts, len(idx)]))
+        within = cumcount(arr.region[idx])
         general[idx[within < np.nan_to_num(seats, nan=0)[arr.region[idx]]]] = True
     return general

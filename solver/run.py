@@ -101,7 +101,7 @@ def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = No
     else:
         from solver.verify import verify  # OR-Tools is loaded only when CP-SAT runs
 
-        verification = verify(sc, time_limit=time_limit, phase=phase, log=log, hint=hint)
+        verification = verify(sc, time_limit=time_limit, phase=phase, log=log, hint=hint, arrays=arr)
         result = verification.sequential  # the rule as written; equal to CP-SAT's when verified
         extra_timings = {f"verify_{k}": v for k, v in verification.verdict.times.items()}
     t2 = time.perf_counter()
@@ -122,9 +122,7 @@ def _cpsat(sc: Scenario, arr: ScenarioArrays, time_limit, phase, log, hint) -> t
     say("solving")
     hint_values = None
     if hint:
-        from solver.verify import decisions_of
-
-        hint_values = decisions_of(model, run_sequential(sc, arrays=arr))
+        hint_values = model.decisions_of(run_sequential(sc, arrays=arr))[0]
     report = model.solve(time_limit, log=log, hint=hint_values)
     if report.solution is None:
         raise NotSolved(f"CP-SAT found no result: {report.status}"

@@ -19,21 +19,11 @@ import numpy as np
 
 from models.results import Result, build_admissions, build_offers
 from models.scenario import Scenario
-from solver.arrays import ScenarioArrays
+from solver.arrays import ScenarioArrays, cumcount
 from solver.choices import batch_choices
 from solver.general import general_stage
 
 Progress = Callable[[str, int, int], None]  # (what is being done, steps done, steps in all)
-
-
-def _cumcount(groups: np.ndarray) -> np.ndarray:
-    """0, 1, 2 ... within each run of equal values of a sorted ``groups`` array."""
-    n = len(groups)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
-    lengths = np.diff(np.r_[starts, n])
-    return np.arange(n) - np.repeat(starts, lengths)
 
 
 def admit_round(arr: ScenarioArrays, students: np.ndarray, schools: np.ndarray,
@@ -55,7 +45,7 @@ def admit_round(arr: ScenarioArrays, students: np.ndarray, schools: np.ndarray,
     if len(limited):
         order = limited[np.argsort(pair[limited], kind="stable")]  # keeps chain order within a pair
         within = np.empty(len(students), dtype=np.int64)
-        within[order] = _cumcount(pair[order])
+        within[order] = cumcount(pair[order])
         region_ok[limited] = within[limited] < sub_seats[pair[limited]]
     ok = region_ok.astype(np.int64)
     running = np.cumsum(ok) - ok  # passing applicants before this one, over all schools

@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 
 from models.results import Result
@@ -76,7 +75,7 @@ def compare(a: Result, b: Result) -> pd.DataFrame:
 
 
 def verify(sc: Scenario, time_limit: float | None = None, phase: Phase | None = None, log: Log | None = None,
-           hint: bool = False, workers: int = 1) -> Verification:
+           hint: bool = False, workers: int = 1, arrays: ScenarioArrays | None = None) -> Verification:
     """``workers``: CP-SAT search workers.  One is enough: presolve's propagation decides the whole
     model (no branching), and each further worker holds another copy of the model in memory."""
     from solver.checker import check
@@ -85,7 +84,7 @@ def verify(sc: Scenario, time_limit: float | None = None, phase: Phase | None = 
     verdict = Verdict(hint=hint)
     t0 = time.perf_counter()
     say("sequential engine")
-    arr = ScenarioArrays.from_scenario(sc)
+    arr = arrays or ScenarioArrays.from_scenario(sc)
     sequential = run_sequential(sc, arrays=arr)
     verdict.times["sequential"] = _since(t0)
 
@@ -97,7 +96,7 @@ def verify(sc: Scenario, time_limit: float | None = None, phase: Phase | None = 
 
     deadline = None if not time_limit else time.perf_counter() + time_limit
     say("solving")
-    seq_hint = decisions_of(model, sequential) if hint else None
+    seq_hint = model.decisions_of(sequential)[0] if hint else None
     solve = model.solve(_left(deadline), workers, log, hint=seq_hint)
     verdict.times["solve"] = round(solve.seconds, 3)
     verdict.status["solve"] = solve.status
@@ -134,11 +133,6 @@ def verify(sc: Scenario, time_limit: float | None = None, phase: Phase | None = 
     verdict.times["total"] = _since(t0)
     violations = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
     return Verification(sequential, cpsat, verdict, differences, violations)
-
-
-def decisions_of(model: AdmissionModel, result: Result) -> np.ndarray:
-    """The offers of a result as values of the model's decision variables (for the hinted mode)."""
-    return model.decisions_of(result)[0]
 
 
 def _offers_equal(a: Result, b: Result) -> bool:
