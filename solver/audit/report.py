@@ -9,8 +9,10 @@ published outcome of every student with the rule's.  ``write_audit(report, out_d
   when the result follows every rule);
 - ``differences.csv``: the students whose published outcome, school, batch or choice rank is not the
   rule's, both sides next to each other;
-- ``audit.xlsx``: the human summary (violations by rule, by school, the violations, the differences and
-  the differences per school);
+- ``explanations.csv`` (with ``explain=True``): per fault, a minimal set of published facts that cannot
+  all hold under the rules and its sentence (`solver.audit.explain`);
+- ``audit.xlsx``: the human summary (violations by rule, by school, the violations, the explanations,
+  the differences and the differences per school);
 - ``summary.json``: status (``clean`` / ``violations``) and the counts.
 
 Python loops run over rules and schools only.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,9 +32,12 @@ from models.columns import text
 from models.problems import Problem
 from models.results import Result, write_csv, write_failed, write_json
 from models.scenario import Scenario
-from solver.checker import COLUMNS, RULES, check
+from solver.checker import COLUMNS, RULES, build, check_context
 from solver.checker.context import as_text, id_codes, ints
 from solver.sequential import run_sequential
+
+if TYPE_CHECKING:
+    from solver.audit.explain import Explanations
 
 RULE_TITLES = {
     "R1": "Eligibility 资格", "R2": "Catalogue 备案目录", "R3": "Choices 志愿", "R4": "General high school first 普高优先",
@@ -42,7 +48,7 @@ RULE_TITLES = {
 COMPARED = ("outcome", "school_id", "batch", "choice_rank")
 DIFFERENCE_COLUMNS = ["student_id", "region_id", *(f"{c}_published" for c in COMPARED),
                       *(f"{c}_rule" for c in COMPARED)]
-AUDIT_FILES = ("violations.csv", "differences.csv", "audit.xlsx", "summary.json", "errors.csv")
+AUDIT_FILES = ("violations.csv", "differences.csv", "explanations.csv", "audit.xlsx", "summary.json", "errors.csv")
 XLSX_ROWS = 100_000  # rows of the detail sheets; the CSV files hold every row
 
 
@@ -57,6 +63,7 @@ class AuditReport:
     differences_by_school: pd.DataFrame  # school_id, name, differences, published_not_rule, rule_not_published
     with_offers: bool = False
     timings: dict = field(default_factory=dict)
+    explanations: "Explanations | None" = None  # solver.audit.explain, when asked for
 
     @property
     def clean(self) -> bool:
@@ -73,16 +80,19 @@ class AuditReport:
                 "students_with_violations": int(self.violations["student_id"].nunique()),
                 "differences": len(self.differences),
                 "schools_with_differences": int((self.differences_by_school["differences"] > 0).sum()),
+                **({"explanations": self.explanations.summary()} if self.explanations is not None else {}),
                 "timings": self.timings}
 
 
 def audit(sc: Scenario, admissions: pd.DataFrame, offers: pd.DataFrame | None = None,
-          rule: Result | None = None) -> AuditReport:
+          rule: Result | None = None, explain: bool = False, explain_limit: int | None = 200) -> AuditReport:
     """Audit a published result (frames as `models.published.read_published` gives them, or typed).
-    ``rule``: the sequential engine's result if already at hand."""
+    ``rule``: the sequential engine's result if already at hand.  ``explain``: also explain the violations
+    by CP-SAT cores of published facts (`solver.audit.explain`; at most ``explain_limit`` faults)."""
     timings = {}
     t = time.perf_counter()
-    violations = check(sc, admissions, offers)[COLUMNS]
+    ctx = build(sc, admissions, offers)
+    violations = check_context(ctx)[COLUMNS]
     timings["checker"] = _since(t)
     t = time.perf_counter()
     rule = rule or run_sequential(sc)
@@ -92,10 +102,16 @@ def audit(sc: Scenario, admissions: pd.DataFrame, offers: pd.DataFrame | None = 
     timings["differences"] = _since(t)
     names = dict(zip(as_text(sc.schools["school_id"], len(sc.schools)),
                      as_text(sc.schools["name"], len(sc.schools)) if "name" in sc.schools.columns else ""))
+    explanations = None
+    if explain:
+        from solver.audit.explain import explain as explain_violations  # loads OR-Tools
+
+        explanations = explain_violations(ctx, violations, limit=explain_limit)
+        timings.update(explanations.timings)
     return AuditReport(scenario=sc.name, students=len(sc.students), violations=violations, differences=differences,
                        by_rule=count_by_rule(violations), by_school=count_by_school(violations, names),
                        differences_by_school=differences_per_school(differences, names),
-                       with_offers=offers is not None, timings=timings)
+                       with_offers=offers is not None, timings=timings, explanations=explanations)
 
 
 # The difference from the rule ------------------------------------------------------------------------
@@ -205,6 +221,9 @@ def write_audit(report: AuditReport, out_dir: Path | str, extra: dict | None = N
     t = time.perf_counter()
     write_csv(report.violations[COLUMNS], out / "violations.csv")
     write_csv(report.differences, out / "differences.csv")
+    (out / "explanations.csv").unlink(missing_ok=True)  # an earlier audit's, when this one has none
+    if report.explanations is not None:
+        write_csv(report.explanations.frame, out / "explanations.csv")
     write_workbook(report, out / "audit.xlsx")
     report.timings["write"] = _since(t)
     write_json({**report.summary(), **(extra or {})}, out / "summary.json")
@@ -232,11 +251,13 @@ def write_workbook(report: AuditReport, path: Path) -> None:
               ("by_rule", report.by_rule, None), ("by_school", report.by_school, None),
               ("violations", report.violations, XLSX_ROWS), ("differences", report.differences, XLSX_ROWS),
               ("differences_by_school", report.differences_by_school, None)]
+    if report.explanations is not None:
+        sheets.insert(4, ("explanations", report.explanations.frame, XLSX_ROWS))
     for title, frame, limit in sheets:
         ws = wb.create_sheet(title)
         ws.freeze_panes = "A2"
         for i, col in enumerate(frame.columns):
-            ws.column_dimensions[openpyxl.utils.get_column_letter(i + 1)].width = 40 if col == "detail" else 16
+            ws.column_dimensions[openpyxl.utils.get_column_letter(i + 1)].width = {"detail": 40, "explanation": 90, "core": 60}.get(col, 16)
         header = []
         for col in frame.columns:
             cell = WriteOnlyCell(ws, value=str(col))

@@ -28,13 +28,17 @@ RULES = {
     "R9": r09_confirmation.check, "R10": r10_no_double.check, "R11": r11_dates.check, "R12": r12_outcome.check,
 }
 
-__all__ = ["COLUMNS", "RULES", "Context", "build", "check"]
+__all__ = ["COLUMNS", "RULES", "Context", "build", "check", "check_context"]
 
 
 def check(scenario: Scenario, admissions: pd.DataFrame, offers: pd.DataFrame | None = None,
           rules=None) -> pd.DataFrame:
     """Every violation of the rules (all of them, or the ids in ``rules``) by this result."""
-    ctx = build(scenario, admissions, offers)
+    return check_context(build(scenario, admissions, offers), rules)
+
+
+def check_context(ctx: Context, rules=None) -> pd.DataFrame:
+    """`check` on facts already worked out by `build` (the audit reuses them for its explanations)."""
     frames = [RULES[rule](ctx) for rule in (rules or RULES)]
     out = pd.concat([empty(), *[f for f in frames if len(f)]], ignore_index=True)
     # one row per (rule, student, school, batch): one fault seen by two checks of a rule is told once

@@ -1,7 +1,8 @@
 """R3 Choices (HY §八.三, §九.3): a student is offered only a school of the list the batch reads, at the
 rank it holds in that list, one offer per batch (a later choice counts only if an earlier one did not
 admit him); a school that requires an interview is void without a pass.  Offers at unregistered
-schools are R2's, at schools declined earlier R5's."""
+schools are R2's, at schools declined earlier R5's, and a second confirmed offer in a batch beside a
+confirmed first one is R10's (a double admission, which R10 reports on that very offer)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ def check(ctx: Context) -> pd.DataFrame:
     order = both[order_by(st[both], bpos[both], o["true_rank"].to_numpy()[both])]
     group = st[order].astype(np.int64) * (ctx.B + 1) + bpos[order]
     within, start = position_in_group(group)
-    extra = within > 0
+    confirmed = o["confirmed"].to_numpy()[order]
+    # two confirmed offers in one batch: the second is R10's double admission (same row, same order)
+    extra = (within > 0) & ~(confirmed & confirmed[start])
     rows, first = order[extra], order[start[extra]]
     frames.append(violations("R3", pick(o["student_id"], rows), pick(o["school_id"], rows), ctx.batch_ids(bpos[rows]),
                              detail=join("more than one offer in this batch (also offered ",

@@ -1,0 +1,458 @@
+"""Explanations (issue #4, point 4): for a published result that is not the rule's, a small set of
+published facts that cannot all hold under the rules, found as an infeasible core of a CP-SAT model and
+told as a sentence.
+
+Why not the verification model (`solver.cpsat`)?  It derives every placement from the scenario alone, so
+any single wrong published fact is infeasible by itself and its core names one fact and no reason.  The
+model here is the rules *relative to the published facts*: one school in one batch, where who was still
+free at the school's turn and whether the school was full at a turn are unknowns, and only the published
+facts given as assumptions pin them down.  Its constraints, per applicant in the school's priority order
+(choice rank, then the chain; applicants the school may not take come last):
+
+- R6 (HY §九.1): a free applicant who is not admitted finds the school (or, R8, his region's share of it)
+  full at his turn; an admitted one finds both with a seat; only a free student is admitted.
+- "full" only ever turns on along the order, and full at a turn means the seats ahead are taken:
+  confirmed admissions of earlier batches plus the offers ahead of him reach the quota (R7) or the
+  region's sub-quota (R8).  A threshold, not an equivalence: it is all a proof needs.
+- R7 / R8 (HY §五): the offers of the batch plus earlier confirmations stay within the quota, and within
+  each sub-quota.
+
+Facts (assumption literals): for every applicant, "offered a seat here in this batch" or not, and "free
+at his turn" (in the batch's pool and holding no offer at an earlier choice of the batch) or not.
+Without offers.csv, the freedom of a student a decline names in this batch or before is unknown and is
+not assumed (a declined offer is unseen, R9).  The rule's own result satisfies every school's model with
+all facts (a test checks this on the bundled scenarios).
+
+Each R6, R7 or R8 violation of the checker seeds a search: its own facts first ("A rejected, A free,
+B admitted"); if they are not enough, every fact of the school.  CP-SAT's sufficient assumptions give a
+core; deletion (in halving chunks, the seed's facts tried last) makes it minimal.  Violations of the
+other rules are single published facts that the scenario's data alone contradict (a date, a decline, an
+ineligible student); they are explained by that fact, without a model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from models.columns import text
+from solver.checker.context import Context, as_text, id_codes
+
+EXPLANATION_COLUMNS = ["rule", "batch", "school_id", "student_id", "other_student_id", "covers", "facts", "minimal",
+                       "method", "explanation", "core"]
+MODEL_RULES = ("R6", "R7", "R8")
+CORE_SHOWN = 6  # students named in a sentence; the rest are counted (all are in the core column)
+
+
+def ordinal(k: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(k, f"{k}th")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One published fact about one applicant: ``kind`` "offer" (offered a seat here) or "free" (free at
+    his turn); ``holds`` whether the published result says so."""
+    kind: str
+    pos: int  # the applicant's position in the school's priority order
+    holds: bool
+
+
+@dataclass
+class Applicants:
+    """One school in one batch: its applicants in priority order, with what the published result says."""
+    batch: int  # batch position
+    school: int
+    student: np.ndarray  # student codes, in priority order
+    rank: np.ndarray  # 1-based usable choice rank; m + 1 for a student offered a seat he could not use
+    offered: np.ndarray  # bool: published offer here in this batch
+    offer_known: np.ndarray  # bool: False where a declined offer may be unseen (no offers.csv, R9)
+    free: np.ndarray  # int8: 1 free at his turn, 0 not, -1 unknown
+    region: np.ndarray
+    sub: np.ndarray  # index of his region's sub-quota at this school, -1 none
+    held: int  # seats confirmed in earlier batches (R7)
+    sub_held: dict  # sub-quota index -> seats of that region confirmed in earlier batches (R8)
+
+    def position_of(self, student: int) -> int:
+        hit = np.flatnonzero(self.student == student)
+        return int(hit[0]) if len(hit) else -1
+
+
+class SchoolModel:
+    """The CP-SAT model of one school in one batch relative to the published facts (see the module)."""
+
+    def __init__(self, ctx: Context, a: Applicants):
+        from ortools.sat.python import cp_model
+
+        self.ctx, self.a = ctx, a
+        self.cp = cp_model
+        m = self.model = cp_model.CpModel()
+        L = len(a.student)
+        quota = int(ctx.quota[a.school])
+        self.x = [m.new_bool_var(f"offer_{i}") for i in range(L)]
+        self.v = [m.new_bool_var(f"free_{i}") for i in range(L)]
+        full = [m.new_bool_var(f"full_{i}") for i in range(L)]
+        for i in range(L):
+            m.add_implication(self.x[i], self.v[i])  # only a free student is admitted
+            m.add_implication(self.x[i], full[i].Not())
+            if i + 1 < L:
+                m.add_implication(full[i], full[i + 1])
+        # prefix counts: ahead[i] = seats taken before applicant i's turn
+        # seats confirmed beyond the quota in earlier batches are that batch's R7 fault, not this one's
+        free_seats = max(quota - a.held, 0)
+        self._threshold(full, list(range(L)), free_seats)
+        m.add(sum(self.x) <= free_seats)  # R7
+
+        share_full: dict[int, object] = {}
+        for q in np.unique(a.sub[a.sub >= 0]):  # R8: one chain per region with a sub-quota here
+            members = np.flatnonzero(a.sub == q).tolist()
+            cap = max(int(ctx.sub_quota[q]) - int(a.sub_held.get(int(q), 0)), 0)
+            sfull = [m.new_bool_var(f"share_full_{q}_{i}") for i in members]
+            for t, i in enumerate(members):
+                m.add_implication(self.x[i], sfull[t].Not())
+                if t + 1 < len(members):
+                    m.add_implication(sfull[t], sfull[t + 1])
+                share_full[i] = sfull[t]
+            self._threshold(sfull, members, cap)
+            m.add(sum(self.x[i] for i in members) <= cap)  # R8
+        for i in range(L):  # R6: free and not admitted => the school or his region's share was full
+            reasons = [full[i]] + ([share_full[i]] if i in share_full else [])
+            m.add_bool_or([self.x[i], self.v[i].Not(), *reasons])
+
+        self.facts: list[Fact] = []
+        for i in range(L):
+            if a.offer_known[i]:
+                self.facts.append(Fact("offer", i, bool(a.offered[i])))
+            if a.free[i] >= 0:
+                self.facts.append(Fact("free", i, bool(a.free[i])))
+        self.solves = 0
+
+    def _threshold(self, full, members: list[int], cap: int) -> None:
+        """Full at some member's turn => the members' offers reach ``cap``.  Offers come only before the
+        first full turn (an admitted student finds a seat, and full stays full), so the offers ahead of
+        that turn are all the offers: one linear constraint, not a chain of prefix counts."""
+        if members and cap > 0:
+            self.model.add(sum(self.x[i] for i in members) >= cap).only_enforce_if(full[-1])
+
+    def literal(self, f: Fact):
+        var = (self.x if f.kind == "offer" else self.v)[f.pos]
+        return var if f.holds else var.Not()
+
+    def infeasible(self, facts: list[Fact]) -> tuple[bool, list[Fact]]:
+        """Whether these facts together break the rules; and, if so, CP-SAT's sufficient subset of them."""
+        m = self.model
+        m.clear_assumptions()
+        lits = [self.literal(f) for f in facts]
+        m.add_assumptions(lits)
+        solver = self.cp.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.cp_model_presolve = False  # presolve may answer with unrelated assumptions
+        # the model is decided by propagation: probing, the LP and symmetry cost seconds and find nothing
+        solver.parameters.cp_model_probing_level = 0
+        solver.parameters.linearization_level = 0
+        solver.parameters.symmetry_level = 0
+        solver.parameters.max_time_in_seconds = 10.0
+        status = solver.solve(m)
+        self.solves += 1
+        if status != self.cp.INFEASIBLE:
+            return False, []
+        index = {lit.index: f for lit, f in zip(lits, facts)}
+        core = [index[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in index]
+        return True, core or facts
+
+    def core(self, seed: list[Fact], minimal: bool = False, fixed: tuple[Fact, ...] = ()) -> tuple[list[Fact], bool]:
+        """An infeasible set of facts that contains ``fixed`` (the fact being explained, e.g. "A was not
+        admitted") and is minimal otherwise: without any one of its other facts it is consistent with the
+        rules.  The seed's facts if they suffice (``minimal``: the seed needs no shrinking, by counting);
+        ``([], False)`` when even every fact of the school is consistent with the rules here."""
+        ok, core = self.infeasible(seed)
+        if ok and minimal:
+            return seed, True
+        if not ok:
+            ok, core = self.infeasible(self.facts)
+            if not ok:
+                return [], False
+        keep_last = set(seed)
+        rest = sorted((f for f in set(core) - set(fixed)), key=lambda f: (f in keep_last, f.kind == "free", f.pos))
+        return list(fixed) + self._shrink(rest, list(fixed)), True
+
+    def _shrink(self, core: list[Fact], fixed: list[Fact]) -> list[Fact]:
+        """Deletion-based minimization, chunks halving down to single facts: ``core + fixed`` stays
+        infeasible, and becomes feasible without any one fact of ``core``."""
+        chunk = max(1, len(core) // 2)
+        while True:
+            i = 0
+            while i < len(core):
+                trial = core[:i] + core[i + chunk:]
+                ok, sub = self.infeasible(trial + fixed) if trial or fixed else (False, [])
+                if ok:
+                    kept = set(sub)
+                    core = [f for f in trial if f in kept] if len(sub) < len(trial) + len(fixed) else trial
+                else:
+                    i += chunk
+            if chunk == 1:
+                return core
+            chunk = max(1, chunk // 2)
+
+
+@dataclass
+class Explanations:
+    frame: pd.DataFrame  # EXPLANATION_COLUMNS
+    explained: int = 0
+    unexplained: int = 0  # model rules whose facts were consistent here (e.g. hidden declines)
+    skipped: int = 0  # beyond the limit
+    solves: int = 0
+    timings: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        return {"explanations": len(self.frame), "explained_by_core": self.explained,
+                "not_explained": self.unexplained, "beyond_limit": self.skipped, "cp_sat_solves": self.solves}
+
+
+def explain(ctx: Context, violations: pd.DataFrame, limit: int | None = 200) -> Explanations:
+    """Explain the violations: the other rules' by their single published fact; R6, R7 and R8 by a minimal
+    CP-SAT core, one per fault: the R6 rows naming the same seat-taker (or the same free seat) at a school
+    in a batch, the R7 rows of a school, the R8 rows of a school's regional share.  Each explanation is
+    told for the group's highest-priority student and says how many rows it covers.  At most ``limit``
+    groups are modelled (None: all)."""
+    t0 = time.perf_counter()
+    rows = []
+    v = violations.reset_index(drop=True)
+    single = v[~v["rule"].isin(MODEL_RULES)]
+    for r in single.itertuples(index=False):
+        rows.append({"rule": r.rule, "batch": r.batch, "school_id": r.school_id, "student_id": r.student_id,
+                     "other_student_id": r.other_student_id, "covers": 1, "facts": 1, "minimal": True,
+                     "method": "fact", "explanation": _single_sentence(r), "core": f"published: {r.detail}"})
+
+    groups = _groups(ctx, v[v["rule"].isin(MODEL_RULES)])
+    skipped = max(len(groups) - limit, 0) if limit is not None else 0
+    explained = unexplained = 0
+    school_code = {s: i for i, s in enumerate(ctx.school_ids.tolist())}
+    batch_pos = {b.id: p for p, b in enumerate(ctx.batches)}
+    models: dict[tuple[int, int], SchoolModel] = {}
+    for g in groups[:len(groups) - skipped]:
+        base = {"rule": g.rule, "batch": g.batch, "school_id": g.school_id, "student_id": g.student_id,
+                "other_student_id": g.other_student_id, "covers": g.covers}
+        s, p = school_code.get(g.school_id, -1), batch_pos.get(g.batch, -1)
+        if s < 0 or p < 0:  # no school or batch to model: R2-R5 will have said so
+            unexplained += 1
+            continue
+        if (p, s) not in models:
+            models[(p, s)] = SchoolModel(ctx, applicants(ctx, p, s))
+        model = models[(p, s)]
+        core, ok = model.core(*_seed(model, g))
+        if not ok:
+            unexplained += 1
+            rows.append({**base, "facts": 0, "minimal": False, "method": "cp-sat",
+                         "explanation": "the published facts of this school and batch are consistent with R6-R8 "
+                                        "here (a declined offer the result does not show may explain it)",
+                         "core": ""})
+            continue
+        explained += 1
+        sentence = _sentence(ctx, model.a, core, g.rule)
+        if g.covers > 1:
+            sentence += f"; the same fault concerns {g.covers - 1} more student(s) in violations.csv"
+        rows.append({**base, "facts": len(core), "minimal": True, "method": "cp-sat core",
+                     "explanation": sentence, "core": "; ".join(_fact_text(ctx, model.a, f) for f in core)})
+    frame = pd.DataFrame(rows, columns=EXPLANATION_COLUMNS)
+    if len(frame):
+        frame["_no"] = frame["rule"].str.slice(1).astype(np.int64)
+        frame = frame.sort_values(["_no", "batch", "school_id", "student_id"], kind="stable").drop(columns="_no")
+    frame = frame.reset_index(drop=True)
+    for c in ("rule", "school_id", "student_id", "other_student_id", "method", "explanation", "core"):
+        frame[c] = text(frame[c].fillna("").astype(str).tolist())
+    frame["batch"] = pd.array([None if pd.isna(b) else int(b) for b in frame["batch"]], dtype="Int64")
+    for c in ("covers", "facts"):
+        frame[c] = frame[c].astype(np.int64)
+    frame["minimal"] = frame["minimal"].astype(bool)
+    return Explanations(frame, explained, unexplained, skipped, sum(mo.solves for mo in models.values()),
+                        {"explain": round(time.perf_counter() - t0, 3)})
+
+
+@dataclass
+class _Group:
+    rule: str
+    batch: int
+    school_id: str
+    student_id: str  # the group's highest-priority student
+    other_student_id: str
+    covers: int
+
+
+def _groups(ctx: Context, v: pd.DataFrame) -> list[_Group]:
+    """One group per fault (see `explain`), in the order of violations.csv."""
+    if v.empty:
+        return []
+    v = v[v["batch"].notna()]
+    student = id_codes(as_text(v["student_id"], len(v)), ctx.student_ids)
+    chain = np.where(student >= 0, ctx.rank[np.maximum(student, 0)], ctx.n)
+    region = np.where(student >= 0, ctx.region[np.maximum(student, 0)], -1)
+    other = v["other_student_id"].fillna("").astype(str)
+    key = pd.DataFrame({"rule": v["rule"].astype(str).to_numpy(), "batch": v["batch"].astype(np.int64).to_numpy(),
+                        "school_id": v["school_id"].fillna("").astype(str).to_numpy(),
+                        # R6: the seat-taker (or the free seat); R7: the school; R8: the region's share
+                        "by": np.where(v["rule"] == "R6", other.to_numpy(),
+                                       np.where(v["rule"] == "R8", region.astype(str), "")),
+                        "chain": chain, "student_id": v["student_id"].astype(str).to_numpy(),
+                        "other": other.to_numpy(), "order": np.arange(len(v))})
+    out = []
+    for (rule, batch, school, _), g in key.groupby(["rule", "batch", "school_id", "by"], sort=False):
+        best = g.sort_values(["chain", "order"], kind="stable").iloc[0]
+        out.append(_Group(rule, int(batch), school, best["student_id"], best["other"], len(g)))
+    return out
+
+
+def applicants(ctx: Context, p: int, s: int) -> Applicants:
+    """The applicants of school s in batch position p, in its priority order (R6), with the published
+    offers and who was free at his turn; students offered a seat there they could not use come last."""
+    usable = ctx.usable[p]
+    rows, ks = np.nonzero(usable == s)
+    o = ctx.offers
+    st, sc, bp, tr = (o[c].to_numpy() for c in ("student", "school", "bpos", "true_rank"))
+    conf = o["confirmed"].to_numpy()
+    in_b = (bp == p) & (st >= 0) & (sc >= 0)
+    here = in_b & (sc == s)
+    offered_here = np.unique(st[here])
+    foreign = np.setdiff1d(offered_here, rows)
+    student = np.r_[rows, foreign].astype(np.int64)
+    rank = np.r_[ks + 1, np.full(len(foreign), ctx.m + 1)].astype(np.int64)
+    order = np.lexsort((ctx.rank[student], rank))
+    student, rank = student[order], rank[order]
+
+    best = np.full(ctx.n, ctx.m + 2, dtype=np.int64)  # the best usable rank of an offer held in the batch
+    np.minimum.at(best, st[in_b], tr[in_b])
+    free = (ctx.pool[p][student] & (best[student] >= rank)).astype(np.int8)
+    offer_known = np.ones(len(student), dtype=bool)
+    if not ctx.with_offers:  # R9: a declined offer is unseen; his offers and freedom are unknown
+        declined = np.zeros(ctx.n, dtype=bool)
+        for q in range(p + 1):
+            declined |= ctx.declined_in[q]
+        free[declined[student]] = -1
+        offer_known = ~ctx.declined_in[p][student]
+    region = ctx.region[student]
+    sub = ctx.sub_pair(np.full(len(student), s), region)
+    before = (bp < p) & conf & (st >= 0) & (sc == s)
+    sub_before = ctx.sub_pair(np.full(int(before.sum()), s), ctx.region[st[before]])
+    sub_held = {int(q): int(c) for q, c in zip(*np.unique(sub_before[sub_before >= 0], return_counts=True))}
+    return Applicants(batch=p, school=s, student=student, rank=rank, offered=np.isin(student, offered_here),
+                      offer_known=offer_known,
+                      free=free, region=region, sub=sub, held=int(before.sum()), sub_held=sub_held)
+
+
+def _seed(model: SchoolModel, g: _Group) -> tuple[list[Fact], bool, tuple[Fact, ...]]:
+    """The facts a fault names, whether they are minimal by counting alone, and the fact explained.
+    R6: the wronged student (not offered a seat, free at his turn) and the one who took the seat; the
+    fact explained is the refusal.  R7 / R8: the first offers in priority order, one more than the free
+    seats of the school / of the region's share: a set of offers one over a cap is minimal, since any
+    smaller one fits under it."""
+    ctx, a = model.ctx, model.a
+    codes = {sid: i for i, sid in enumerate(ctx.student_ids.iloc[a.student].tolist())}
+    me = codes.get(g.student_id, -1)
+    known = set(model.facts)
+    if g.rule == "R6":
+        seed = []
+        if me >= 0:
+            seed = [Fact("offer", me, bool(a.offered[me])), Fact("free", me, bool(a.free[me] == 1))]
+        other = codes.get(g.other_student_id, -1)
+        if other >= 0:
+            seed.append(Fact("offer", other, bool(a.offered[other])))
+        seed = [f for f in seed if f in known]
+        refusal = tuple(f for f in seed[:1] if f.kind == "offer" and not f.holds)
+        return seed, False, refusal
+    if me < 0:
+        return [], False, ()
+    if g.rule == "R7":
+        group, cap = np.ones(len(a.student), dtype=bool), int(ctx.quota[a.school]) - a.held
+    else:
+        q = int(a.sub[me])
+        if q < 0:  # no sub-quota for his region here: nothing R8 could have broken
+            return [], False, ()
+        group, cap = a.sub == q, int(ctx.sub_quota[q]) - a.sub_held.get(q, 0)
+    offered = np.flatnonzero(a.offered & a.offer_known & group)[:max(cap, 0) + 1]
+    return [Fact("offer", int(i), True) for i in offered], True, ()
+
+
+# Sentences ---------------------------------------------------------------------------------------------
+
+def _who(ctx: Context, a: Applicants, i: int, school: str | None = None) -> str:
+    st = int(a.student[i])
+    score = ctx.score[st]
+    score_text = f"score {score:g}" if score == score else "no score"
+    k = int(a.rank[i])
+    if k > ctx.m:
+        choice = "not a usable choice of his"
+    else:
+        choice = f"{ordinal(k)} choice" + (f" {school}" if school else "")
+    return f"student {ctx.student_ids.iloc[st]} ({score_text}, {choice})"
+
+
+def _fact_text(ctx: Context, a: Applicants, f: Fact) -> str:
+    sid = ctx.student_ids.iloc[int(a.student[f.pos])]
+    if f.kind == "offer":
+        return f"{sid} {'offered' if f.holds else 'not offered'} a seat"
+    return f"{sid} {'free' if f.holds else 'not free'} at his turn"
+
+
+def _names(ctx: Context, a: Applicants, positions: list[int], school: str | None = None) -> str:
+    shown = [_who(ctx, a, i, school) for i in positions[:CORE_SHOWN]]
+    more = len(positions) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _sentence(ctx: Context, a: Applicants, core: list[Fact], rule: str) -> str:
+    """The core as one sentence: who was rejected though free, who was admitted, and the seats."""
+    school = ctx.school_ids.iloc[a.school]
+    batch = ctx.batches[a.batch].id
+    offered = sorted(f.pos for f in core if f.kind == "offer" and f.holds)
+    refused = {f.pos for f in core if f.kind == "offer" and not f.holds}
+    free = {f.pos for f in core if f.kind == "free" and f.holds}
+    not_free = sorted(f.pos for f in core if f.kind == "free" and not f.holds)
+    wronged = sorted(refused & free)
+    others = sorted(refused - free)
+    parts = []
+    if wronged:
+        who = _names(ctx, a, wronged, school)
+        earlier = [i for i in wronged if a.rank[i] > 1]
+        head = f"{who} was rejected at {school}" + (" though not admitted at an earlier choice" if earlier else "")
+        if offered:
+            head += f" while {_names(ctx, a, offered)} {'was' if len(offered) == 1 else 'were'} admitted there"
+        parts.append(head)
+        ahead = sorted((set(others) | set(not_free)) - set(wronged))
+        if ahead:
+            parts.append(f"and {len(ahead)} applicant(s) ahead of him took no seat there "
+                         f"({_names(ctx, a, ahead)}: not admitted, or placed earlier), so "
+                         f"{_seats(ctx, a, rule, wronged[0])} still had a free seat at his turn")
+        elif not offered:
+            parts[-1] += f" while {_seats(ctx, a, rule, wronged[0])} had a free seat"
+    elif offered and not not_free:
+        n = len(offered)
+        parts.append(f"{school} admitted {n} student(s) in batch {batch}: {_names(ctx, a, offered)}")
+        parts.append(f"beyond {_seats(ctx, a, rule, offered[-1])}")
+    else:
+        if offered:
+            parts.append(f"{_names(ctx, a, offered)} {'was' if len(offered) == 1 else 'were'} admitted at {school}")
+        if not_free:
+            parts.append(f"though {_names(ctx, a, not_free)} {'was' if len(not_free) == 1 else 'were'} not free "
+                         "(admitted earlier in the process)")
+        if others:
+            parts.append(f"{len(others)} applicant(s) were not admitted")
+    return ", ".join(parts) + f", batch {batch} ({rule})"
+
+
+def _seats(ctx: Context, a: Applicants, rule: str, i: int) -> str:
+    if rule in ("R6", "R8") and a.sub[i] >= 0:  # his region's share at the school (R8)
+        q = int(a.sub[i])
+        if q >= 0:
+            region = ctx.region_ids.iloc[int(a.region[i])]
+            cap, held = int(ctx.sub_quota[q]), a.sub_held.get(q, 0)
+            return f"the sub-quota of {region} ({cap}{f', {held} confirmed earlier' if held else ''})"
+    quota = int(ctx.quota[a.school])
+    return f"its quota ({quota}{f', {a.held} confirmed in earlier batches' if a.held else ''})"
+
+
+def _single_sentence(r) -> str:
+    where = f" at {r.school_id}" if isinstance(r.school_id, str) and r.school_id else ""
+    batch = f", batch {int(r.batch)}" if pd.notna(r.batch) else ""
+    return f"student {r.student_id}{where}: {r.detail}{batch} ({r.rule})"
