@@ -23,10 +23,15 @@ Without offers.csv, the freedom of a student a decline names in this batch or be
 not assumed (a declined offer is unseen, R9).  The rule's own result satisfies every school's model with
 all facts (a test checks this on the bundled scenarios).
 
-Each R6, R7 or R8 violation of the checker seeds a search: its own facts first ("A rejected, A free,
-B admitted"); if they are not enough, every fact of the school.  CP-SAT's sufficient assumptions give a
-core; deletion (in halving chunks, the seed's facts tried last) makes it minimal.  Violations of the
-other rules are single published facts that the scenario's data alone contradict (a date, a decline, an
+The checker's R6, R7 and R8 rows are grouped by fault (the rows naming the same seat-taker or free seat
+at a school in a batch, the over-quota rows of a school, of a region's share) and each fault seeds a
+search with its own facts: "A rejected, A free, B admitted"; for a wasted seat, or a seat-taker of
+another region where A's region has a sub-quota, also enough refusals ahead of A that the seats could
+not all be taken before his turn; for R7 / R8 the offers one over the cap.  If they are not enough,
+CP-SAT's sufficient assumptions over the facts of the applicants up to the fault give a core.  Facts
+are then dropped while the rest stays infeasible; ``minimal`` says that every fact left was shown needed
+(all but long lists of refusals, which are kept as the arithmetic gives them).  Violations of the other
+rules are single published facts that the scenario's data alone contradict (a date, a decline, an
 ineligible student); they are explained by that fact, without a model.
 """
 
@@ -128,6 +133,7 @@ class SchoolModel:
             if a.free[i] >= 0:
                 self.facts.append(Fact("free", i, bool(a.free[i])))
         self.solves = 0
+        self.undecided = 0  # solves that ended at the time limit
 
     def _threshold(self, full, members: list[int], cap: int) -> None:
         """Full at some member's turn => the members' offers reach ``cap``.  Offers come only before the
@@ -140,43 +146,74 @@ class SchoolModel:
         var = (self.x if f.kind == "offer" else self.v)[f.pos]
         return var if f.holds else var.Not()
 
+    # Most solves are decided by propagation, and probing, the LP and symmetry only cost time.  Where
+    # the school's quota and a region's sub-quota interact (R6 "full or share full"), a consistent set of
+    # facts can need real search, which the LP's counting settles in about a second: the second attempt.
+    CHECKED = 40  # counted facts tested one by one for need
+
+    ATTEMPTS = ({"linearization_level": 0, "max_time_in_seconds": 1.0},
+                {"linearization_level": 2, "max_time_in_seconds": 30.0})
+
     def infeasible(self, facts: list[Fact]) -> tuple[bool, list[Fact]]:
-        """Whether these facts together break the rules; and, if so, CP-SAT's sufficient subset of them."""
+        """Whether these facts together break the rules; and, if so, CP-SAT's sufficient subset of them.
+        A solve that ends undecided counts as "not shown infeasible" and is counted in ``undecided``."""
         m = self.model
         m.clear_assumptions()
         lits = [self.literal(f) for f in facts]
         m.add_assumptions(lits)
-        solver = self.cp.CpSolver()
-        solver.parameters.num_workers = 1
-        solver.parameters.cp_model_presolve = False  # presolve may answer with unrelated assumptions
-        # the model is decided by propagation: probing, the LP and symmetry cost seconds and find nothing
-        solver.parameters.cp_model_probing_level = 0
-        solver.parameters.linearization_level = 0
-        solver.parameters.symmetry_level = 0
-        solver.parameters.max_time_in_seconds = 10.0
-        status = solver.solve(m)
-        self.solves += 1
-        if status != self.cp.INFEASIBLE:
-            return False, []
-        index = {lit.index: f for lit, f in zip(lits, facts)}
-        core = [index[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in index]
-        return True, core or facts
+        for attempt in self.ATTEMPTS:
+            solver = self.cp.CpSolver()
+            prm = solver.parameters
+            prm.num_workers = 1
+            prm.cp_model_presolve = False  # presolve may answer with unrelated assumptions
+            prm.cp_model_probing_level = 0
+            prm.symmetry_level = 0
+            prm.linearization_level = attempt["linearization_level"]
+            prm.max_time_in_seconds = attempt["max_time_in_seconds"]
+            status = solver.solve(m)
+            self.solves += 1
+            if status == self.cp.INFEASIBLE:
+                index = {lit.index: f for lit, f in zip(lits, facts)}
+                core = [index[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in index]
+                return True, core or facts
+            if status in (self.cp.FEASIBLE, self.cp.OPTIMAL):
+                return False, []
+        self.undecided += 1
+        return False, []
 
-    def core(self, seed: list[Fact], minimal: bool = False, fixed: tuple[Fact, ...] = ()) -> tuple[list[Fact], bool]:
-        """An infeasible set of facts that contains ``fixed`` (the fact being explained, e.g. "A was not
-        admitted") and is minimal otherwise: without any one of its other facts it is consistent with the
-        rules.  The seed's facts if they suffice (``minimal``: the seed needs no shrinking, by counting);
-        ``([], False)`` when even every fact of the school is consistent with the rules here."""
-        ok, core = self.infeasible(seed)
-        if ok and minimal:
-            return seed, True
+    def core(self, seed: list[Fact], counted: list[Fact], fixed: tuple[Fact, ...]) -> tuple[list[Fact], bool, bool]:
+        """(facts, found, minimal): an infeasible set of facts that contains ``fixed`` (the fact explained,
+        e.g. "A was not admitted"), and whether it is shown minimal: without any one of its other facts
+        it is consistent with the rules.
+
+        First the fault's own facts (`_seed`): each fact of ``seed``, and of ``counted`` when there are at
+        most `CHECKED` of them, is dropped if the rest stays infeasible.  A longer ``counted`` list (the
+        refusals ahead of a wronged student at a large school) is kept as the arithmetic gave it and the
+        core is not claimed minimal.  If the fault's facts are not enough: the facts of the applicants up to
+        the last one the fault names (leaving out self-contradicting ones, e.g. an offer to a student who
+        was not free: those are told under their own rule), shrunk by deletion while the wronged student's
+        refusal and freedom stay.  ``([], False, False)`` when even those are consistent with the rules."""
+        facts = list(dict.fromkeys([*fixed, *seed, *counted]))
+        ok, _ = self.infeasible(facts)
+        if ok:
+            checked = [f for f in dict.fromkeys([*seed, *(counted if len(counted) <= self.CHECKED else [])])
+                       if f not in fixed]
+            for f in checked:
+                if self.infeasible([x for x in facts if x != f])[0]:
+                    facts.remove(f)
+            return facts, True, len(counted) <= self.CHECKED
+        last = max((f.pos for f in facts), default=-1)
+        a = self.a
+        contradicting = {i for i in np.flatnonzero(a.offered & (a.free == 0))}
+        pool = [f for f in self.facts if f.pos <= last and f.pos not in contradicting]
+        ok, core = self.infeasible(list(dict.fromkeys([*facts, *pool])))
         if not ok:
-            ok, core = self.infeasible(self.facts)
-            if not ok:
-                return [], False
-        keep_last = set(seed)
-        rest = sorted((f for f in set(core) - set(fixed)), key=lambda f: (f in keep_last, f.kind == "free", f.pos))
-        return list(fixed) + self._shrink(rest, list(fixed)), True
+            return [], False, False
+        # the proof stays about the wronged student: his refusal and his freedom are kept
+        kept = [*fixed, *(f for f in seed if f.kind == "free" and any(x.pos == f.pos for x in fixed))]
+        keep_last = set(seed) | set(counted)
+        rest = sorted(set(core) - set(kept), key=lambda f: (f in keep_last, f.kind == "free", f.pos))
+        return kept + self._shrink(rest, kept), True, True
 
     def _shrink(self, core: list[Fact], fixed: list[Fact]) -> list[Fact]:
         """Deletion-based minimization, chunks halving down to single facts: ``core + fixed`` stays
@@ -242,7 +279,8 @@ def explain(ctx: Context, violations: pd.DataFrame, limit: int | None = 200) -> 
         if (p, s) not in models:
             models[(p, s)] = SchoolModel(ctx, applicants(ctx, p, s))
         model = models[(p, s)]
-        core, ok = model.core(*_seed(model, g))
+        undecided = model.undecided
+        core, ok, minimal = model.core(*_seed(model, g))
         if not ok:
             unexplained += 1
             rows.append({**base, "facts": 0, "minimal": False, "method": "cp-sat",
@@ -254,7 +292,7 @@ def explain(ctx: Context, violations: pd.DataFrame, limit: int | None = 200) -> 
         sentence = _sentence(ctx, model.a, core, g.rule)
         if g.covers > 1:
             sentence += f"; the same fault concerns {g.covers - 1} more student(s) in violations.csv"
-        rows.append({**base, "facts": len(core), "minimal": True, "method": "cp-sat core",
+        rows.append({**base, "facts": len(core), "minimal": minimal and model.undecided == undecided, "method": "cp-sat core",
                      "explanation": sentence, "core": "; ".join(_fact_text(ctx, model.a, f) for f in core)})
     frame = pd.DataFrame(rows, columns=EXPLANATION_COLUMNS)
     if len(frame):
@@ -341,37 +379,58 @@ def applicants(ctx: Context, p: int, s: int) -> Applicants:
                       free=free, region=region, sub=sub, held=int(before.sum()), sub_held=sub_held)
 
 
-def _seed(model: SchoolModel, g: _Group) -> tuple[list[Fact], bool, tuple[Fact, ...]]:
-    """The facts a fault names, whether they are minimal by counting alone, and the fact explained.
-    R6: the wronged student (not offered a seat, free at his turn) and the one who took the seat; the
-    fact explained is the refusal.  R7 / R8: the first offers in priority order, one more than the free
-    seats of the school / of the region's share: a set of offers one over a cap is minimal, since any
-    smaller one fits under it."""
+def _seed(model: SchoolModel, g: _Group) -> tuple[list[Fact], list[Fact], tuple[Fact, ...]]:
+    """The facts a fault names: (``seed``, each to be tested for need; ``counted``, needed by counting;
+    ``fixed``, the fact explained).
+
+    R6: the wronged student A (not offered a seat: the fact explained; free at his turn) and the student
+    who took the seat.  Where the seat-taker is none (a wasted seat), or is of another region while A's
+    region has a sub-quota here, the proof must also show that the seats ahead of A were not all taken:
+    enough refusals of the applicants ahead of him that fewer than the free seats could be filled before
+    his turn (any fewer would leave room to fill them).  R7 / R8: the first offers in priority order, one
+    more than the free seats of the school / of the region's share (any smaller set fits under it)."""
     ctx, a = model.ctx, model.a
     codes = {sid: i for i, sid in enumerate(ctx.student_ids.iloc[a.student].tolist())}
     me = codes.get(g.student_id, -1)
+    if me < 0:
+        return [], [], ()
     known = set(model.facts)
     if g.rule == "R6":
-        seed = []
-        if me >= 0:
-            seed = [Fact("offer", me, bool(a.offered[me])), Fact("free", me, bool(a.free[me] == 1))]
+        refusal = Fact("offer", me, bool(a.offered[me]))
+        seed = [refusal, Fact("free", me, bool(a.free[me] == 1))]
         other = codes.get(g.other_student_id, -1)
         if other >= 0:
-            seed.append(Fact("offer", other, bool(a.offered[other])))
+            seed.append(Fact("offer", other, True))
         seed = [f for f in seed if f in known]
-        refusal = tuple(f for f in seed[:1] if f.kind == "offer" and not f.holds)
-        return seed, False, refusal
-    if me < 0:
-        return [], False, ()
+        counted: list[Fact] = []
+        ahead = np.arange(len(a.student)) < me
+        q = int(a.sub[me])
+        if other < 0:  # a wasted seat: the school had room at his turn
+            counted += _refusals(a, ahead, int(ctx.quota[a.school]) - a.held)
+        if q >= 0 and (other < 0 or a.sub[other] != q):  # and his region's share had room
+            counted += _refusals(a, ahead & (a.sub == q), int(ctx.sub_quota[q]) - a.sub_held.get(q, 0))
+        return seed, list(dict.fromkeys(counted)), (refusal,) if not refusal.holds else ()
     if g.rule == "R7":
         group, cap = np.ones(len(a.student), dtype=bool), int(ctx.quota[a.school]) - a.held
     else:
         q = int(a.sub[me])
         if q < 0:  # no sub-quota for his region here: nothing R8 could have broken
-            return [], False, ()
+            return [], [], ()
         group, cap = a.sub == q, int(ctx.sub_quota[q]) - a.sub_held.get(q, 0)
     offered = np.flatnonzero(a.offered & a.offer_known & group)[:max(cap, 0) + 1]
-    return [Fact("offer", int(i), True) for i in offered], True, ()
+    return [], [Fact("offer", int(i), True) for i in offered], ()
+
+
+def _refusals(a: Applicants, ahead: np.ndarray, cap: int) -> list[Fact]:
+    """Published refusals among the applicants ``ahead``, as few as leave fewer than ``cap`` of them able to
+    take a seat (the last ones in priority order); [] when the published facts cannot show it."""
+    need = int(ahead.sum()) - max(cap, 0) + 1
+    if need <= 0:
+        return []
+    refused = np.flatnonzero(ahead & a.offer_known & ~a.offered)
+    if len(refused) < need:
+        return []
+    return [Fact("offer", int(i), False) for i in refused[-need:]]
 
 
 # Sentences ---------------------------------------------------------------------------------------------
@@ -415,7 +474,8 @@ def _sentence(ctx: Context, a: Applicants, core: list[Fact], rule: str) -> str:
     if wronged:
         who = _names(ctx, a, wronged, school)
         earlier = [i for i in wronged if a.rank[i] > 1]
-        head = f"{who} was rejected at {school}" + (" though not admitted at an earlier choice" if earlier else "")
+        verb = "was" if len(wronged) == 1 else "were"
+        head = f"{who} {verb} rejected at {school}" + (" though not admitted at an earlier choice" if earlier else "")
         if offered:
             head += f" while {_names(ctx, a, offered)} {'was' if len(offered) == 1 else 'were'} admitted there"
         parts.append(head)
