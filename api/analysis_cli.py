@@ -1,0 +1,214 @@
+"""The analysis commands of ``zhaosheng`` (issue #6): ``whatif``, ``sweep`` and ``bound``.
+
+Thin like `api.cli`: parse, show progress, call `solver.whatif`, `solver.sweep` and `solver.flow`,
+print a short table.  Exit codes as there: 0 done, 2 bad input (a bad scenario, key or value: every
+problem listed, each naming its key).  The helpers of `api.cli` are imported inside the commands, so
+that either module may be imported first.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+
+def _out(spec: str, what: str) -> Path:
+    return Path("results") / f"{Path(spec).stem}-{what}"
+
+
+def _load_or_exit(spec: str, progress=None):
+    from api import cli as base
+    from models import ScenarioError
+
+    try:
+        return base._load(spec, progress)
+    except ScenarioError as exc:
+        base._show_problems(exc.problems)
+        base.err_console.print("[red]Nothing was run.[/]")
+        sys.exit(2)
+
+
+def _pct(v) -> str:
+    return "" if v is None or v != v else f"{v:.1%}"
+
+
+def _signed(v, pct: bool = False) -> str:
+    if v is None or v != v or v == 0 or (pct and abs(v) < 0.0005):
+        return ""
+    return f"{v:+.1%}" if pct else f"{int(v):+,}"
+
+
+# whatif ----------------------------------------------------------------------------------------------------
+
+@click.command("whatif")
+@click.argument("scenario")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="A change: quota.SCHOOL, subquota.SCHOOL.REGION, general_seats.REGION, general_cutoff.REGION, "
+                   "registered.SCHOOL or decline_rate = an absolute value (520, 0.03) or a relative one "
+                   "(+10%, -15%, +20). Repeat for several changes.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for baseline/, variant/, changes.csv and whatif.xlsx [default: results/SCENARIO-whatif].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the students a decline_rate change draws.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+def whatif_command(scenario: str, sets: tuple[str, ...], out_dir: Path | None, seed: int, quiet: bool) -> None:
+    """Run SCENARIO as it is and with the changes --set KEY=VALUE, and compare them side by side: per
+    region, per school and batch, and every student whose outcome changed."""
+    from api import cli as base
+    from models.results import write_failed
+    from solver.whatif import WHATIF_FILES, ChangeError, whatif, write_whatif
+
+    out_dir = out_dir or _out(scenario, "whatif")
+    started = time.perf_counter()
+    with base._progress(quiet) as progress:
+        sc = _load_or_exit(scenario, progress)
+        task = progress.add_task("what-if", total=4)
+
+        def tick(what: str, done: int, total: int) -> None:
+            progress.update(task, description=what, completed=done, total=total)
+
+        try:
+            report = whatif(sc, list(sets), seed=seed, progress=tick)
+        except ChangeError as exc:
+            progress.stop()
+            write_failed(out_dir, exc.problems, WHATIF_FILES, {"scenario": scenario, "reason": "invalid change"})
+            base._show_problems(exc.problems)
+            base.err_console.print(f"[red]Nothing was run.[/] The problems are listed in {out_dir / 'errors.csv'}")
+            sys.exit(2)
+        progress.update(task, description="writing results", completed=None, total=None)
+        write_whatif(report, out_dir)
+    _print_whatif(base.console, report)
+    if not sets:
+        base.console.print("No --set KEY=VALUE given: the variant is the baseline.")
+    base.console.print(f"Results in {out_dir}/ (baseline/, variant/, changes.csv, whatif.xlsx, summary.json) "
+                       f"in {time.perf_counter() - started:.1f} s")
+
+
+def _print_whatif(console, report) -> None:
+    changes = Table(title=f"{report.scenario}: what if")
+    for col in ("change", "value", "before", "after", "rule"):
+        changes.add_column(col)
+    for c in report.changes:
+        changes.add_row(c.key, c.value, c.before, c.after, c.rule)
+    console.print(changes)
+    table = Table(title="per region: baseline → variant")
+    for col, justify in (("地区", "left"), ("普高", "right"), ("中职", "right"), ("未录取", "right"),
+                         ("普职比", "right"), ("入学率", "right")):
+        table.add_column(col, justify=justify, no_wrap=True)
+    r = report.regions
+    for i, row in enumerate(r.itertuples(index=False)):
+        if i == len(r) - 1:
+            table.add_section()
+        table.add_row(
+            str(row.name),
+            *(f"{int(getattr(row, f'{m}_variant')):,} {_signed(getattr(row, f'{m}_change'))}".strip()
+              for m in ("general", "vocational", "unplaced")),
+            f"{row.general_vocational_ratio_baseline} → {row.general_vocational_ratio_variant}"
+            if row.general_vocational_ratio_baseline != row.general_vocational_ratio_variant
+            else row.general_vocational_ratio_variant,
+            f"{_pct(row.enrollment_rate_variant)} {_signed(row.enrollment_rate_change, pct=True)}".strip(),
+            style="bold" if i == len(r) - 1 else None)
+    console.print(table)
+    s = report.summary()
+    kinds = ", ".join(f"{k} {v:,}" for k, v in s["changed_by_kind"].items())
+    console.print(f"{s['changed_students']:,} student(s) with another outcome{': ' + kinds if kinds else ''}; "
+                  f"vacancies {s['vacancies']['baseline']:,} → {s['vacancies']['variant']:,}")
+
+
+# sweep ----------------------------------------------------------------------------------------------------
+
+@click.command("sweep")
+@click.argument("scenario")
+@click.option("--general-share", "shares", required=True, metavar="START:STOP:STEP",
+              help="General high school seats per region as a share of its graduates: a range with both ends "
+                   "(0.40:0.60:0.02, 11 steps), a comma list or one share.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for sweep.csv, sweep.png, sweep.html [default: results/SCENARIO-sweep].")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes [default: the number of CPUs].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+def sweep_command(scenario: str, shares: str, out_dir: Path | None, workers: int | None, quiet: bool) -> None:
+    """Run SCENARIO with the general seats of every region at each share of its graduates, and chart the
+    vocational share and the unplaced against it, with the 1 : 1 line (JZ §一) and 95% enrollment (HY §六.三)."""
+    from api import cli as base
+    from solver.sweep import ENROLLMENT_TARGET, ShareError, parse_shares, share_label, sweep, write_sweep
+
+    try:
+        steps = parse_shares(shares)
+    except ShareError as exc:
+        raise click.BadParameter(str(exc), param_hint="--general-share") from None
+    out_dir = out_dir or _out(scenario, "sweep")
+    started = time.perf_counter()
+    with base._progress(quiet) as progress:
+        sc = _load_or_exit(scenario, progress)
+        task = progress.add_task("sweeping", total=len(steps))
+
+        def tick(what: str, done: int, total: int) -> None:
+            progress.update(task, description=what, completed=done, total=total)
+
+        report = sweep(sc, steps, workers=workers, progress=tick)
+        progress.update(task, description="writing the chart", completed=None, total=None)
+        write_sweep(report, out_dir)
+    table = Table(title=f"{report.scenario}: {len(steps)} steps in {report.workers} process(es)")
+    for col in ("普高占比", "普高", "中职", "未录取", "普职比", "中职占比", "入学率", "中职空额"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in report.totals.itertuples(index=False):
+        table.add_row(share_label(r.general_share),
+                      f"{int(r.general):,}", f"{int(r.vocational):,}", f"{int(r.unplaced):,}",
+                      r.general_vocational_ratio, _pct(r.vocational_share), _pct(r.enrollment_rate),
+                      f"{int(r.vocational_vacancies):,}",
+                      style=None if r.enrollment_rate >= ENROLLMENT_TARGET else "dim")
+    base.console.print(table)
+    base.console.print(f"dim rows: enrollment below {ENROLLMENT_TARGET:.0%} (HY §六.三). Results in {out_dir}/ "
+                       f"(sweep.csv, sweep.png, sweep.html, summary.json) in {time.perf_counter() - started:.1f} s")
+
+
+# bound ----------------------------------------------------------------------------------------------------
+
+@click.command("bound")
+@click.argument("scenario")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for bound_schools.csv, flows.csv, bound.xlsx [default: results/SCENARIO-bound].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+def bound_command(scenario: str, out_dir: Path | None, quiet: bool) -> None:
+    """How good could it be: the most students who could be placed within their listed choices under the
+    quotas and sub-quotas (a maximum flow), beside the rule's placements, the seats it leaves empty while
+    applicants stay unplaced, and who goes where (region → school)."""
+    from api import cli as base
+    from solver.flow import bound, write_bound
+
+    out_dir = out_dir or _out(scenario, "bound")
+    started = time.perf_counter()
+    with base._progress(quiet) as progress:
+        sc = _load_or_exit(scenario, progress)
+        task = progress.add_task("running the rule and the maximum flow", total=None)
+        report = bound(sc)
+        progress.update(task, description="writing results")
+        write_bound(report, out_dir)
+    s = report.summary()
+    table = Table(title=f"{report.scenario}: how good could it be")
+    table.add_column("")
+    table.add_column("students", justify="right")
+    for label, key in (("eligible, not in general high school (R1, R4)", "pool"),
+                       ("  with a valid listed choice", "in_network"),
+                       ("placed by the rule (R6)", "rule_placed"),
+                       ("most that could be placed (max flow, R7, R8)", "bound"),
+                       ("gap", "gap"),
+                       ("  fillable without moving anybody", "without_moving"),
+                       ("  needs admitted students moved", "needs_moving"),
+                       ("seats left empty by the rule", "rule_vacancies")):
+        table.add_row(label, f"{s[key]:,}", style="bold" if key in ("rule_placed", "bound") else None)
+    base.console.print(table)
+    empty = report.schools[(report.schools["vacancies"] > 0) & (report.schools["unplaced_applicants"] > 0)]
+    if len(empty):
+        schools = Table(title="seats left empty while applicants who listed the school stay unplaced")
+        for col in ("school", "quota", "vacancies", "unplaced applicants", "fillable without moving"):
+            schools.add_column(col, justify="left" if col == "school" else "right")
+        for r in empty.sort_values("vacancies", ascending=False).head(15).itertuples(index=False):
+            schools.add_row(str(r.name), f"{r.quota:,}", f"{r.vacancies:,}", f"{r.unplaced_applicants:,}",
+                            f"{r.fillable_without_moving:,}")
+        base.console.print(schools)
+    base.console.print(f"Results in {out_dir}/ (bound_schools.csv, flows.csv, bound.xlsx, summary.json) "
+                       f"in {time.perf_counter() - started:.1f} s")

@@ -1,0 +1,130 @@
+"""The FastAPI application: `create_app(settings)`.
+
+On start it creates the data directory, applies the Alembic migrations, fails the runs an earlier
+process left running, and starts the job manager (`api.service.jobs`); on shutdown it ends the workers.
+Every route needs the bearer token when ``ZHAOSHENG_API_TOKEN`` is set (the OpenAPI document and
+``/docs`` included); request bodies above ``max_upload_bytes`` are refused with 413 before they are read.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import asynccontextmanager
+from importlib import metadata
+
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import JSONResponse
+from sqlalchemy import func, select
+
+from api.service import errors
+from api.service.config import Settings
+from api.service.db import QUEUED, RUNNING, RunRecord, make_engine, session_factory, upgrade
+from api.service.deps import SessionDep, JobsDep, require_token
+from api.service.jobs import JobManager
+from api.service.routes import audits, runs, scenarios
+from api.service.schemas import ErrorOut, Health
+
+DESCRIPTION = """Plan and check secondary vocational (中职/技工) admissions under the rules R1-R12 over HTTP:
+upload a scenario (a .zip of the FORMATS.md folder, an .xlsx workbook or JSON), run it with the sequential
+engine, CP-SAT or both (verified), follow its progress, download the CLI's files or page through the
+admissions, and audit a published result."""
+
+
+def version() -> str:
+    try:
+        return metadata.version("zhaosheng")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+class BodyLimit:
+    """413 for a request body above ``limit`` bytes: at once by its Content-Length, or as soon as a body
+    sent without one (chunked) passes the limit."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.limit
+            except ValueError:
+                return await _json(send, 400, "invalid Content-Length")
+            if too_large:
+                return await _json(send, 413, self._message())
+        received = 0
+
+        async def limited():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(413, self._message())
+            return message
+
+        await self.app(scope, limited, send)
+
+    def _message(self) -> str:
+        return f"the request body is larger than the limit of {self.limit:,} bytes"
+
+
+async def _json(send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.db_url)
+        upgrade(engine)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.jobs = JobManager(settings, engine)
+        app.state.jobs.start()
+        try:
+            yield
+        finally:
+            app.state.jobs.stop()
+            engine.dispose()
+
+    app = FastAPI(title="zhaosheng", version=version(), description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(require_token)],
+                  responses={400: {"model": ErrorOut, "description": "a malformed request body"},
+                             401: {"model": ErrorOut, "description": "no valid bearer token"},
+                             422: {"model": ErrorOut, "description": "invalid input, every problem listed"}})
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+
+    app.include_router(scenarios.router)
+    app.include_router(runs.router)
+    app.include_router(audits.router)
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    def health(session: SessionDep, jobs: JobsDep) -> Health:
+        """The service is up; how many runs are running and queued."""
+        queued = session.scalar(select(func.count()).select_from(RunRecord).where(RunRecord.status == QUEUED))
+        running = session.scalar(select(func.count()).select_from(RunRecord).where(RunRecord.status == RUNNING))
+        return Health(version=app.version, runs_running=running or 0, runs_queued=queued or 0)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="zhaosheng - API")
+
+    return app

@@ -1,0 +1,138 @@
+"""Request and response bodies of the service (apart from the storage tables of `api.service.db`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+T = TypeVar("T")
+Engine = Literal["sequential", "cpsat", "both"]
+Status = Literal["queued", "running", "done", "failed"]
+
+
+def _iso_utc(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)  # stored as naive UTC (`api.service.db.utcnow`)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+Time = Annotated[dt.datetime, PlainSerializer(_iso_utc, return_type=str, when_used="json")]
+
+
+class ProblemOut(BaseModel):
+    """One problem of an input: the file, the row as a spreadsheet numbers it, the column, the value, and
+    the rule (R1-R12) or FORMATS.md clause it breaks."""
+    severity: Literal["error", "warning"] = "error"
+    file: str
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    clause: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    problems: list[ProblemOut] = Field(default_factory=list)
+    problems_total: int | None = None  # when more problems were found than listed here
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    runs_running: int
+    runs_queued: int
+
+
+class Page(BaseModel, Generic[T]):
+    total: int
+    offset: int
+    limit: int
+    items: list[T]
+
+
+class ScenarioOut(BaseModel):
+    id: str = Field(description="the name of a bundled scenario, or the id given to an upload")
+    name: str
+    bundled: bool
+    format: Literal["bundled", "folder", "xlsx", "json"]
+    filename: str | None = None
+    title: str | None = None
+    created_at: Time | None = None
+    info: dict[str, Any] = Field(default_factory=dict, description="year, counts, batches, warnings")
+    runs_url: str
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    engine: Engine = Field("both", description="sequential: the rules as written; cpsat: the CP-SAT model of "
+                                               "the rules; both: both, proven equal and unique, and checked")
+    time_limit: float | None = Field(None, gt=0, description="seconds for the CP-SAT phases; the run is "
+                                     "stopped when it exceeds this plus the server's grace for loading and writing")
+    hint: bool = Field(False, description="labelled mode: CP-SAT is given the sequential result as a hint")
+
+
+class RunProgress(BaseModel):
+    phase: str | None = None
+    done: int | None = None
+    total: int | None = None
+    fraction: float | None = None
+    detail: str | None = None
+
+
+class RunOut(BaseModel):
+    id: str
+    scenario_id: str
+    engine: Engine
+    time_limit: float
+    hint: bool
+    status: Status
+    cancelled: bool = False
+    created_at: Time
+    started_at: Time | None = None
+    finished_at: Time | None = None
+    elapsed_seconds: float | None = None
+    queue_position: int | None = None
+    progress: RunProgress | None = None
+    timings: dict[str, Any] | None = None
+    verification: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    reason: str | None = None
+    problems: list[ProblemOut] = Field(default_factory=list)
+    files: dict[str, str] = Field(default_factory=dict, description="the result files there are, by name")
+
+
+class AdmissionOut(BaseModel):
+    student_id: str
+    region_id: str | None = None
+    outcome: str
+    school_id: str | None = None
+    batch: int | None = None
+    choice_rank: int | None = None
+    admit_date: str | None = None
+    confirm_date: str | None = None
+
+
+class ViolationOut(BaseModel):
+    rule: str
+    student_id: str | None = None
+    school_id: str | None = None
+    batch: str | None = None
+    other_student_id: str | None = None
+    detail: str | None = None
+
+
+class AuditOut(BaseModel):
+    id: str
+    scenario_id: str
+    status: Literal["running", "clean", "violations", "failed"]
+    created_at: Time
+    finished_at: Time | None = None
+    input: dict[str, Any] = Field(default_factory=dict)
+    summary: dict[str, Any] | None = None
+    reason: str | None = None
+    violations: Page[ViolationOut] | None = None
+    files: dict[str, str] = Field(default_factory=dict)

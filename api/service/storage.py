@@ -1,0 +1,153 @@
+"""The data directory and the result tables in the database.
+
+    <data_dir>/zhaosheng.db                     the SQLite database (unless ZHAOSHENG_DATABASE_URL)
+    <data_dir>/scenarios/<id>/                  an uploaded scenario: folder/ (from a zip), scenario.xlsx or
+                                                scenario.json, exactly as validated
+    <data_dir>/runs/<id>/                       the CLI's files of a run (admissions.csv ... progress.xlsx,
+                                                summary.json; errors.csv when it failed)
+    <data_dir>/audits/<id>/                     input/ (the published files) and the audit's files
+
+A run's tables go into the database in the same transaction that marks it done, so a run is either done
+with every row or not done at all.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import delete, insert
+from sqlalchemy.engine import Connection
+
+from api.service.db import AdmissionRecord, AuditRecord, FigureRecord, RunRecord, ScenarioRecord, ViolationRecord
+
+INSERT_CHUNK = 20_000
+ADMISSION_FIELDS = ("student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",
+                    "confirm_date")
+VIOLATION_FIELDS = ("rule", "student_id", "school_id", "batch", "other_student_id", "detail")
+
+
+class Totals:
+    """Row counts of the paged views of finished runs and audits, kept once counted: their tables never
+    change after they are stored (ids are never reused), and a count is most of a page's cost."""
+
+    def __init__(self, size: int = 20_000):
+        self.size, self.values, self.lock = size, {}, threading.Lock()
+
+    def get(self, key: tuple, count) -> int:
+        with self.lock:
+            if key in self.values:
+                return self.values[key]
+        value = int(count() or 0)
+        with self.lock:
+            if len(self.values) >= self.size:
+                self.values.clear()
+            self.values[key] = value
+        return value
+
+
+totals = Totals()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def scenario_dir(data_dir: Path, scenario_id: str) -> Path:
+    return data_dir / "scenarios" / scenario_id
+
+
+def run_dir(data_dir: Path, run_id: str) -> Path:
+    return data_dir / "runs" / run_id
+
+
+def audit_dir(data_dir: Path, audit_id: str) -> Path:
+    return data_dir / "audits" / audit_id
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """JSON-ready rows: NaN and <NA> become null, numpy numbers Python numbers (pandas' own encoder)."""
+    if frame.empty:
+        return []
+    return json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
+
+
+def _rows(frame: pd.DataFrame, fields: tuple[str, ...], key: str, owner: str, ints: tuple[str, ...] = ()) -> list[dict]:
+    """Insert parameters, column by column: text (empty cells as null) or whole numbers, Python objects
+    only (database drivers do not bind numpy scalars)."""
+    n = len(frame)
+    cols = []
+    for f in fields:
+        if f not in frame.columns:
+            cols.append([None] * n)
+        elif f in ints:
+            cols.append(pd.array(frame[f], dtype="Int64").to_numpy(dtype=object, na_value=None).tolist())
+        else:
+            values = frame[f].astype("str").to_numpy(dtype=object, na_value=None)
+            values[values == ""] = None
+            cols.append(values.tolist())
+    return [{key: owner, "pos": i, **dict(zip(fields, values))} for i, values in enumerate(zip(*cols))]
+
+
+def _insert(conn: Connection, table, rows: list[dict]) -> None:
+    for start in range(0, len(rows), INSERT_CHUNK):
+        conn.execute(insert(table), rows[start:start + INSERT_CHUNK])
+
+
+def store_run_tables(conn: Connection, run_id: str, admissions: pd.DataFrame, schools: pd.DataFrame,
+                     regions: pd.DataFrame, subquotas: pd.DataFrame) -> None:
+    """The admissions as rows (for the filtered, paged student view) and the figures as JSON rows."""
+    clear_run_tables(conn, run_id)
+    _insert(conn, AdmissionRecord.__table__,
+            _rows(admissions, ADMISSION_FIELDS, "run_id", run_id, ints=("batch", "choice_rank")))
+    figures = []
+    for kind, frame, key in (("schools", schools, "school_id"), ("regions", regions, "region_id"),
+                             ("subquotas", subquotas, "school_id")):
+        for pos, row in enumerate(records(frame)):
+            region = row.get("region_id")
+            figures.append({"run_id": run_id, "kind": kind, "pos": pos, "key": _str(row.get(key)),
+                            "region_id": _str(region), "data": row})
+    _insert(conn, FigureRecord.__table__, figures)
+
+
+def store_violations(conn: Connection, audit_id: str, violations: pd.DataFrame) -> None:
+    conn.execute(delete(ViolationRecord).where(ViolationRecord.audit_id == audit_id))
+    _insert(conn, ViolationRecord.__table__, _rows(violations, VIOLATION_FIELDS, "audit_id", audit_id))
+
+
+def clear_run_tables(conn: Connection, run_id: str) -> None:
+    conn.execute(delete(AdmissionRecord).where(AdmissionRecord.run_id == run_id))
+    conn.execute(delete(FigureRecord).where(FigureRecord.run_id == run_id))
+
+
+def delete_run(conn: Connection, data_dir: Path, run_id: str) -> Path:
+    """Delete a run's rows (the caller has made sure it is not active); returns its folder, to remove
+    once the transaction is committed."""
+    clear_run_tables(conn, run_id)
+    conn.execute(delete(RunRecord).where(RunRecord.id == run_id))
+    return run_dir(data_dir, run_id)
+
+
+def delete_audit(conn: Connection, data_dir: Path, audit_id: str) -> Path:
+    conn.execute(delete(ViolationRecord).where(ViolationRecord.audit_id == audit_id))
+    conn.execute(delete(AuditRecord).where(AuditRecord.id == audit_id))
+    return audit_dir(data_dir, audit_id)
+
+
+def delete_scenario(conn: Connection, data_dir: Path, scenario_id: str) -> Path:
+    conn.execute(delete(ScenarioRecord).where(ScenarioRecord.id == scenario_id))
+    return scenario_dir(data_dir, scenario_id)
+
+
+def remove_folders(folders) -> None:
+    import shutil
+
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _str(value) -> str | None:
+    return None if value is None else str(value)
