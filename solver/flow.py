@@ -34,6 +34,7 @@ import pandas as pd
 from models.columns import codes_of, text
 from models.results import Result, write_csv, write_json
 from models.scenario import Scenario
+from models.workbooks import frame_sheet
 from solver.arrays import ScenarioArrays
 from solver.choices import batch_choices
 from solver.general import general_stage
@@ -295,11 +296,8 @@ def write_bound(report: BoundReport, out_dir: Path | str) -> Path:
 
 def _workbook(report: BoundReport, path: Path) -> None:
     import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
 
     wb = openpyxl.Workbook(write_only=True)
-    bold = Font(bold=True)
     s = report.summary()
     overview = [
         ("可录取考生 (R1 合格, 未被普高录取) pool", s["pool"]),
@@ -316,26 +314,5 @@ def _workbook(report: BoundReport, path: Path) -> None:
               ("学校", report.schools), ("流向 (规则)", flows_matrix(report, "rule")),
               ("流向 (最大)", flows_matrix(report, "bound_assignment")), ("流向明细", report.flows)]
     for title, frame in sheets:
-        ws = wb.create_sheet(title)
-        ws.freeze_panes = "B2"
-        for i in range(len(frame.columns)):
-            ws.column_dimensions[openpyxl.utils.get_column_letter(i + 1)].width = 40 if i == 0 and title == "概要" else 14
-        header = []
-        for col in frame.columns:
-            cell = WriteOnlyCell(ws, value=str(col))
-            cell.font = bold
-            header.append(cell)
-        ws.append(header)
-        for row in frame.itertuples(index=False):
-            ws.append([_cell(v) for v in row])
+        frame_sheet(wb, title, frame, freeze="B2", width=lambda i, col, t=title: 40 if i == 0 and t == "概要" else 14)
     wb.save(path)
-
-
-def _cell(v):
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.bool_, bool)):
-        return "是" if v else "否"
-    if isinstance(v, (np.floating,)):
-        return None if np.isnan(v) else float(v)
-    return v

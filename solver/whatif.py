@@ -52,6 +52,7 @@ from models.readers import RawScenario, RawTable
 from models.results import write_csv, write_json
 from models.scenario import Scenario
 from models.validate import build_scenario
+from models.workbooks import bold_cell, frame_sheet
 from models.writers import scenario_tables, settings_dict
 from solver import figures
 from solver.run import RunOutput, run, write_outputs
@@ -770,29 +771,26 @@ def write_workbook(report: WhatIfReport, path: Path) -> None:
     """whatif.xlsx: 说明 (the changes and the totals), 地区, 学校, 学校分批次, 考生变化; Chinese headers,
     bold and frozen; rates as percentages."""
     import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
 
     wb = openpyxl.Workbook(write_only=True)
-    bold = Font(bold=True)
     summary = report.summary()
     ws = wb.create_sheet("说明")
     ws.column_dimensions["A"].width = 28
     for col in "BCDE":
         ws.column_dimensions[col].width = 22
-    ws.append([_bold(ws, f"What-if 方案比较: {report.scenario}", bold)])
+    ws.append([bold_cell(ws, f"What-if 方案比较: {report.scenario}")])
     ws.append([])
-    ws.append([_bold(ws, h, bold) for h in ("改动 change", "值 value", "原 before", "新 after", "规则 rule")])
+    ws.append([bold_cell(ws, h) for h in ("改动 change", "值 value", "原 before", "新 after", "规则 rule")])
     for c in report.changes:
         ws.append([c.key, c.value, c.before, c.after, c.rule])
     ws.append([])
-    ws.append([_bold(ws, h, bold) for h in ("合计 totals", "原方案 baseline", "新方案 variant", "变化 change")])
+    ws.append([bold_cell(ws, h) for h in ("合计 totals", "原方案 baseline", "新方案 variant", "变化 change")])
     for key, row in summary["totals"].items():
         ws.append([_zh(key), row["baseline"], row["variant"], row.get("change")])
     ws.append(["空额 vacancies", summary["vacancies"]["baseline"], summary["vacancies"]["variant"],
                summary["vacancies"]["variant"] - summary["vacancies"]["baseline"]])
     ws.append([])
-    ws.append([_bold(ws, "结果改变的考生 students whose outcome changed", bold), summary["changed_students"]])
+    ws.append([bold_cell(ws, "结果改变的考生 students whose outcome changed"), summary["changed_students"]])
     for kind, n in summary["changed_by_kind"].items():
         ws.append([kind, n])
     ws.append([])
@@ -800,43 +798,6 @@ def write_workbook(report: WhatIfReport, path: Path) -> None:
     sheets = [("地区", report.regions, None), ("学校", report.schools, None),
               ("学校分批次", report.schools_by_batch, None), ("考生变化", report.changed, XLSX_ROWS)]
     for title, frame, limit in sheets:
-        ws = wb.create_sheet(title)
-        ws.freeze_panes = "C2"
-        for i, col in enumerate(frame.columns):
-            ws.column_dimensions[openpyxl.utils.get_column_letter(i + 1)].width = 22 if col == "name" else 14
-        ws.append([_bold(ws, _zh(str(c)), bold) for c in frame.columns])
-        shown = frame if limit is None else frame.head(limit)
-        percent = [c.startswith(("vocational_share", "enrollment_rate", "fill_rate")) for c in shown.columns]
-        columns = [_cells(shown[c]) for c in shown.columns]
-        for row in zip(*columns):
-            cells = []
-            for value, pct in zip(row, percent):
-                if pct and value is not None:
-                    cell = WriteOnlyCell(ws, value=value)
-                    cell.number_format = "0.00%"
-                    cells.append(cell)
-                else:
-                    cells.append(value)
-            ws.append(cells)
-        if limit is not None and len(frame) > limit:
-            ws.append([f"... {len(frame) - limit:,} more rows in changes.csv"])
+        frame_sheet(wb, title, frame, freeze="C2", width=lambda i, col: 22 if col == "name" else 14, header=_zh,
+                    limit=limit, rest="changes.csv", percent=("vocational_share", "enrollment_rate", "fill_rate"))
     wb.save(path)
-
-
-def _bold(ws, value, font):
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(ws, value=value)
-    cell.font = font
-    return cell
-
-
-def _cells(series: pd.Series) -> list:
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return ["是" if v else "否" for v in series.tolist()]
-    if pd.api.types.is_integer_dtype(series.dtype):
-        return [None if pd.isna(v) else int(v) for v in series.astype(object)]
-    if pd.api.types.is_float_dtype(series.dtype):
-        return [None if pd.isna(v) else float(v) for v in series.astype(object)]
-    return [None if v is None or (isinstance(v, float) and v != v) or v == "" else v
-            for v in series.astype(object).tolist()]

@@ -32,6 +32,7 @@ from models.columns import text
 from models.problems import Problem
 from models.results import Result, write_csv, write_failed, write_json
 from models.scenario import Scenario
+from models.workbooks import frame_sheet
 from solver.checker import COLUMNS, RULES, build, check_context
 from solver.checker.context import as_text, id_codes, ints
 from solver.sequential import run_sequential
@@ -239,11 +240,8 @@ def write_audit_failure(out_dir: Path | str, problems: list[Problem], label: str
 def write_workbook(report: AuditReport, path: Path) -> None:
     """audit.xlsx: one sheet per view, headers bold and frozen; detail sheets cut at XLSX_ROWS rows."""
     import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
 
     wb = openpyxl.Workbook(write_only=True)
-    bold = Font(bold=True)
     overview = [("status", report.status), ("scenario", report.scenario), ("students", report.students),
                 ("violations", len(report.violations)), ("differences from the rule", len(report.differences)),
                 ("offers audited", "yes" if report.with_offers else "no (admissions only)")]
@@ -253,30 +251,10 @@ def write_workbook(report: AuditReport, path: Path) -> None:
               ("differences_by_school", report.differences_by_school, None)]
     if report.explanations is not None:
         sheets.insert(4, ("explanations", report.explanations.frame, XLSX_ROWS))
+    widths = {"detail": 40, "explanation": 90, "core": 60}
     for title, frame, limit in sheets:
-        ws = wb.create_sheet(title)
-        ws.freeze_panes = "A2"
-        for i, col in enumerate(frame.columns):
-            ws.column_dimensions[openpyxl.utils.get_column_letter(i + 1)].width = {"detail": 40, "explanation": 90, "core": 60}.get(col, 16)
-        header = []
-        for col in frame.columns:
-            cell = WriteOnlyCell(ws, value=str(col))
-            cell.font = bold
-            header.append(cell)
-        ws.append(header)
-        shown = frame if limit is None else frame.head(limit)
-        columns = [_cells(shown[c]) for c in shown.columns]
-        for row in zip(*columns):
-            ws.append(row)
-        if limit is not None and len(frame) > limit:
-            ws.append([f"... {len(frame) - limit:,} more rows in {title}.csv"])
+        frame_sheet(wb, title, frame, width=lambda i, col: widths.get(col, 16), limit=limit, rest=f"{title}.csv")
     wb.save(path)
-
-
-def _cells(series: pd.Series) -> list:
-    if pd.api.types.is_integer_dtype(series.dtype):
-        return [None if pd.isna(v) else int(v) for v in series.astype(object)]
-    return [None if v is None or (isinstance(v, float) and v != v) or v == "" else v for v in series.tolist()]
 
 
 def _since(t: float) -> float:
