@@ -385,6 +385,9 @@ cli.add_command(whatif_command)
 cli.add_command(sweep_command)
 cli.add_command(bound_command)
 
+from api.plan_cli import plan_quotas  # noqa: E402
+cli.add_command(plan_quotas)
+
 
 if __name__ == "__main__":
     main()

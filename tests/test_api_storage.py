@@ -9,6 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
 from api.service.db import MIGRATIONS, AdmissionRecord, Base, FigureRecord, RunRecord, make_engine, upgrade, utcnow
@@ -24,9 +25,12 @@ def test_migrations_build_the_declared_schema_and_run_twice(tmp_path):
     upgrade(engine)  # at every start: a no-op once at head
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0001"
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head == sorted(p.name for p in MIGRATIONS.joinpath("versions").glob("0*.py"))[-1][:4]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == head
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "base")

@@ -19,16 +19,16 @@ from sqlalchemy import func, select
 
 from api.service import errors
 from api.service.config import Settings
-from api.service.db import QUEUED, RUNNING, RunRecord, make_engine, session_factory, upgrade
+from api.service.db import QUEUED, RUNNING, AnalysisRecord, RunRecord, make_engine, session_factory, upgrade
 from api.service.deps import SessionDep, JobsDep, require_token
 from api.service.jobs import JobManager
-from api.service.routes import audits, runs, scenarios
+from api.service.routes import analysis, audits, runs, scenarios
 from api.service.schemas import ErrorOut, Health
 
 DESCRIPTION = """Plan and check secondary vocational (中职/技工) admissions under the rules R1-R12 over HTTP:
 upload a scenario (a .zip of the FORMATS.md folder, an .xlsx workbook or JSON), run it with the sequential
 engine, CP-SAT or both (verified), follow its progress, download the CLI's files or page through the
-admissions, and audit a published result."""
+admissions, audit a published result, and ask what-if, sweep and bound questions of a plan."""
 
 
 def version() -> str:
@@ -111,13 +111,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scenarios.router)
     app.include_router(runs.router)
     app.include_router(audits.router)
+    app.include_router(analysis.router)
 
     @app.get("/health", response_model=Health, tags=["service"])
     def health(session: SessionDep, jobs: JobsDep) -> Health:
-        """The service is up; how many runs are running and queued."""
-        queued = session.scalar(select(func.count()).select_from(RunRecord).where(RunRecord.status == QUEUED))
-        running = session.scalar(select(func.count()).select_from(RunRecord).where(RunRecord.status == RUNNING))
-        return Health(version=app.version, runs_running=running or 0, runs_queued=queued or 0)
+        """The service is up; how many runs and analyses (what-if, sweep, bound) are running and queued."""
+        def count(table, status):
+            return session.scalar(select(func.count()).select_from(table).where(table.status == status)) or 0
+
+        return Health(version=app.version, runs_running=count(RunRecord, RUNNING), runs_queued=count(RunRecord, QUEUED),
+                      analyses_running=count(AnalysisRecord, RUNNING), analyses_queued=count(AnalysisRecord, QUEUED))
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> JSONResponse:

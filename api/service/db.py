@@ -1,5 +1,5 @@
-"""Storage: the SQLAlchemy 2 tables of scenarios, runs, their result tables and audits, the engine, and
-the Alembic upgrade applied on start.
+"""Storage: the SQLAlchemy 2 tables of scenarios, runs, their result tables, audits and analyses
+(what-if, sweep, bound), the engine, and the Alembic upgrade applied on start.
 
 What lives where: the database holds every row a client asks for (a run's status, progress, summary,
 the admissions as rows indexed by region, school and outcome for the paged views, the schools and regions
@@ -114,6 +114,29 @@ class AuditRecord(Base):
     summary: Mapped[dict | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
     problems: Mapped[list | None] = mapped_column(JSON)
+
+
+class AnalysisRecord(Base):
+    """A what-if, a sweep or a bound (issue #6): a job like a run, with its parameters and summary as JSON;
+    its files are under ``analyses/ID/`` of the data directory."""
+    __tablename__ = "analyses"
+    __table_args__ = (Index("ix_analyses_status", "status", "created_at"),
+                      Index("ix_analyses_scenario", "scenario_id", "kind"))
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # whatif | sweep | bound
+    scenario_id: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict] = mapped_column(JSON)  # the request's parameters as given
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    progress: Mapped[dict | None] = mapped_column(JSON)  # phase, done, total, detail
+    summary: Mapped[dict | None] = mapped_column(JSON)  # summary.json
+    tables: Mapped[dict | None] = mapped_column(JSON)  # small tables shown with the summary (regions compared)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it failed
+    problems: Mapped[list | None] = mapped_column(JSON)  # the bad changes, each naming its key
+    pid: Mapped[int | None] = mapped_column(Integer)
 
 
 class ViolationRecord(Base):

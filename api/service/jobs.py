@@ -8,6 +8,12 @@ deadline (the run's ``time_limit``, which bounds CP-SAT's solve and proof, plus 
 the sequential engine, the checker and writing).  A worker that dies without a result fails its run with
 its exit code.
 
+Analyses (what-if, sweep, bound: `api.service.routes.analysis`) are queued in their own table and share
+the run slots: at most ``max_concurrent_runs`` worker processes run at once for runs and analyses
+together, the oldest queued job first, whichever table it is in.  An analysis is stopped when it passes
+``max_time_limit`` plus ``run_grace``; a running one is failed on restart like a run, queued ones start
+again.
+
 Audits run the same way, one process each, at most ``max_concurrent_audits`` at once; the request that
 asked for one waits for it without blocking the event loop.
 """
@@ -28,13 +34,14 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from api.service.config import Settings
-from api.service.db import FAILED, QUEUED, RUNNING, AuditRecord, RunRecord, ScenarioRecord, utcnow
+from api.service.db import FAILED, QUEUED, RUNNING, AnalysisRecord, AuditRecord, RunRecord, ScenarioRecord, utcnow
 from api.service.storage import run_dir
-from api.service.worker import audit_worker, run_worker, scenario_source
+from api.service.worker import analysis_worker, audit_worker, run_worker, scenario_source
 
 log = logging.getLogger("zhaosheng.service")
 
 INTERRUPTED = "interrupted: the server stopped while the run was running"
+ANALYSIS_INTERRUPTED = "interrupted: the server stopped while the analysis was running"
 
 
 @dataclass
@@ -43,6 +50,7 @@ class _Active:
     deadline: float  # time.monotonic()
     limit: float  # seconds from start to the deadline
     kill: str | None = None  # why the manager is to kill it
+    analysis: bool = False  # a row of the analyses table, not of runs
 
 
 class JobManager:
@@ -76,6 +84,8 @@ class JobManager:
             conn.execute(update(AuditRecord).where(AuditRecord.status == RUNNING)
                          .values(status=FAILED, reason="interrupted: the server stopped during the audit",
                                  finished_at=now))
+            conn.execute(update(AnalysisRecord).where(AnalysisRecord.status == RUNNING)
+                         .values(status=FAILED, reason=ANALYSIS_INTERRUPTED, finished_at=now))
         if n:
             log.warning("%d run(s) interrupted by the last stop marked failed", n)
         return n
@@ -91,7 +101,7 @@ class JobManager:
             jobs = list(self.active.items())
             self.active.clear()
         for run_id, job in jobs:
-            self._fail(run_id, INTERRUPTED)
+            self._fail(run_id, ANALYSIS_INTERRUPTED if job.analysis else INTERRUPTED, job.analysis)
             self._kill(job)
 
     def notify(self) -> None:
@@ -133,20 +143,31 @@ class JobManager:
             self.wake.clear()
 
     def _dispatch(self) -> None:
+        """Start the oldest queued job, a run or an analysis, while a slot is free."""
         while self.running() < self.settings.max_concurrent_runs:
+            a = AnalysisRecord
             with self.engine.begin() as conn:
                 row = conn.execute(select(RunRecord.id, RunRecord.scenario_id, RunRecord.engine,
-                                          RunRecord.time_limit, RunRecord.hint)
+                                          RunRecord.time_limit, RunRecord.hint, RunRecord.created_at)
                                    .where(RunRecord.status == QUEUED)
                                    .order_by(RunRecord.created_at, RunRecord.id).limit(1)).first()
-                if row is None:
+                other = conn.execute(select(a.id, a.kind, a.scenario_id, a.params, a.created_at)
+                                     .where(a.status == QUEUED).order_by(a.created_at, a.id).limit(1)).first()
+                if row is None and other is None:
                     return
-                claimed = conn.execute(update(RunRecord).where(RunRecord.id == row.id, RunRecord.status == QUEUED)
+                if other is not None and (row is None or other.created_at < row.created_at):
+                    row, table = other, a
+                else:
+                    other, table = None, RunRecord
+                claimed = conn.execute(update(table).where(table.id == row.id, table.status == QUEUED)
                                        .values(status=RUNNING, started_at=utcnow(),
                                                progress={"phase": "starting", "done": None, "total": None,
                                                          "detail": None})).rowcount
             if claimed:
-                self._start(row)
+                if other is not None:
+                    self._start_analysis(row)
+                else:
+                    self._start(row)
 
     def _start(self, row) -> None:
         with self.engine.connect() as conn:
@@ -166,6 +187,24 @@ class JobManager:
         with self.engine.begin() as conn:
             conn.execute(update(RunRecord).where(RunRecord.id == row.id).values(pid=process.pid))
 
+    def _start_analysis(self, row) -> None:
+        with self.engine.connect() as conn:
+            stored = conn.execute(select(ScenarioRecord.path).where(ScenarioRecord.id == row.scenario_id)).scalar()
+        source = scenario_source(row.scenario_id, stored, self.settings.data_dir)
+        limit = self.settings.max_time_limit + self.settings.run_grace
+        process = self.ctx.Process(target=analysis_worker, name=f"zhaosheng-{row.kind}-{row.id[:8]}",
+                                   args=(row.id, row.kind, dict(row.params or {}), self.settings.db_url,
+                                         str(self.settings.data_dir), source, os.getpid()))
+        try:
+            process.start()
+        except Exception as exc:
+            self._fail(row.id, f"the worker process could not be started ({type(exc).__name__})", True)
+            raise
+        with self.lock:
+            self.active[row.id] = _Active(process, time.monotonic() + limit, limit, analysis=True)
+        with self.engine.begin() as conn:
+            conn.execute(update(AnalysisRecord).where(AnalysisRecord.id == row.id).values(pid=process.pid))
+
     def _reap(self) -> None:
         now = time.monotonic()
         with self.lock:
@@ -173,9 +212,11 @@ class JobManager:
         for run_id, job in jobs:
             reason = job.kill
             if reason is None and now > job.deadline and job.process.is_alive():
-                reason = (f"time limit exceeded: stopped after {job.limit:g} s (the run's time_limit plus "
+                reason = (f"time limit exceeded: stopped after {job.limit:g} s (the server's max_time_limit plus "
+                          f"{self.settings.run_grace:g} s)" if job.analysis else
+                          f"time limit exceeded: stopped after {job.limit:g} s (the run's time_limit plus "
                           f"{self.settings.run_grace:g} s for loading and writing)")
-                self._fail(run_id, reason)
+                self._fail(run_id, reason, job.analysis)
             if reason is not None:
                 self._kill(job)
             elif job.process.is_alive():
@@ -185,14 +226,19 @@ class JobManager:
                 self.active.pop(run_id, None)
             code = job.process.exitcode
             if reason is None and code != 0:
-                self._fail(run_id, f"the worker process ended unexpectedly (exit code {code})")
-            elif reason is None:
-                self._fail(run_id, "the worker process ended without a result")  # no-op when it stored one
-            self._clean_partial(run_id, reason)
+                self._fail(run_id, f"the worker process ended unexpectedly (exit code {code})", job.analysis)
+            elif reason is None:  # no-op when it stored one
+                self._fail(run_id, "the worker process ended without a result", job.analysis)
+            if job.analysis:
+                for partial in (self.settings.data_dir / "analyses").glob(f".{run_id}.partial-*"):
+                    shutil.rmtree(partial, ignore_errors=True)
+            else:
+                self._clean_partial(run_id, reason)
 
-    def _fail(self, run_id: str, reason: str) -> None:
+    def _fail(self, run_id: str, reason: str, analysis: bool = False) -> None:
+        table = AnalysisRecord if analysis else RunRecord
         with self.engine.begin() as conn:
-            conn.execute(update(RunRecord).where(RunRecord.id == run_id, RunRecord.status == RUNNING)
+            conn.execute(update(table).where(table.id == run_id, table.status == RUNNING)
                          .values(status=FAILED, reason=reason, finished_at=utcnow()))
 
     def _clean_partial(self, run_id: str, reason: str | None) -> None:

@@ -44,6 +44,8 @@ class Health(BaseModel):
     version: str
     runs_running: int
     runs_queued: int
+    analyses_running: int = 0  # what-ifs, sweeps and bounds
+    analyses_queued: int = 0
 
 
 class Page(BaseModel, Generic[T]):
@@ -136,3 +138,49 @@ class AuditOut(BaseModel):
     reason: str | None = None
     violations: Page[ViolationOut] | None = None
     files: dict[str, str] = Field(default_factory=dict)
+
+
+# analyses (issue #6): what-if, sweep, bound ------------------------------------------------------------------
+
+ChangeValue = Annotated[bool | int | float | str | None, Field(union_mode="smart")]
+
+
+class WhatIfCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    changes: dict[Annotated[str, Field(max_length=300)], ChangeValue] | list[Annotated[str, Field(max_length=400)]] = \
+        Field(default_factory=list, max_length=1000,
+              description='{"quota.S03": "+10%", "decline_rate": 0.04} or ["quota.S03=520", ...]: quota.SCHOOL, '
+                          "subquota.SCHOOL.REGION (none removes it), general_seats.REGION, general_cutoff.REGION, "
+                          "registered.SCHOOL, decline_rate; absolute (520, 0.03, 3%) or relative (+10%, -15%, +20)",
+              examples=[{"quota.S03": "+10%"}, ["quota.S03=520", "decline_rate=0.04"]])
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="seed of the students a decline_rate change draws")
+
+
+class SweepCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    general_share: str | float = Field(description="START:STOP:STEP with both ends (0.40:0.60:0.02: 11 steps), "
+                                                   "a comma list (0.45,0.5) or one share",
+                                       examples=["0.40:0.60:0.02"])
+
+
+class AnalysisOut(BaseModel):
+    id: str
+    kind: Literal["whatif", "sweep", "bound"]
+    scenario_id: str
+    params: dict[str, Any] = Field(default_factory=dict, description="the request as given")
+    status: Status
+    created_at: Time
+    started_at: Time | None = None
+    finished_at: Time | None = None
+    elapsed_seconds: float | None = None
+    queue_position: int | None = Field(None, description="place among the queued runs and analyses")
+    progress: RunProgress | None = None
+    summary: dict[str, Any] | None = Field(None, description="summary.json")
+    regions: list[dict[str, Any]] | None = Field(None, description="what-if: regions_compare.csv as rows "
+                                                                   "(baseline, variant, change side by side)")
+    schools: list[dict[str, Any]] | None = Field(None, description="bound: bound_schools.csv as rows")
+    reason: str | None = None
+    problems: list[ProblemOut] = Field(default_factory=list, description="bad changes, each naming its key")
+    files: dict[str, str] = Field(default_factory=dict, description="the files there are, by name")

@@ -6,6 +6,8 @@
     <data_dir>/runs/<id>/                       the CLI's files of a run (admissions.csv ... progress.xlsx,
                                                 summary.json; errors.csv when it failed)
     <data_dir>/audits/<id>/                     input/ (the published files) and the audit's files
+    <data_dir>/analyses/<id>/                   a what-if's, sweep's or bound's files as the CLI writes them
+                                                (errors.csv and summary.json when it failed on its changes)
 
 A run's tables go into the database in the same transaction that marks it done, so a run is either done
 with every row or not done at all.
@@ -66,6 +68,10 @@ def run_dir(data_dir: Path, run_id: str) -> Path:
 
 def audit_dir(data_dir: Path, audit_id: str) -> Path:
     return data_dir / "audits" / audit_id
+
+
+def analysis_dir(data_dir: Path, analysis_id: str) -> Path:
+    return data_dir / "analyses" / analysis_id
 
 
 def records(frame: pd.DataFrame) -> list[dict]:

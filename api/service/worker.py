@@ -1,5 +1,6 @@
-"""The body of a worker process: one run (`run_worker`) or one audit (`audit_worker`), started by
-`api.service.jobs.JobManager` with the ``spawn`` method (a fresh interpreter).
+"""The body of a worker process: one run (`run_worker`), one audit (`audit_worker`) or one analysis (a
+what-if, a sweep or a bound: `analysis_worker`), started by `api.service.jobs.JobManager` with the
+``spawn`` method (a fresh interpreter).
 
 The worker calls the same code as the CLI (`solver.run`, `solver.audit`), writes the CLI's files under the
 data directory, and writes its progress, and at the end its summary and tables, to the database itself.
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -23,8 +26,8 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.service.db import DONE, FAILED, RUNNING, AuditRecord, RunRecord, make_engine, utcnow
-from api.service.storage import audit_dir, run_dir, store_run_tables, store_violations
+from api.service.db import DONE, FAILED, RUNNING, AnalysisRecord, AuditRecord, RunRecord, make_engine, utcnow
+from api.service.storage import analysis_dir, audit_dir, records, run_dir, store_run_tables, store_violations
 
 PROGRESS_EVERY = 0.5  # seconds between progress writes of a worker (phase changes are written at once)
 MAX_PROBLEMS = 1000  # problems kept with a failed run or audit in the database (errors.csv has all)
@@ -57,10 +60,11 @@ def _watch_parent(server_pid: int) -> None:
 
 
 class _Reporter:
-    """Progress of one run, written to its row (throttled), as the CLI shows it on the terminal."""
+    """Progress of one run (or analysis: ``table``), written to its row (throttled), as the CLI shows it
+    on the terminal."""
 
-    def __init__(self, engine: Engine, run_id: str):
-        self.engine, self.run_id = engine, run_id
+    def __init__(self, engine: Engine, run_id: str, table=RunRecord):
+        self.engine, self.run_id, self.table = engine, run_id, table
         self.state = {"phase": "starting", "done": None, "total": None, "detail": None}
         self.last = 0.0
 
@@ -71,8 +75,8 @@ class _Reporter:
         self.last = now
         try:
             with self.engine.begin() as conn:
-                changed = conn.execute(update(RunRecord).where(RunRecord.id == self.run_id,
-                                                               RunRecord.status == RUNNING)
+                t = self.table
+                changed = conn.execute(update(t).where(t.id == self.run_id, t.status == RUNNING)
                                        .values(progress=dict(self.state))).rowcount
         except SQLAlchemyError as exc:  # progress is worth a line in the log, not the run
             print(f"run {self.run_id}: progress not written ({type(exc).__name__})", file=sys.stderr)
@@ -211,3 +215,91 @@ def _finish_audit(db: Engine, audit_id: str, status: str, summary, reason, probl
         conn.execute(update(AuditRecord).where(AuditRecord.id == audit_id, AuditRecord.status == RUNNING)
                      .values(status=status, summary=summary, reason=reason, problems=problems,
                              finished_at=utcnow()))
+
+
+# analyses: what-if, sweep, bound (issue #6) ---------------------------------------------------------------
+
+def analysis_worker(analysis_id: str, kind: str, params: dict, db_url: str, data_dir: str, source,
+                    server_pid: int) -> None:
+    """The body of an analysis' worker process: load the scenario, call `solver.whatif.whatif`,
+    `solver.sweep.sweep` (one process: the service bounds its workers itself) or `solver.flow.bound`,
+    write the CLI's files into a staging folder that becomes ``analyses/ID`` as a whole, then mark it done
+    with its summary.  Bad changes of a what-if fail it with their problems (and errors.csv)."""
+    _watch_parent(server_pid)
+    db = make_engine(db_url, pooled=False)
+    out_dir = analysis_dir(Path(data_dir), analysis_id)
+    staging: Path | None = None
+    try:
+        import scenarios
+        from models import ScenarioError
+        from models.results import write_failed
+
+        reporter = _Reporter(db, analysis_id, AnalysisRecord)
+        try:
+            reporter.phase("loading the scenario")
+            sc = scenarios.load(source)
+            out_dir.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{analysis_id}.partial-", dir=out_dir.parent))
+            tables = None
+            if kind == "whatif":
+                from solver.whatif import whatif, write_whatif
+
+                report = whatif(sc, params["changes"], seed=int(params.get("seed") or 0), progress=reporter.tick)
+                reporter.phase("writing results")
+                write_whatif(report, staging)
+                tables = {"regions": records(report.regions)}
+            elif kind == "sweep":
+                from solver.sweep import parse_shares, sweep, write_sweep
+
+                report = sweep(sc, parse_shares(params["general_share"]), workers=1, progress=reporter.tick)
+                reporter.phase("writing results")
+                write_sweep(report, staging)
+            elif kind == "bound":
+                from solver.flow import bound, write_bound
+
+                reporter.phase("running the rules and the maximum flow")
+                report = bound(sc)
+                reporter.phase("writing results")
+                write_bound(report, staging)
+                tables = {"schools": records(report.schools)}
+            else:
+                raise ValueError(f"unknown analysis kind {kind!r}")
+            summary = json.loads((staging / "summary.json").read_text(encoding="utf-8"))
+            shutil.rmtree(out_dir, ignore_errors=True)
+            os.replace(staging, out_dir)
+            staging = None
+            with db.begin() as conn:
+                done = conn.execute(update(AnalysisRecord)
+                                    .where(AnalysisRecord.id == analysis_id, AnalysisRecord.status == RUNNING)
+                                    .values(status=DONE, finished_at=utcnow(), summary=summary, tables=tables,
+                                            progress={"phase": "done", "done": None, "total": None,
+                                                      "detail": None})).rowcount
+            if not done:  # failed meanwhile (the time limit, a stop): its files are not a result
+                shutil.rmtree(out_dir, ignore_errors=True)
+                raise _Abandoned()
+        except ScenarioError as exc:  # a bad change (ChangeError) or, for an upload, a scenario gone bad
+            from dataclasses import replace
+
+            from solver.whatif import SOURCE, ChangeError
+
+            what = "invalid change" if isinstance(exc, ChangeError) else "invalid input"
+            # the CLI reports a change under "--set"; over HTTP it is the request's "changes"
+            problems = [replace(p, file="changes") if p.file == SOURCE else p for p in exc.problems]
+            write_failed(out_dir, problems, (), {"kind": kind, "scenario": str(source), "reason": what})
+            _fail_analysis(db, analysis_id, f"{what}: {len(exc.errors)} error(s)", problem_dicts(problems),
+                           _summary(out_dir))
+    except _Abandoned:
+        pass
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        _fail_analysis(db, analysis_id, f"internal error in the worker ({type(exc).__name__})", None, None)
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        db.dispose()
+
+
+def _fail_analysis(db: Engine, analysis_id: str, reason: str, problems, summary) -> None:
+    with db.begin() as conn:
+        conn.execute(update(AnalysisRecord).where(AnalysisRecord.id == analysis_id, AnalysisRecord.status == RUNNING)
+                     .values(status=FAILED, finished_at=utcnow(), reason=reason, problems=problems, summary=summary))

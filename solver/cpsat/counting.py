@@ -8,7 +8,7 @@ from solver.cpsat.builder import negated
 from solver.cpsat.variables import previous_in_group
 
 
-def prefix_counts(b, inst, x, order, run_bounds, holder, count, full, cap) -> None:
+def prefix_counts(b, inst, x, order, run_bounds, holder, count, full, cap, cap_var=None) -> None:
     """For each run (one batch of one school, or of one share) of ``order`` — applications in priority
     order — with ``holder[a]`` the school or share and ``cap[a]`` its quota:
 
@@ -16,6 +16,9 @@ def prefix_counts(b, inst, x, order, run_bounds, holder, count, full, cap) -> No
       offers declined in it (R9: a declined seat returns after its batch), or 0;
     - count[next] = count[a] + x[a] along the run; the count after the run stays within the cap;
     - full[a] <=> count[a] >= cap.
+
+    With ``cap_var`` (quota planning, `solver.plan`): ``cap_var[a]`` is the proto index of an integer
+    variable that is the cap instead, and ``cap[a]`` is only its upper bound.
     """
     starts, ends = run_bounds
     if len(starts) == 0:
@@ -43,9 +46,25 @@ def prefix_counts(b, inst, x, order, run_bounds, holder, count, full, cap) -> No
     a, nxt = order[inner], order[inner + 1]
     b.linear(np.arange(0, 3 * len(inner) + 1, 3), np.column_stack([count[nxt], count[a], x[a]]).ravel(),
              np.tile([1, -1, -1], len(inner)), 0, 0)
+    if cap_var is not None:
+        _variable_cap(b, x, order, last, count, full, cap, cap_var)
+        return
     # the seats held after the run stay within the cap
     b.linear(np.arange(0, 2 * n_runs + 1, 2), np.column_stack([count[last], x[last]]).ravel(), 1, 0, cap[last])
     # full <=> count >= cap
     one = np.arange(len(order) + 1)
     b.linear(one, count[order], 1, cap[order], cap[order], enforce=full[order])
     b.linear(one, count[order], 1, 0, cap[order] - 1, enforce=negated(full[order]))
+
+
+def _variable_cap(b, x, order, last, count, full, upper, cap_var) -> None:
+    """The same rows with the cap a variable q (0 <= q <= upper): count + x - q <= 0 after each run, and
+    full <=> count - q >= 0."""
+    n_runs = len(last)
+    b.linear(np.arange(0, 3 * n_runs + 1, 3), np.column_stack([count[last], x[last], cap_var[last]]).ravel(),
+             np.tile([1, 1, -1], n_runs), -upper[last], 0)
+    two = np.arange(0, 2 * len(order) + 1, 2)
+    terms = np.column_stack([count[order], cap_var[order]]).ravel()
+    coeffs = np.tile([1, -1], len(order))
+    b.linear(two, terms, coeffs, 0, upper[order], enforce=full[order])
+    b.linear(two, terms, coeffs, -upper[order], -1, enforce=negated(full[order]))

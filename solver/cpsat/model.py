@@ -44,11 +44,20 @@ class SolveReport:
 
 
 class AdmissionModel:
-    def __init__(self, inst: Instance):
+    def __init__(self, inst: Instance, quota_bounds: tuple[np.ndarray, np.ndarray] | None = None):
+        """``quota_bounds = (lower, upper)`` (quota planning, `solver.plan`): each school's quota is an
+        integer variable ``self.quota_vars`` within them instead of the data; ``upper`` must not pass
+        ``inst.arr.quota`` (the bound of the seat counts)."""
         t0 = time.perf_counter()
         self.inst = inst
         self.model = cp_model.CpModel()
         self.vars = AdmissionVars.create(inst, ProtoBuilder(self.model))
+        self.quota_vars = None
+        if quota_bounds is not None:
+            lower, upper = (np.asarray(q, dtype=np.int64) for q in quota_bounds)
+            if len(upper) != inst.arr.n_schools or (upper > inst.arr.quota).any() or (lower > upper).any():
+                raise ValueError("quota bounds: one (lower <= upper <= inst.arr.quota) pair per school")
+            self.quota_vars = self.vars.quota_var = self.vars.b.new_vars(lower, upper)
         for module in RULE_MODULES:
             module.build(inst, self.model, self.vars)
         self.vars.b.flush()

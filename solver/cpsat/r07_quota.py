@@ -4,7 +4,8 @@ its free seats in batch b are the quota minus admissions confirmed in earlier ba
 Along the school's priority list of each batch a prefix count of held seats: it starts at the seats
 confirmed in earlier batches (the count after the school's previous batch minus the offers declined in
 it: a declined seat returns after its batch, R9) and grows by one per offer.  It never passes the
-quota, and ``full[a]`` says the count has reached it at ``a``'s turn.
+quota, and ``full[a]`` says the count has reached it at ``a``'s turn.  In quota planning the quota is a
+variable per school (``v.quota_var``, bounded by ``inst.arr.quota``), set by `AdmissionModel(quota_bounds=...)`.
 """
 
 from __future__ import annotations
@@ -17,5 +18,6 @@ from solver.cpsat.counting import prefix_counts
 class R07Quota:
     def build(self, inst, model, v) -> None:
         order = np.arange(inst.n_apps)  # applications are sorted by (batch, school, priority)
+        quota_var = getattr(v, "quota_var", None)  # quota planning: one variable per school (solver.plan)
         prefix_counts(v.b, inst, v.x, order, v.school_runs, inst.school, v.count, v.full,
-                      inst.arr.quota[inst.school])
+                      inst.arr.quota[inst.school], None if quota_var is None else quota_var[inst.school])

@@ -1,0 +1,93 @@
+"""``zhaosheng plan-quotas``: CP-SAT chooses each school's quota within its bounds and the total, with the
+rules R1–R12 as constraints (solver/plan.py), and the sequential engine re-runs the plan to confirm it.
+
+Exit codes: 0 planned (re-run equals the prediction), 1 no plan found or the re-run differs, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from models import ScenarioError
+
+
+@click.command("plan-quotas")
+@click.argument("scenario")
+@click.option("--total", type=click.IntRange(min=0), help="Sum of all quotas [default: the current sum].")
+@click.option("--objective", type=click.Choice(["placed", "first-choice", "ratio"]), default="placed",
+              show_default=True, help="placed: most vocational admissions; first-choice: most admitted at "
+                                      "choice 1 of batch 1; ratio: each region's vocational admissions closest "
+                                      "to its target (default: its general admissions, 普职比 1:1).")
+@click.option("--min-change", default="-20%", show_default=True, help="Lowest quota, relative to the current one.")
+@click.option("--max-change", default="+20%", show_default=True, help="Highest quota, relative to the current one.")
+@click.option("--school-max", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV school_id,max[,min]: bounds for these schools instead of the relative ones.")
+@click.option("--target-share", type=click.FloatRange(0, 1),
+              help="ratio objective: target vocational admissions = share x graduates per region.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
+              help="Seconds for the whole plan (model, warm start and search).")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the plan [default: results/SCENARIO-plan].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+def plan_quotas(scenario: str, total: int | None, objective: str, min_change: str, max_change: str,
+                school_max: Path | None, target_share: float | None, time_limit: float, workers: int,
+                out_dir: Path | None, quiet: bool) -> None:
+    """Choose every school's quota in SCENARIO to optimize OBJECTIVE under the admission rules."""
+    from api.cli import _load, _progress, _show_problems, console, err_console
+    from solver.plan import PlanError, parse_change, plan_quotas as plan, read_school_max, write_plan
+
+    out_dir = out_dir or Path("results") / f"{Path(scenario).stem}-plan"
+    started = time.perf_counter()
+    try:
+        lo, hi = parse_change(min_change), parse_change(max_change)
+        limits = read_school_max(school_max) if school_max else None
+        with _progress(quiet) as progress:
+            sc = _load(scenario, progress)
+            task = progress.add_task("planning", total=None)
+
+            def say(what: str) -> None:
+                progress.update(task, description=what[:90])
+
+            report = plan(sc, total, objective, min_change=lo, max_change=hi, school_max=limits,
+                          target_share=target_share, time_limit=time_limit, workers=workers, progress=say)
+            progress.update(task, description="writing the plan")
+            write_plan(report, out_dir)
+    except ScenarioError as exc:
+        _show_problems(exc.problems)
+        sys.exit(2)
+    except PlanError as exc:
+        err_console.print(f"[red]Bad input:[/] {exc}")
+        click.echo(f"Bad input: {exc}")
+        sys.exit(2)
+
+    s = report.summary()
+    if report.quota_after is None:
+        console.print(f"[red]No quota plan found[/] ({report.status}) within {time_limit:g} s.")
+        sys.exit(1)
+    table = Table(title=f"{sc.name}: quotas for {objective} ({report.sense}), total {report.total:,}")
+    for col in ("school", "name", "before", "after", "change", "min", "max"):
+        table.add_column(col, justify="left" if col in ("school", "name") else "right")
+    for r in report.quota_table().itertuples(index=False):
+        table.add_row(str(r.school_id), str(r.name), f"{r.quota_before:,}", f"{r.quota_after:,}",
+                      f"{r.change:+,}", f"{r.min:,}", f"{r.max:,}")
+    console.print(table)
+    gap = "" if report.status == "OPTIMAL" else f", gap {s['gap']:,.0f} ({s['relative_gap']:.2%})"
+    console.print(f"{report.status}: objective {s['objective_value']:,.0f}, bound {s['bound']:,.0f}{gap}; "
+                  f"current quotas give {s['baseline_objective_current_quotas']:,.0f}")
+    for note in report.bounds.notes:
+        console.print(f"  bound note: {note}")
+    if report.rerun_equal:
+        console.print("Sequential re-run with the new quotas equals the prediction (admissions and offers).")
+    else:
+        console.print(f"[red]Sequential re-run with the new quotas DIFFERS from the prediction[/] "
+                      f"({report.rerun_differences} student(s)).")
+    console.print(f"Plan in {out_dir}/ (quotas.csv, plan.xlsx, summary.json, admissions.csv ...) in "
+                  f"{time.perf_counter() - started:.1f} s")
+    if not report.rerun_equal:
+        sys.exit(1)

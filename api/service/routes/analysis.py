@@ -1,0 +1,257 @@
+"""What-if, sweep and bound over HTTP (issue #6): ``zhaosheng whatif``, ``sweep`` and ``bound`` as jobs.
+
+``POST /scenarios/{id}/whatif`` (``{"changes": {"quota.S03": "+10%"} or ["quota.S03=520"], "seed": 0}``),
+``POST /scenarios/{id}/sweep`` (``{"general_share": "0.40:0.60:0.02"}``) and ``POST /scenarios/{id}/bound``
+queue an analysis (202); it runs in a worker process like a run (`api.service.jobs`: the same slots,
+oldest first, kept in the database, a running one failed on restart with the reason "interrupted"), and
+``GET /whatif/{id}``, ``/sweep/{id}``, ``/bound/{id}`` give its status, progress, summary and the files it
+wrote, exactly the CLI's.
+
+What is checked before queuing.  A what-if's keys and values are checked in the request, without loading
+the scenario (which takes seconds for a city of 80,000 students): the form ``KEY=VALUE``, the kind of key,
+SCHOOL / REGION / SCHOOL.REGION after it, the value (a number, ``+N%``, ``true``, ``none`` ...), a key
+given twice; each problem names its key, with the messages of `solver.whatif.parse_changes` (422, nothing
+queued).  Whether the school or region exists and whether the changed scenario is valid (sub-quotas above
+a quota, R8) needs the scenario: that is checked in the worker, and the what-if is then ``failed`` with the
+reason "invalid change" and the same problems (and ``errors.csv``).  A sweep's ``general_share`` is parsed
+in the request (`solver.sweep.parse_shares`, at most `MAX_SWEEP_STEPS` steps).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, replace
+from types import SimpleNamespace
+from typing import Annotated
+
+import pandas as pd
+from fastapi import APIRouter, Body, HTTPException, Response, status
+from fastapi.responses import FileResponse
+from sqlalchemy import func, select
+
+from api.service import storage
+from api.service.db import DONE, FAILED, QUEUED, AnalysisRecord, RunRecord, utcnow
+from api.service.deps import JobsDep, SessionDep, SettingsDep
+from api.service.errors import ProblemsError
+from api.service.routes.scenarios import find_scenario
+from api.service.schemas import AnalysisOut, ErrorOut, RunProgress, SweepCreate, WhatIfCreate
+
+router = APIRouter(tags=["analysis"])
+
+CSV, XLSX, JSON = "text/csv; charset=utf-8", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", \
+    "application/json"
+PNG, HTML = "image/png", "text/html; charset=utf-8"
+FILES = {  # the CLI's files of each kind (README, "What-if, sweep, bound")
+    "whatif": {"changes.csv": CSV, "regions_compare.csv": CSV, "schools_compare.csv": CSV,
+               "schools_by_batch_compare.csv": CSV, "whatif.xlsx": XLSX, "summary.json": JSON},
+    "sweep": {"sweep.csv": CSV, "sweep.png": PNG, "sweep.html": HTML, "summary.json": JSON},
+    "bound": {"bound_schools.csv": CSV, "flows.csv": CSV, "bound.xlsx": XLSX, "summary.json": JSON},
+}
+SIDES = ("baseline", "variant")  # a what-if's two runs, each with a run's files
+SIDE_FILES = {"admissions.csv": CSV, "offers.csv": CSV, "schools.csv": CSV, "subquotas.csv": CSV,
+              "regions.csv": CSV, "warnings.csv": CSV, "progress.xlsx": XLSX, "summary.json": JSON}
+FAILED_FILES = ("errors.csv", "summary.json")
+MAX_SWEEP_STEPS = 201
+CHANGES_FILE = "changes"  # the "file" a problem with a change is reported under (the CLI says --set)
+NOT_FOUND = {404: {"model": ErrorOut}}
+NOT_ENDED = {404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "the analysis has not ended"}}
+NAMES = {"whatif": "what-if", "sweep": "sweep", "bound": "bound"}
+
+
+# checks that need no scenario -----------------------------------------------------------------------------
+
+def _request_problem(column: str, value, message: str) -> dict:
+    return {"severity": "error", "file": "request", "row": None, "column": column,
+            "value": None if value is None else str(value)[:200], "clause": "API", "message": message}
+
+
+def change_problems(problems) -> list[dict]:
+    """`solver.whatif` problems as JSON, under the file ``changes`` (the CLI's ``--set``)."""
+    from solver.whatif import SOURCE
+
+    return [asdict(replace(p, file=CHANGES_FILE) if p.file == SOURCE else p) for p in problems]
+
+
+def check_changes(changes) -> None:
+    """Every problem of the keys and values that shows without the scenario (`solver.whatif.parse_changes`
+    against a stand-in that knows every school and region the keys name): 422 with each key."""
+    from solver.whatif import ChangeError, parse_changes
+
+    keys = list(changes) if isinstance(changes, dict) else [str(i).partition("=")[0].strip() for i in changes]
+    names: set[str] = set()
+    for key in keys:
+        kind, _, rest = str(key).strip().partition(".")
+        if not rest:
+            continue
+        parts = rest.split(".")
+        names.add(rest)
+        if kind == "subquota":  # every split into SCHOOL.REGION
+            names.update(".".join(parts[:cut]) for cut in range(1, len(parts)))
+            names.update(".".join(parts[cut:]) for cut in range(1, len(parts)))
+    ids = sorted(names)
+    stand_in = SimpleNamespace(schools=pd.DataFrame({"school_id": ids, "name": ids}, dtype=object),
+                               regions=pd.DataFrame({"region_id": ids, "name": ids}, dtype=object))
+    try:
+        parse_changes(stand_in, changes)
+    except ChangeError as exc:
+        raise ProblemsError(f"invalid change: {len(exc.errors)} error(s); nothing was queued",
+                            change_problems(exc.problems)) from None
+
+
+def check_shares(spec) -> None:
+    from solver.sweep import ShareError, parse_shares
+
+    try:
+        shares = parse_shares(str(spec))
+    except ShareError as exc:
+        raise ProblemsError("invalid general_share", [_request_problem("body.general_share", spec, str(exc))]) \
+            from None
+    if len(shares) > MAX_SWEEP_STEPS:
+        raise ProblemsError("too many steps", [_request_problem(
+            "body.general_share", spec, f"{len(shares)} steps; at most {MAX_SWEEP_STEPS}")])
+
+
+# the answer -------------------------------------------------------------------------------------------------
+
+def _queue_position(session, record: AnalysisRecord) -> int | None:
+    """Its place in the one queue of runs and analyses (the oldest starts first)."""
+    if record.status != QUEUED:
+        return None
+    runs = session.scalar(select(func.count()).select_from(RunRecord)
+                          .where(RunRecord.status == QUEUED, RunRecord.created_at < record.created_at))
+    analyses = session.scalar(select(func.count()).select_from(AnalysisRecord)
+                              .where(AnalysisRecord.status == QUEUED, AnalysisRecord.created_at < record.created_at))
+    return int(runs or 0) + int(analyses or 0) + 1
+
+
+def analysis_out(session, record: AnalysisRecord, data_dir) -> AnalysisOut:
+    p = record.progress or {}
+    done, total = p.get("done"), p.get("total")
+    progress = RunProgress(phase=p.get("phase"), done=done, total=total, detail=p.get("detail"),
+                           fraction=round(done / total, 4) if done is not None and total else None) if p else None
+    if record.status == DONE:
+        progress = RunProgress(phase="done", fraction=1.0)
+    elapsed = None
+    if record.started_at is not None:
+        elapsed = round(((record.finished_at or utcnow()) - record.started_at).total_seconds(), 3)
+    files = {}
+    base = f"/{record.kind}/{record.id}"
+    if record.status in (DONE, FAILED):
+        folder = storage.analysis_dir(data_dir, record.id)
+        present = set(os.listdir(folder)) if folder.is_dir() else set()
+        allowed = FILES[record.kind] if record.status == DONE else FAILED_FILES
+        files = {name: f"{base}/{name}" for name in allowed if name in present}
+        if record.status == DONE and record.kind == "whatif":
+            for side in SIDES:
+                there = set(os.listdir(folder / side)) if (folder / side).is_dir() else set()
+                files.update({f"{side}/{name}": f"{base}/{side}/{name}" for name in SIDE_FILES if name in there})
+    tables = record.tables or {}
+    return AnalysisOut(id=record.id, kind=record.kind, scenario_id=record.scenario_id, params=record.params or {},
+                       status=record.status, created_at=record.created_at, started_at=record.started_at,
+                       finished_at=record.finished_at, elapsed_seconds=elapsed,
+                       queue_position=_queue_position(session, record), progress=progress, summary=record.summary,
+                       regions=tables.get("regions"), schools=tables.get("schools"), reason=record.reason,
+                       problems=record.problems or [], files=files)
+
+
+def _get(session, kind: str, analysis_id: str) -> AnalysisRecord:
+    record = session.get(AnalysisRecord, analysis_id)
+    if record is None or record.kind != kind:
+        raise HTTPException(404, f"no {NAMES[kind]} {analysis_id!r}")
+    return record
+
+
+def _queue(session, settings, jobs, response: Response, kind: str, scenario_id: str, params: dict) -> AnalysisOut:
+    record = AnalysisRecord(id=storage.new_id(), kind=kind, scenario_id=scenario_id, params=params, status=QUEUED,
+                            created_at=utcnow())
+    session.add(record)
+    session.commit()
+    jobs.notify()
+    response.headers["Location"] = f"/{kind}/{record.id}"
+    return analysis_out(session, record, settings.data_dir)
+
+
+# starting ---------------------------------------------------------------------------------------------------
+
+@router.post("/scenarios/{scenario_id}/whatif", status_code=status.HTTP_202_ACCEPTED, response_model=AnalysisOut,
+             responses=NOT_FOUND)
+def create_whatif(scenario_id: str, body: WhatIfCreate, session: SessionDep, settings: SettingsDep, jobs: JobsDep,
+                  response: Response) -> AnalysisOut:
+    """Queue a what-if: the scenario as it is and with the changes, both with the sequential engine, compared
+    per region, school and batch, and every student whose outcome changed (``zhaosheng whatif``).  Keys
+    and values are checked here (422, each problem naming its key); unknown schools or regions and a
+    changed scenario that breaks the rules fail the what-if with the same problems."""
+    find_scenario(session, scenario_id)
+    changes = dict(body.changes) if isinstance(body.changes, dict) else list(body.changes)
+    check_changes(changes)
+    return _queue(session, settings, jobs, response, "whatif", scenario_id, {"changes": changes, "seed": body.seed})
+
+
+@router.post("/scenarios/{scenario_id}/sweep", status_code=status.HTTP_202_ACCEPTED, response_model=AnalysisOut,
+             responses=NOT_FOUND)
+def create_sweep(scenario_id: str, body: SweepCreate, session: SessionDep, settings: SettingsDep, jobs: JobsDep,
+                 response: Response) -> AnalysisOut:
+    """Queue a ratio sweep (``zhaosheng sweep --general-share``): each step sets every region's general
+    seats to the share of its graduates and runs the rules; the steps run one after another in the job's
+    worker process."""
+    find_scenario(session, scenario_id)
+    check_shares(body.general_share)
+    return _queue(session, settings, jobs, response, "sweep", scenario_id, {"general_share": str(body.general_share)})
+
+
+@router.post("/scenarios/{scenario_id}/bound", status_code=status.HTTP_202_ACCEPTED, response_model=AnalysisOut,
+             responses=NOT_FOUND)
+def create_bound(scenario_id: str, session: SessionDep, settings: SettingsDep, jobs: JobsDep, response: Response,
+                 body: Annotated[dict | None, Body(description="nothing (an empty object is accepted)")] = None,
+                 ) -> AnalysisOut:
+    """Queue the max-flow bound (``zhaosheng bound``): the most students who could be placed within their
+    listed choices under the quotas and sub-quotas, beside the rule's placements."""
+    find_scenario(session, scenario_id)
+    if body:
+        raise ProblemsError("the bound takes no parameters", [
+            _request_problem(f"body.{key}", value, "unknown parameter") for key, value in body.items()])
+    return _queue(session, settings, jobs, response, "bound", scenario_id, {})
+
+
+# following, and the files --------------------------------------------------------------------------------
+
+def _status_route(kind: str) -> None:
+    def get_analysis(analysis_id: str, session: SessionDep, settings: SettingsDep) -> AnalysisOut:
+        return analysis_out(session, _get(session, kind, analysis_id), settings.data_dir)
+
+    get_analysis.__name__ = f"get_{kind}"
+    get_analysis.__doc__ = (f"The {NAMES[kind]}'s status (queued, running, done, failed), progress, summary and "
+                            "files; a failed one has its reason (and the problems of bad changes).")
+    router.add_api_route(f"/{kind}/{{analysis_id}}", get_analysis, methods=["GET"], response_model=AnalysisOut,
+                         summary=f"Get a {NAMES[kind]}", responses=NOT_FOUND)
+
+
+def _file_route(kind: str, name: str, media_type: str, side: str | None = None) -> None:
+    path_in = f"{side}/{name}" if side else name
+
+    def download(analysis_id: str, session: SessionDep, settings: SettingsDep) -> FileResponse:
+        record = _get(session, kind, analysis_id)
+        if record.status in (QUEUED, "running"):
+            raise HTTPException(409, f"the {NAMES[kind]} is {record.status}; its files are there when it has ended")
+        path = storage.analysis_dir(settings.data_dir, analysis_id) / path_in
+        if (record.status == FAILED and (side or name not in FAILED_FILES)) or not path.is_file():
+            raise HTTPException(404, f"this {NAMES[kind]} has no {path_in}"
+                                + (f" (it failed: {record.reason})" if record.status == FAILED else ""))
+        headers = {"Content-Security-Policy": "sandbox allow-scripts"} if name.endswith(".html") else None
+        return FileResponse(path, media_type=media_type, filename=name, headers=headers)
+
+    download.__name__ = f"download_{kind}_" + path_in.replace(".", "_").replace("/", "_")
+    download.__doc__ = f"The {NAMES[kind]}'s {path_in}, exactly as `zhaosheng {kind}` writes it."
+    router.add_api_route(f"/{kind}/{{analysis_id}}/{path_in}", download, methods=["GET"],
+                         response_class=FileResponse, summary=f"Download the {NAMES[kind]}'s {path_in}",
+                         responses={200: {"content": {media_type.split(";")[0]: {}}, "description": path_in},
+                                    **NOT_ENDED})
+
+
+for _kind, _files in FILES.items():
+    _status_route(_kind)
+    for _name, _media in {**_files, "errors.csv": CSV}.items():
+        _file_route(_kind, _name, _media)
+for _side in SIDES:
+    for _name, _media in SIDE_FILES.items():
+        _file_route("whatif", _name, _media, _side)
