@@ -5,7 +5,6 @@ across batches and R3's at-most-one within a batch, so a double admission is exc
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from builders import make_scenario, school, student
 from cpsat_helpers import add_offer, breaks, decided, holds, model_without

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import solver.verify as verify_module
 from api.cli import cli
-from builders import hand_checked_scenario, region, scenario_dict, school, student, write_csv_folder
+from builders import hand_checked_scenario, write_csv_folder
 from models.results import Result
 from solver.sequential import run_sequential
 
