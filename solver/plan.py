@@ -241,6 +241,18 @@ def _targets(sc: Scenario, general: np.ndarray, target_share: float | None) -> n
 
 # Planning ---------------------------------------------------------------------------------------------------
 
+def flow_bound(sc: Scenario, arr: ScenarioArrays, upper: np.ndarray) -> int:
+    """The most students who could be placed within their listed choices with every school at the top of
+    its bounds (max flow, `solver.flow`; sub-quotas as they are): the rule's placements under any quota
+    vector within the bounds are one such flow, so this bounds objective ``placed``."""
+    from solver.flow import build_network, listed_choices, max_flow
+
+    listed = listed_choices(sc, arr)
+    who = listed[:, 0] >= 0 if listed.shape[1] else np.zeros(arr.n, dtype=bool)
+    value, _ = max_flow(build_network(arr, listed, who, np.maximum(upper, 0), arr.sub_quota))
+    return int(value)
+
+
 def plan_quotas(sc: Scenario, total: int | None = None, objective: str = "placed", *, min_change: float = -0.2,
                 max_change: float = 0.2, school_max: pd.DataFrame | None = None, bounds: Bounds | None = None,
                 target_share: float | None = None, time_limit: float | None = 120.0, workers: int = 2,
@@ -287,7 +299,11 @@ def plan_quotas(sc: Scenario, total: int | None = None, objective: str = "placed
         chosen = None
     if chosen is not None:
         gain = sum(m.get_bool_var_from_proto_index(int(i)) for i in x[chosen])
-        trivial_bound = min(total, len(np.unique(inst.student[chosen])))  # seats, and students who could take them
+        # seats, students who could take them, and (placed) the max flow with every school at its maximum
+        trivial_bound = min(total, len(np.unique(inst.student[chosen])))
+        if objective == "placed":
+            most = flow_bound(sc, arr, bounds.upper)
+            trivial_bound = min(trivial_bound, most)
         m.add(gain <= trivial_bound)  # redundant: a bound for the search
         m.maximize(gain)
     else:

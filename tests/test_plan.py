@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from builders import make_scenario, region, school, scenario_dict, student, write_csv_folder
 from models import load_scenario_data
-from solver.plan import Bounds, PlanError, objective_of, plan_quotas, quota_bounds
+from solver.arrays import ScenarioArrays
+from solver.plan import Bounds, PlanError, flow_bound, objective_of, plan_quotas, quota_bounds
 from solver.run import run
 from test_engine_vs_reference import scenarios
 
@@ -71,7 +72,10 @@ def test_optimum_equals_brute_force_on_random_scenarios(data, objective):
     report = plan_quotas(sc, total, objective, bounds=bounds, time_limit=60, workers=1)
     assert report.status == "OPTIMAL"
     assert_plan_sound(report, bounds, total)
-    assert report.objective_value == brute_force(sc, bounds, total, objective)
+    best = brute_force(sc, bounds, total, objective)
+    assert report.objective_value == best
+    if objective == "placed":  # the max-flow bound holds for every quota vector within the bounds
+        assert flow_bound(sc, ScenarioArrays.from_scenario(sc), bounds.upper) >= best
 
 
 def contested():
