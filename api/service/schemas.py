@@ -84,6 +84,23 @@ class RunProgress(BaseModel):
     fraction: float | None = None
     detail: str | None = None
 
+    @classmethod
+    def of(cls, progress: dict | None, done_status: bool) -> "RunProgress | None":
+        """The progress a worker wrote to its job's row (runs and analyses alike); complete when done."""
+        if done_status:
+            return cls(phase="done", fraction=1.0)
+        p = progress or {}
+        if not p:
+            return None
+        done, total = p.get("done"), p.get("total")
+        return cls(phase=p.get("phase"), done=done, total=total, detail=p.get("detail"),
+                   fraction=round(done / total, 4) if done is not None and total else None)
+
+
+def elapsed_seconds(started_at, finished_at, now) -> float | None:
+    """Seconds a job has run (so far, while it runs)."""
+    return None if started_at is None else round(((finished_at or now) - started_at).total_seconds(), 3)
+
 
 class RunOut(BaseModel):
     id: str

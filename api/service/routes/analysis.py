@@ -34,7 +34,8 @@ from api.service.db import DONE, FAILED, QUEUED, AnalysisRecord, RunRecord, utcn
 from api.service.deps import JobsDep, SessionDep, SettingsDep
 from api.service.errors import ProblemsError
 from api.service.routes.scenarios import find_scenario
-from api.service.schemas import AnalysisOut, ErrorOut, RunProgress, SweepCreate, WhatIfCreate
+from api.service.schemas import (AnalysisOut, ErrorOut, RunProgress, SweepCreate, WhatIfCreate,
+                                 elapsed_seconds)
 
 router = APIRouter(tags=["analysis"])
 
@@ -125,15 +126,8 @@ def _queue_position(session, record: AnalysisRecord) -> int | None:
 
 
 def analysis_out(session, record: AnalysisRecord, data_dir) -> AnalysisOut:
-    p = record.progress or {}
-    done, total = p.get("done"), p.get("total")
-    progress = RunProgress(phase=p.get("phase"), done=done, total=total, detail=p.get("detail"),
-                           fraction=round(done / total, 4) if done is not None and total else None) if p else None
-    if record.status == DONE:
-        progress = RunProgress(phase="done", fraction=1.0)
-    elapsed = None
-    if record.started_at is not None:
-        elapsed = round(((record.finished_at or utcnow()) - record.started_at).total_seconds(), 3)
+    progress = RunProgress.of(record.progress, record.status == DONE)
+    elapsed = elapsed_seconds(record.started_at, record.finished_at, utcnow())
     files = {}
     base = f"/{record.kind}/{record.id}"
     if record.status in (DONE, FAILED):

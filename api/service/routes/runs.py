@@ -21,7 +21,8 @@ from api.service.db import ACTIVE, DONE, FAILED, QUEUED, AdmissionRecord, Figure
 from api.service.deps import JobsDep, SessionDep, SettingsDep
 from api.service.errors import ProblemsError
 from api.service.routes.scenarios import find_scenario
-from api.service.schemas import AdmissionOut, ErrorOut, Page, RunCreate, RunOut, RunProgress, Status
+from api.service.schemas import (AdmissionOut, ErrorOut, Page, RunCreate, RunOut, RunProgress, Status,
+                                 elapsed_seconds)
 
 router = APIRouter(tags=["runs"])
 
@@ -43,15 +44,8 @@ NOT_DONE = {404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "t
 
 def run_out(run: RunRecord, data_dir, queue_position: int | None = None) -> RunOut:
     summary = run.summary or None
-    p = run.progress or {}
-    done, total = p.get("done"), p.get("total")
-    progress = RunProgress(phase=p.get("phase"), done=done, total=total, detail=p.get("detail"),
-                           fraction=round(done / total, 4) if done is not None and total else None) if p else None
-    if run.status == DONE:
-        progress = RunProgress(phase="done", fraction=1.0)
-    elapsed = None
-    if run.started_at is not None:
-        elapsed = round(((run.finished_at or utcnow()) - run.started_at).total_seconds(), 3)
+    progress = RunProgress.of(run.progress, run.status == DONE)
+    elapsed = elapsed_seconds(run.started_at, run.finished_at, utcnow())
     files = {}
     if run.status in (DONE, FAILED):
         folder = storage.run_dir(data_dir, run.id)
