@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from timing import best  # noqa: E402  (benchmarks/, on the path when run as a script)
+
 
 def _burn(_) -> float:
     import numpy as np
@@ -40,15 +42,6 @@ def free_cores(workers: int) -> float:
     with ProcessPoolExecutor(workers) as pool:
         together = max(pool.map(_burn, range(workers)))
     return workers * alone / together
-
-
-def best(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def main() -> None:

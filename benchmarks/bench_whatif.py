@@ -19,16 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from timing import best  # noqa: E402  (benchmarks/, on the path when run as a script)
+
 CHANGES = ["quota.43040501=+10%", "subquota.43040501.430421=300", "general_cutoff.430421=430", "decline_rate=0.04"]
-
-
-def best(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def main() -> None:
