@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -79,10 +80,12 @@ class Applicants:
     sub: np.ndarray  # index of his region's sub-quota at this school, -1 none
     held: int  # seats confirmed in earlier batches (R7)
     sub_held: dict  # sub-quota index -> seats of that region confirmed in earlier batches (R8)
+    ids: pd.Series  # student ids, in priority order
 
-    def position_of(self, student: int) -> int:
-        hit = np.flatnonzero(self.student == student)
-        return int(hit[0]) if len(hit) else -1
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Position in the priority order by student id."""
+        return {sid: i for i, sid in enumerate(self.ids.tolist())}
 
 
 class SchoolModel:
@@ -98,30 +101,15 @@ class SchoolModel:
         quota = int(ctx.quota[a.school])
         self.x = [m.new_bool_var(f"offer_{i}") for i in range(L)]
         self.v = [m.new_bool_var(f"free_{i}") for i in range(L)]
-        full = [m.new_bool_var(f"full_{i}") for i in range(L)]
         for i in range(L):
             m.add_implication(self.x[i], self.v[i])  # only a free student is admitted
-            m.add_implication(self.x[i], full[i].Not())
-            if i + 1 < L:
-                m.add_implication(full[i], full[i + 1])
-        # prefix counts: ahead[i] = seats taken before applicant i's turn
-        # seats confirmed beyond the quota in earlier batches are that batch's R7 fault, not this one's
-        free_seats = max(quota - a.held, 0)
-        self._threshold(full, list(range(L)), free_seats)
-        m.add(sum(self.x) <= free_seats)  # R7
-
+        # seats confirmed beyond a cap in earlier batches are that batch's fault, not this one's
+        full = self._chain("full", list(range(L)), max(quota - a.held, 0))  # R7
         share_full: dict[int, object] = {}
         for q in np.unique(a.sub[a.sub >= 0]):  # R8: one chain per region with a sub-quota here
             members = np.flatnonzero(a.sub == q).tolist()
             cap = max(int(ctx.sub_quota[q]) - int(a.sub_held.get(int(q), 0)), 0)
-            sfull = [m.new_bool_var(f"share_full_{q}_{i}") for i in members]
-            for t, i in enumerate(members):
-                m.add_implication(self.x[i], sfull[t].Not())
-                if t + 1 < len(members):
-                    m.add_implication(sfull[t], sfull[t + 1])
-                share_full[i] = sfull[t]
-            self._threshold(sfull, members, cap)
-            m.add(sum(self.x[i] for i in members) <= cap)  # R8
+            share_full.update(zip(members, self._chain(f"share_full_{q}", members, cap)))
         for i in range(L):  # R6: free and not admitted => the school or his region's share was full
             reasons = [full[i]] + ([share_full[i]] if i in share_full else [])
             m.add_bool_or([self.x[i], self.v[i].Not(), *reasons])
@@ -135,12 +123,22 @@ class SchoolModel:
         self.solves = 0
         self.undecided = 0  # solves that ended at the time limit
 
-    def _threshold(self, full, members: list[int], cap: int) -> None:
-        """Full at some member's turn => the members' offers reach ``cap``.  Offers come only before the
-        first full turn (an admitted student finds a seat, and full stays full), so the offers ahead of
-        that turn are all the offers: one linear constraint, not a chain of prefix counts."""
+    def _chain(self, name: str, members: list[int], cap: int) -> list:
+        """"Full" literals along ``members`` (in priority order) for a cap of ``cap`` free seats: full stays
+        full, an admitted member finds it not full, the members' offers stay within the cap, and full at
+        some turn means they reach it.  Offers come only before the first full turn, so the offers ahead
+        of that turn are all the offers: one linear constraint, not a chain of prefix counts."""
+        m = self.model
+        full = [m.new_bool_var(f"{name}_{i}") for i in members]
+        for t, i in enumerate(members):
+            m.add_implication(self.x[i], full[t].Not())
+            if t + 1 < len(members):
+                m.add_implication(full[t], full[t + 1])
+        offers = sum(self.x[i] for i in members)
+        m.add(offers <= cap)
         if members and cap > 0:
-            self.model.add(sum(self.x[i] for i in members) >= cap).only_enforce_if(full[-1])
+            m.add(offers >= cap).only_enforce_if(full[-1])
+        return full
 
     def literal(self, f: Fact):
         var = (self.x if f.kind == "offer" else self.v)[f.pos]
@@ -292,8 +290,8 @@ def explain(ctx: Context, violations: pd.DataFrame, limit: int | None = 200) -> 
         sentence = _sentence(ctx, model.a, core, g.rule)
         if g.covers > 1:
             sentence += f"; the same fault concerns {g.covers - 1} more student(s) in violations.csv"
-        rows.append({**base, "facts": len(core), "minimal": minimal and model.undecided == undecided, "method": "cp-sat core",
-                     "explanation": sentence, "core": "; ".join(_fact_text(ctx, model.a, f) for f in core)})
+        rows.append({**base, "facts": len(core), "minimal": minimal and model.undecided == undecided,
+                     "method": "cp-sat core", "explanation": sentence, "core": "; ".join(_fact_text(ctx, model.a, f) for f in core)})
     frame = pd.DataFrame(rows, columns=EXPLANATION_COLUMNS)
     if len(frame):
         frame["_no"] = frame["rule"].str.slice(1).astype(np.int64)
@@ -375,8 +373,8 @@ def applicants(ctx: Context, p: int, s: int) -> Applicants:
     sub_before = ctx.sub_pair(np.full(int(before.sum()), s), ctx.region[st[before]])
     sub_held = {int(q): int(c) for q, c in zip(*np.unique(sub_before[sub_before >= 0], return_counts=True))}
     return Applicants(batch=p, school=s, student=student, rank=rank, offered=np.isin(student, offered_here),
-                      offer_known=offer_known,
-                      free=free, region=region, sub=sub, held=int(before.sum()), sub_held=sub_held)
+                      offer_known=offer_known, free=free, region=region, sub=sub, held=int(before.sum()),
+                      sub_held=sub_held, ids=ctx.student_ids.iloc[student].reset_index(drop=True))
 
 
 def _seed(model: SchoolModel, g: _Group) -> tuple[list[Fact], list[Fact], tuple[Fact, ...]]:
@@ -390,15 +388,14 @@ def _seed(model: SchoolModel, g: _Group) -> tuple[list[Fact], list[Fact], tuple[
     his turn (any fewer would leave room to fill them).  R7 / R8: the first offers in priority order, one
     more than the free seats of the school / of the region's share (any smaller set fits under it)."""
     ctx, a = model.ctx, model.a
-    codes = {sid: i for i, sid in enumerate(ctx.student_ids.iloc[a.student].tolist())}
-    me = codes.get(g.student_id, -1)
+    me = a.position.get(g.student_id, -1)
     if me < 0:
         return [], [], ()
     known = set(model.facts)
     if g.rule == "R6":
         refusal = Fact("offer", me, bool(a.offered[me]))
         seed = [refusal, Fact("free", me, bool(a.free[me] == 1))]
-        other = codes.get(g.other_student_id, -1)
+        other = a.position.get(g.other_student_id, -1)
         if other >= 0:
             seed.append(Fact("offer", other, True))
         seed = [f for f in seed if f in known]
