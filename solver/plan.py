@@ -403,12 +403,10 @@ def _feasible_start(quota: np.ndarray, bounds: Bounds, total: int) -> np.ndarray
 
 def _same(a, b) -> tuple[int, bool]:
     """Students whose outcome, school, batch or rank differ, and whether admissions and offers are equal."""
-    from solver.verify import compare
+    from solver.verify import compare, offers_equal
 
     differences = len(compare(a, b))
-    cols = ["student_id", "school_id", "batch", "choice_rank", "confirmed"]
-    left, right = (r.offers[cols].astype(str).sort_values(cols[:3]).reset_index(drop=True) for r in (a, b))
-    return differences, differences == 0 and left.equals(right)
+    return differences, differences == 0 and offers_equal(a, b)
 
 
 # Files ------------------------------------------------------------------------------------------------------

@@ -105,8 +105,8 @@ def verify(sc: Scenario, time_limit: float | None = None, phase: Phase | None = 
     if solve.solution is not None:
         cpsat = model.result(solve.solution)
         differences = compare(sequential, cpsat)
-        offers_equal = _offers_equal(sequential, cpsat)
-        verdict.equal = differences.empty and offers_equal
+        same_offers = offers_equal(sequential, cpsat)
+        verdict.equal = differences.empty and same_offers
         verdict.differences = len(differences)
         if _left(deadline) is None or _left(deadline) > 0:
             say("proving uniqueness")
@@ -135,7 +135,8 @@ def verify(sc: Scenario, time_limit: float | None = None, phase: Phase | None = 
     return Verification(sequential, cpsat, verdict, differences, violations)
 
 
-def _offers_equal(a: Result, b: Result) -> bool:
+def offers_equal(a: Result, b: Result) -> bool:
+    """Whether both results make the same offers (student, school, batch, rank, confirmed)."""
     cols = ["student_id", "school_id", "batch", "choice_rank", "confirmed"]
     left = a.offers[cols].sort_values(cols[:3]).reset_index(drop=True)
     right = b.offers[cols].sort_values(cols[:3]).reset_index(drop=True)
