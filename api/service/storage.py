@@ -21,10 +21,11 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
-from api.service.db import AdmissionRecord, AuditRecord, FigureRecord, RunRecord, ScenarioRecord, ViolationRecord
+from api.service.db import (QUEUED, AdmissionRecord, AnalysisRecord, AuditRecord, FigureRecord, RunRecord, ScenarioRecord,
+                            ViolationRecord)
 
 INSERT_CHUNK = 20_000
 ADMISSION_FIELDS = ("student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",
@@ -157,3 +158,14 @@ def remove_folders(folders) -> None:
 
 def _str(value) -> str | None:
     return None if value is None else str(value)
+
+
+def queue_position(session, record: RunRecord | AnalysisRecord) -> int | None:
+    """A queued run's or analysis's place in the one queue they share (`api.service.jobs`: the oldest
+    starts first, whichever table it is in); None when it is not queued."""
+    if record.status != QUEUED:
+        return None
+    ahead = sum(int(session.scalar(select(func.count()).select_from(table)
+                                   .where(table.status == QUEUED, table.created_at < record.created_at)) or 0)
+                for table in (RunRecord, AnalysisRecord))
+    return ahead + 1

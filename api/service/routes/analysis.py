@@ -27,10 +27,9 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Body, HTTPException, Response, status
 from fastapi.responses import FileResponse
-from sqlalchemy import func, select
 
 from api.service import storage
-from api.service.db import DONE, FAILED, QUEUED, AnalysisRecord, RunRecord, utcnow
+from api.service.db import DONE, FAILED, QUEUED, AnalysisRecord, utcnow
 from api.service.deps import JobsDep, SessionDep, SettingsDep
 from api.service.errors import ProblemsError
 from api.service.routes.scenarios import find_scenario
@@ -114,17 +113,6 @@ def check_shares(spec) -> None:
 
 # the answer -------------------------------------------------------------------------------------------------
 
-def _queue_position(session, record: AnalysisRecord) -> int | None:
-    """Its place in the one queue of runs and analyses (the oldest starts first)."""
-    if record.status != QUEUED:
-        return None
-    runs = session.scalar(select(func.count()).select_from(RunRecord)
-                          .where(RunRecord.status == QUEUED, RunRecord.created_at < record.created_at))
-    analyses = session.scalar(select(func.count()).select_from(AnalysisRecord)
-                              .where(AnalysisRecord.status == QUEUED, AnalysisRecord.created_at < record.created_at))
-    return int(runs or 0) + int(analyses or 0) + 1
-
-
 def analysis_out(session, record: AnalysisRecord, data_dir) -> AnalysisOut:
     progress = RunProgress.of(record.progress, record.status == DONE)
     elapsed = elapsed_seconds(record.started_at, record.finished_at, utcnow())
@@ -143,7 +131,7 @@ def analysis_out(session, record: AnalysisRecord, data_dir) -> AnalysisOut:
     return AnalysisOut(id=record.id, kind=record.kind, scenario_id=record.scenario_id, params=record.params or {},
                        status=record.status, created_at=record.created_at, started_at=record.started_at,
                        finished_at=record.finished_at, elapsed_seconds=elapsed,
-                       queue_position=_queue_position(session, record), progress=progress, summary=record.summary,
+                       queue_position=storage.queue_position(session, record), progress=progress, summary=record.summary,
                        regions=tables.get("regions"), schools=tables.get("schools"), reason=record.reason,
                        problems=record.problems or [], files=files)
 

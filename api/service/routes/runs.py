@@ -75,14 +75,6 @@ def _done_run(session, run_id: str) -> RunRecord:
     return run
 
 
-def _queue_position(session, run: RunRecord) -> int | None:
-    if run.status != QUEUED:
-        return None
-    ahead = session.scalar(select(func.count()).select_from(RunRecord)
-                           .where(RunRecord.status == QUEUED, RunRecord.created_at < run.created_at))
-    return int(ahead or 0) + 1
-
-
 def _page_of_runs(session, settings, conditions, offset: int, limit: int) -> Page[RunOut]:
     total = session.scalar(select(func.count()).select_from(RunRecord).where(*conditions)) or 0
     rows = session.scalars(select(RunRecord).where(*conditions)
@@ -111,7 +103,7 @@ def create_run(scenario_id: str, session: SessionDep, settings: SettingsDep, job
     session.commit()
     jobs.notify()
     response.headers["Location"] = f"/runs/{run.id}"
-    return run_out(run, settings.data_dir, _queue_position(session, run))
+    return run_out(run, settings.data_dir, storage.queue_position(session, run))
 
 
 @router.get("/scenarios/{scenario_id}/runs", response_model=Page[RunOut], responses=NOT_FOUND)
@@ -137,7 +129,7 @@ def list_runs(session: SessionDep, settings: SettingsDep,
 def get_run(run_id: str, session: SessionDep, settings: SettingsDep) -> RunOut:
     """Status, progress, timings, and when done the summary with the verification verdict."""
     run = _get_run(session, run_id)
-    return run_out(run, settings.data_dir, _queue_position(session, run))
+    return run_out(run, settings.data_dir, storage.queue_position(session, run))
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut,
