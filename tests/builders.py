@@ -247,3 +247,41 @@ def hand_checked_scenario() -> dict:
         schools=[school("P", 2), school("Q", 2)],
         regions=[region("R1", seats=1), region("R2", seats=0)],
         subquotas=[("P", "R2", 1)], declines=[("b", 1)], batches=2, general_stage="seats")
+
+
+# Edits of a result (audit and checker tests) --------------------------------------------------------
+
+def dates(sc, batch: int) -> tuple[str, str]:
+    """The dates an offer of this batch carries in a simulation (R11): admit_by and confirm_by."""
+    b = sc.settings.batch(batch)
+    return b.admit_by.isoformat(), b.confirm_by.isoformat()
+
+
+def set_outcome(sc, adm, sid, outcome, school="", batch=None, rank=None) -> pd.DataFrame:
+    """admissions.csv with the row of ``sid`` replaced (vocational rows carry their batch's dates)."""
+    adm = adm.copy()
+    row = (adm["student_id"] == sid).to_numpy()
+    assert row.sum() == 1, sid
+    admit, confirm = dates(sc, batch) if batch is not None else ("", "")
+    adm.loc[row, ["outcome", "school_id", "admit_date", "confirm_date"]] = [outcome, school, admit, confirm]
+    adm.loc[row, "batch"] = pd.NA if batch is None else batch
+    adm.loc[row, "choice_rank"] = pd.NA if rank is None else rank
+    return adm
+
+
+def add_offer(sc, off, sid, school, batch, rank, confirmed=True) -> pd.DataFrame:
+    """offers.csv with one more offer, dated by the calendar."""
+    admit, confirm = dates(sc, batch)
+    regions = dict(zip(sc.students["student_id"], sc.students["region_id"]))
+    row = pd.DataFrame({"student_id": [sid], "school_id": [school], "batch": [batch], "choice_rank": [rank],
+                        "admit_date": [admit], "confirmed": [confirmed], "region_id": [regions.get(sid, "")],
+                        "confirm_date": [confirm if confirmed else ""]}).astype(off.dtypes.to_dict())
+    return pd.concat([off, row], ignore_index=True)
+
+
+def drop_offer(off, sid, batch=None) -> pd.DataFrame:
+    """offers.csv without the offers of ``sid`` (in ``batch``, or in every batch)."""
+    keep = off["student_id"] != sid
+    if batch is not None:
+        keep |= off["batch"] != batch
+    return off[keep].reset_index(drop=True)

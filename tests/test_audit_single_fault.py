@@ -48,7 +48,8 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import cli
-from builders import make_scenario, placements, region, scenario_dict, school, student, write_csv_folder
+from builders import (add_offer, dates, drop_offer, make_scenario, placements, region, scenario_dict, school,
+                      set_outcome, student, write_csv_folder)
 from solver.audit import audit
 from solver.sequential import run_sequential
 
@@ -57,40 +58,9 @@ VIOLATION_COLUMNS = ["rule", "student_id", "school_id", "batch", "other_student_
 
 # Edits of the two frames of a result ---------------------------------------------------------------
 
-def dates(sc, batch: int) -> tuple[str, str]:
-    """The dates an offer of this batch carries in a simulation (R11): admit_by and confirm_by."""
-    b = sc.settings.batch(batch)
-    return b.admit_by.isoformat(), b.confirm_by.isoformat()
-
-
-def set_row(sc, adm, sid, outcome, school="", batch=None, rank=None) -> pd.DataFrame:
-    """admissions.csv with the row of ``sid`` replaced; a vocational row carries its batch's dates."""
-    adm = adm.copy()
-    row = (adm["student_id"] == sid).to_numpy()
-    assert row.sum() == 1, sid
-    admit, confirm = dates(sc, batch) if batch is not None else ("", "")
-    adm.loc[row, ["outcome", "school_id", "admit_date", "confirm_date"]] = [outcome, school, admit, confirm]
-    adm.loc[row, "batch"] = pd.NA if batch is None else batch
-    adm.loc[row, "choice_rank"] = pd.NA if rank is None else rank
-    return adm
-
-
-def add_offer(sc, off, sid, school, batch, rank, confirmed=True) -> pd.DataFrame:
-    admit, confirm = dates(sc, batch)
-    region_of = dict(zip(sc.students["student_id"], sc.students["region_id"]))
-    row = pd.DataFrame({"student_id": [sid], "school_id": [school], "batch": [batch], "choice_rank": [rank],
-                        "admit_date": [admit], "confirmed": [confirmed], "region_id": [region_of[sid]],
-                        "confirm_date": [confirm if confirmed else ""]})
-    return pd.concat([off, row.astype(off.dtypes.to_dict())], ignore_index=True)
-
-
-def drop_offers(off, sid) -> pd.DataFrame:
-    return off[off["student_id"] != sid].reset_index(drop=True)
-
-
 def admit(sc, adm, off, sid, school, batch, rank):
     """``sid`` admitted (confirmed) at ``school``, consistently in both files and dated by the calendar."""
-    return set_row(sc, adm, sid, "vocational", school, batch, rank), add_offer(sc, off, sid, school, batch, rank)
+    return set_outcome(sc, adm, sid, "vocational", school, batch, rank), add_offer(sc, off, sid, school, batch, rank)
 
 
 # The cases -------------------------------------------------------------------------------------------
@@ -135,7 +105,7 @@ def _r5(sc, adm, off):
 
 def _r6(sc, adm, off):
     """c (70) takes b's (80) seat at A."""
-    adm, off = admit(sc, set_row(sc, adm, "b", "unplaced"), drop_offers(off, "b"), "c", "A", 1, 1)
+    adm, off = admit(sc, set_outcome(sc, adm, "b", "unplaced"), drop_offer(off, "b"), "c", "A", 1, 1)
     return adm, off
 
 
@@ -152,7 +122,7 @@ def _r8(sc, adm, off):
 def _r9(sc, adm, off):
     """x's offer confirmed although a decline names x in batch 1 (A has a seat for both x and y)."""
     off.loc[off["student_id"] == "x", ["confirmed", "confirm_date"]] = [True, dates(sc, 1)[1]]
-    return set_row(sc, adm, "x", "vocational", "A", 1, 1), off
+    return set_outcome(sc, adm, "x", "vocational", "A", 1, 1), off
 
 
 def _r10(sc, adm, off):
@@ -169,7 +139,7 @@ def _r11(sc, adm, off):
 
 def _r12(sc, adm, off):
     """n filed no choice: 'unplaced' instead of 'none'."""
-    return set_row(sc, adm, "n", "unplaced"), off
+    return set_outcome(sc, adm, "n", "unplaced"), off
 
 
 CASES = {
@@ -227,13 +197,13 @@ CASES = {
 
 def _r4_below_line(sc, adm, off):
     """b (80) is below the general line (85) but called general (his offer at A withdrawn)."""
-    return set_row(sc, adm, "b", "general"), drop_offers(off, "b")
+    return set_outcome(sc, adm, "b", "general"), drop_offer(off, "b")
 
 
 def _r4_seats(sc, adm, off):
     """The region's one general seat goes to g2 (90) instead of g1 (95), who takes g2's place at A."""
-    adm = set_row(sc, adm, "g2", "general")
-    return admit(sc, adm, drop_offers(off, "g2"), "g1", "A", 1, 1)
+    adm = set_outcome(sc, adm, "g2", "general")
+    return admit(sc, adm, drop_offer(off, "g2"), "g1", "A", 1, 1)
 
 
 def _r5_after_confirmed(sc, adm, off):
@@ -243,14 +213,14 @@ def _r5_after_confirmed(sc, adm, off):
 
 def _r6_wasted(sc, adm, off):
     """b is placed at his second choice B while his first choice A keeps a free seat."""
-    off = drop_offers(off, "b")
-    return set_row(sc, adm, "b", "vocational", "B", 1, 2), add_offer(sc, off, "b", "B", 1, 2)
+    off = drop_offer(off, "b")
+    return set_outcome(sc, adm, "b", "vocational", "B", 1, 2), add_offer(sc, off, "b", "B", 1, 2)
 
 
 def _r9_unconfirmed(sc, adm, off):
     """y's offer is not confirmed although no decline names him."""
     off.loc[off["student_id"] == "y", ["confirmed", "confirm_date"]] = [False, ""]
-    return set_row(sc, adm, "y", "unplaced"), off
+    return set_outcome(sc, adm, "y", "unplaced"), off
 
 
 def _r10_next_choice(sc, adm, off):

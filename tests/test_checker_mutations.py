@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import make_scenario, region, school, student
+from builders import add_offer, dates, drop_offer, make_scenario, region, school, set_outcome, student
 from scenarios.generator import generate
 from solver.checker import check
 from solver.sequential import run_sequential
@@ -36,39 +36,6 @@ def found(sc, admissions, offers=None) -> set[tuple]:
 
 def rules(sc, admissions, offers=None) -> set[str]:
     return {row[0] for row in found(sc, admissions, offers)}
-
-
-def dates(sc, batch: int) -> tuple[str, str]:
-    b = sc.settings.batch(batch)
-    return b.admit_by.isoformat(), b.confirm_by.isoformat()
-
-
-def set_outcome(sc, adm, sid, outcome, school="", batch=None, rank=None) -> pd.DataFrame:
-    """admissions.csv with the row of ``sid`` replaced (vocational rows carry their batch's dates)."""
-    adm = adm.copy()
-    row = (adm["student_id"] == sid).to_numpy()
-    assert row.sum() == 1
-    admit, confirm = dates(sc, batch) if batch is not None else ("", "")
-    adm.loc[row, ["outcome", "school_id", "admit_date", "confirm_date"]] = [outcome, school, admit, confirm]
-    adm.loc[row, "batch"] = pd.NA if batch is None else batch
-    adm.loc[row, "choice_rank"] = pd.NA if rank is None else rank
-    return adm
-
-
-def add_offer(sc, off, sid, school, batch, rank, confirmed=True) -> pd.DataFrame:
-    admit, confirm = dates(sc, batch)
-    regions = dict(zip(sc.students["student_id"], sc.students["region_id"]))
-    row = pd.DataFrame({"student_id": [sid], "school_id": [school], "batch": [batch], "choice_rank": [rank],
-                        "admit_date": [admit], "confirmed": [confirmed], "region_id": [regions.get(sid, "")],
-                        "confirm_date": [confirm if confirmed else ""]}).astype(off.dtypes.to_dict())
-    return pd.concat([off, row], ignore_index=True)
-
-
-def drop_offer(off, sid, batch=None) -> pd.DataFrame:
-    keep = off["student_id"] != sid
-    if batch is not None:
-        keep |= off["batch"] != batch
-    return off[keep].reset_index(drop=True)
 
 
 def move(sc, adm, off, sid, school, batch, rank):
