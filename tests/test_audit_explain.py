@@ -20,14 +20,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import scenarios
 from api.cli import cli
-from builders import make_scenario, region, scenario_dict, school, student, write_csv_folder
+from builders import make_scenario, region, scenario_dict, school, set_outcome, student, write_csv_folder
 from solver.audit import audit
 from solver.audit.explain import SchoolModel, applicants
 from solver.checker import build, check_context
 from solver.sequential import run_sequential
-
-MOVED = ["outcome", "school_id", "batch", "choice_rank", "admit_date", "confirm_date"]
-
 
 def envy_scenario(**kw):
     """G1 and G2 go to general high school (R4) though they listed S03; C takes S01; A (512) takes S03 at
@@ -42,14 +39,9 @@ def envy_scenario(**kw):
 
 def moved(sc, adm: pd.DataFrame, sid: str, school_id: str | None, rank: int | None = 1) -> pd.DataFrame:
     """admissions with ``sid`` put at ``school_id`` in batch 1 (None: unplaced)."""
-    adm = adm.copy().astype(object)
-    row = adm["student_id"] == sid
     if school_id is None:
-        adm.loc[row, MOVED] = ["unplaced", None, None, None, None, None]
-    else:
-        b = sc.settings.batches[0]
-        adm.loc[row, MOVED] = ["vocational", school_id, 1, rank, b.admit_by.isoformat(), b.confirm_by.isoformat()]
-    return adm
+        return set_outcome(sc, adm, sid, "unplaced")
+    return set_outcome(sc, adm, sid, "vocational", school_id, 1, rank)
 
 
 def explained(sc, adm, offers=None):
