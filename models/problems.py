@@ -26,6 +26,7 @@ class Problem:
     clause: str
     message: str
     severity: Severity = "error"
+    root: bool = False  # a cause others follow from (a file that cannot be read, a missing column): listed first
 
     def __str__(self) -> str:
         where = self.file
@@ -38,10 +39,15 @@ class Problem:
 
 
 class ScenarioError(Exception):
-    """Raised with every problem of an input at once; ``problems`` holds errors and warnings."""
+    """Raised with every problem of an input at once; ``problems`` holds errors and warnings, root causes
+    first.  Past `ProblemLog.limit` problems are counted, not kept: the last row then says how many more."""
 
-    def __init__(self, problems: Iterable[Problem]):
+    def __init__(self, problems: Iterable[Problem], omitted: int = 0):
         self.problems = list(problems)
+        self.omitted = omitted
+        if omitted:
+            self.problems.append(Problem("", None, None, None, "FORMATS",
+                                         f"and {omitted:,} more problems, not listed (fix the ones above first)"))
         errors = [p for p in self.problems if p.severity == "error"]
         head = "; ".join(str(p) for p in errors[:3])
         more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
@@ -60,33 +66,59 @@ def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
     return frame
 
 
+DEFAULT_LIMIT = 100_000  # problems kept; a file of junk must not fill memory with millions of them
+
+
 class ProblemLog:
-    """Collects problems while a loader walks the input."""
+    """Collects problems while a loader walks the input: the first ``limit`` are kept, the rest counted."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = DEFAULT_LIMIT) -> None:
         self.items: list[Problem] = []
+        self.limit = limit
+        self.omitted = 0
+        self._errors = False
 
-    def error(self, file: str, row: int | None, column: str | None, value, clause: str, message: str) -> None:
-        self.items.append(Problem(file, row, column, _text(value), clause, message, "error"))
+    def _room(self, n: int) -> int:
+        """How many of n new problems are kept; the others are counted in ``omitted``."""
+        keep = n if self.limit is None else max(0, min(n, self.limit - len(self.items)))
+        self.omitted += n - keep
+        return keep
+
+    def add(self, problem: Problem) -> None:
+        self._errors |= problem.severity == "error"
+        if self._room(1):
+            self.items.append(problem)
+
+    def error(self, file: str, row: int | None, column: str | None, value, clause: str, message: str,
+              *, root: bool = False) -> None:
+        self.add(Problem(file, row, column, _text(value), clause, message, "error", root))
 
     def warning(self, file: str, row: int | None, column: str | None, value, clause: str, message: str) -> None:
-        self.items.append(Problem(file, row, column, _text(value), clause, message, "warning"))
+        self.add(Problem(file, row, column, _text(value), clause, message, "warning"))
 
     def rows(self, severity: Severity, file: str, rows, column: str | None, values, clause: str, message) -> None:
         """Add one problem per row; ``message`` is a string or a sequence aligned with ``rows``."""
         rows = list(rows)
-        values = list(values)
-        messages = [message] * len(rows) if isinstance(message, str) else list(message)
-        for row, value, text in zip(rows, values, messages):
+        if not rows:
+            return
+        self._errors |= severity == "error"
+        keep = self._room(len(rows))
+        values = list(values)[:keep]
+        messages = [message] * keep if isinstance(message, str) else list(message)[:keep]
+        for row, value, text in zip(rows[:keep], values, messages):
             self.items.append(Problem(file, int(row), column, _text(value), clause, text, severity))
 
     @property
     def has_errors(self) -> bool:
-        return any(p.severity == "error" for p in self.items)
+        return self._errors
+
+    def ordered(self) -> list[Problem]:
+        """Root causes first, then the other errors, then warnings; otherwise in the order found."""
+        return sorted(self.items, key=lambda p: (p.severity != "error", not p.root))
 
     def raise_if_errors(self) -> None:
         if self.has_errors:
-            raise ScenarioError(self.items)
+            raise ScenarioError(self.ordered(), self.omitted)
 
 
 def _text(value) -> str | None:

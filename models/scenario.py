@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models.headers import EVALUATION_GRADES, choice_column
+from models.headers import EVALUATION_GRADES, choice_column, parse_choice_column
 from models.problems import Problem
 
 GeneralStage = Literal["seats", "cutoff", "none"]
@@ -24,6 +24,9 @@ GeneralStage = Literal["seats", "cutoff", "none"]
 DEFAULT_TIE_BREAK = ("score", "evaluation", "student_id")
 # Direction of each known tie-break key (R6): True = higher first.
 TIE_BREAK_DESCENDING = {"score": True, "evaluation": True, "lottery": False, "student_id": False}
+
+# The student columns the rules read (R1, R4, R6); choice columns are told by `parse_choice_column`.
+RULE_STUDENT_COLUMNS = ("student_id", "region_id", "score", "evaluation", "cohort", "certificate", "applies_general")
 
 OUTCOMES = ("general", "vocational", "unplaced", "ineligible", "none")  # R12
 
@@ -79,6 +82,7 @@ class Scenario:
     interviews: pd.DataFrame  # student_id, school_id
     warnings: list[Problem] = field(default_factory=list)
     source: str = ""
+    inputs: dict[str, dict] = field(default_factory=dict)  # per file read: how (encoding, header row)
 
     @property
     def name(self) -> str:
@@ -88,6 +92,12 @@ class Scenario:
         """The k = 1 .. max_choices columns of one choice list (columns absent from the file are skipped)."""
         cols = [choice_column(list_name, k) for k in range(1, self.settings.max_choices + 1)]
         return [c for c in cols if c in self.students.columns]
+
+    def carried_columns(self) -> list[str]:
+        """Student columns the rules do not read (姓名, 性别, 毕业学校, declared extras): kept as they were
+        given and carried into the outputs a planner forwards."""
+        return [c for c in self.students.columns if c not in RULE_STUDENT_COLUMNS and parse_choice_column(c) is None
+                and c not in {k.partition(":")[0] for k in self.settings.tie_break}]
 
     def evaluation_values(self) -> np.ndarray:
         """综合素质评价 as numbers, higher better: A > B > C > D, or the number given (R6)."""

@@ -56,6 +56,7 @@ class RunOutput:
             "status": "done",
             "scenario": sc.name,
             "source": sc.source,
+            "inputs": sc.inputs,
             "engine": self.engine,
             "engines": ["sequential", "cpsat"] if self.engine == "both" else [self.engine],
             "settings": {
