@@ -57,15 +57,22 @@ def _load(spec: str, progress: Progress | None = None):
 
 
 def _show_problems(problems: list[Problem], limit: int = 20) -> None:
+    """The errors, root causes first (as the loader orders them); the same problem in many rows of one
+    column is one line with its rows and count."""
     errors = [p for p in problems if p.severity == "error"]
-    table = Table(title=f"{len(errors)} error(s) in the input", show_lines=False)
+    groups: dict[tuple, list[Problem]] = {}
+    for p in errors:
+        groups.setdefault((p.file, p.column, p.clause, p.message), []).append(p)
+    table = Table(title=f"{len(errors):,} error(s) in the input", show_lines=False)
     for col in ("file", "row", "column", "value", "clause", "problem"):
         table.add_column(col, overflow="fold")
-    for p in errors[:limit]:
-        table.add_row(p.file, "" if p.row is None else str(p.row), p.column or "", p.value or "", p.clause, p.message)
+    for (file, column, clause, message), items in list(groups.items())[:limit]:
+        rows = [p.row for p in items if p.row is not None]
+        where = "" if not rows else str(rows[0]) if len(items) == 1 else f"{rows[0]}–{rows[-1]} ({len(items):,} rows)"
+        table.add_row(file, where, column or "", items[0].value or "", clause, message)
     err_console.print(table)
-    if len(errors) > limit:
-        err_console.print(f"... and {len(errors) - limit} more")
+    if len(groups) > limit:
+        err_console.print(f"... and {len(groups) - limit} more kinds of problem")
 
 
 def _regions_summary(out) -> Table:

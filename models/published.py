@@ -1,15 +1,18 @@
 """A published result read for an audit: ``admissions.csv`` and ``offers.csv`` of FORMATS.md ("A run's
 results"), as CSV (UTF-8, a BOM accepted) or as an ``.xlsx`` workbook, the way an admission office
-exports them.
+exports them (UTF-8 or GB18030 CSV, a title row above the header, as `models.csv_files` and
+`models.workbook_files` read any input).
 
 Headers may be English (any case) or Chinese (录取学校 -> school_id, 录取批次 -> batch, 志愿序号 ->
 choice_rank, 录取结果 -> outcome, 录取日期 -> admit_date, 确认日期 -> confirm_date, 是否确认 -> confirmed
 ...); outcome words may be Chinese (普高, 中职, 未录取, 不符合条件, 无).  The frames returned hold every cell
 as text, with canonical names and values: outcomes in English, whole numbers without decimals, dates in
-ISO form, ``confirmed`` as true/false.  Unknown columns are kept.
+ISO form, ``confirmed`` as true/false.  Names and notes (姓名, 学校名称, 中考成绩, 备注 ...) are kept as given;
+any other column is an error naming the nearest known ones, so that nothing is audited on a misread.
 
 Load errors (clause "FORMATS admissions.csv" / "FORMATS offers.csv") are what makes a file unreadable
-as the format: a missing required column, an unknown outcome word, a batch or choice rank that is not a
+as the format: an unknown or missing column, an id Excel turned into a number (``21010001.0``, ``2.021E+09``), an
+unknown outcome word, a batch or choice rank that is not a
 whole number, a malformed date or ``confirmed`` flag, an empty student id, and a student with two rows
 in admissions.csv.  Every such problem is reported at once, by file, spreadsheet row and column.
 
@@ -29,26 +32,16 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from models.columns import TEXT, arrow, text
-from models.headers import FALSE_WORDS, TRUE_WORDS, canonical_header
+from models.columns import arrow, text
+from models.csv_files import read_csv_table
+from models.headers import FALSE_WORDS, TRUE_WORDS, suggestion
+from models.ids import mangled
 from models.problems import ProblemLog
-from models.readers import RawTable, _sheet_table, read_csv_table
+from models.raw import BLANK, RawTable
+from models.workbook_files import sheet_table
 
 KINDS = ("admissions", "offers")
 REQUIRED = {"admissions": ("student_id", "outcome"), "offers": ("student_id", "school_id", "batch")}
-
-# Headers of published results, after the scenario's shared aliases (考生号, 学校代码, 批次 ...).
-ALIASES = {
-    "录取学校": "school_id", "录取院校": "school_id", "录取学校代码": "school_id", "录取院校代码": "school_id",
-    "录取批次": "batch", "批次": "batch", "批次代码": "batch",
-    "志愿序号": "choice_rank", "第几志愿": "choice_rank", "志愿顺序": "choice_rank", "录取志愿": "choice_rank",
-    "录取结果": "outcome", "结果": "outcome", "录取类别": "outcome", "录取状态": "outcome",
-    "录取日期": "admit_date", "预录日期": "admit_date", "预录取日期": "admit_date",
-    "确认日期": "confirm_date", "确认时间": "confirm_date",
-    "是否确认": "confirmed", "确认": "confirmed", "已确认": "confirmed",
-    "rank": "choice_rank", "choice": "choice_rank", "school": "school_id", "student": "student_id",
-    "region": "region_id", "result": "outcome",
-}
 
 # Outcome words (R12) -> the FORMATS.md value.
 OUTCOME_WORDS = {
@@ -63,12 +56,6 @@ OUTCOME_WORDS = {
 _WHOLE = r"^[0-9]+$"
 _DATE_FORMS = (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
                re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"), re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"))
-
-
-def canonical_result_header(header: str) -> str:
-    """The FORMATS.md name of a published result's header (the scenario's aliases, then ours)."""
-    name = canonical_header("declines", header)  # 考生号, 学校代码, 地区代码, 批次 ... as for scenarios
-    return ALIASES.get(name, name)
 
 
 def read_published(path: Path | str, kind: str = "admissions") -> pd.DataFrame:
@@ -93,14 +80,20 @@ def read_published_into(path: Path | str, kind: str, log: ProblemLog) -> pd.Data
     raw = _read_table(path, kind, log)
     if raw is None:
         return pd.DataFrame()
-    frame, written = _rename(raw, log, clause)
-    first = raw.first_row
+    frame, written = raw.frame, raw.headers
+    for col in raw.unknown:
+        log.error(raw.file, raw.header_row, col, None, clause,
+                  f"unknown column {col!r}:{suggestion(kind, col) or ' no known column is near it.'} "
+                  "Rename or remove it", root=True)
+    for col in (c for c in frame.columns if c.startswith(BLANK) and (frame[c] != "").any()):
+        log.error(raw.file, raw.header_row, f"column {int(col[len(BLANK):]) + 1}", None, clause,
+                  "a column holds values but has no header", root=True)
     missing = [c for c in REQUIRED[kind] if c not in frame.columns]
     for col in missing:
-        log.error(raw.file, 1, col, None, clause, f"the required column {col!r} is missing")
+        log.error(raw.file, raw.header_row, col, None, clause, f"the required column {col!r} is missing", root=True)
     if missing:
         return frame
-    rows = np.arange(len(frame)) + first
+    rows = raw.row_numbers()
 
     def bad(column: str, mask: np.ndarray, message: str) -> None:
         idx = np.flatnonzero(mask)
@@ -110,6 +103,11 @@ def read_published_into(path: Path | str, kind: str, log: ProblemLog) -> pd.Data
 
     sid = frame["student_id"]
     bad("student_id", (sid == "").to_numpy(), "the student id is empty")
+    for col in ("student_id", "school_id", "region_id"):
+        if col in frame.columns:
+            wrong, messages = mangled(frame[col])
+            for message in pd.unique(messages[wrong]):
+                bad(col, wrong & (messages == message), message)
     if "outcome" in frame.columns:
         frame["outcome"], unknown = _outcomes(frame["outcome"])
         bad("outcome", unknown, "unknown outcome: use general, vocational, unplaced, ineligible or none "
@@ -150,7 +148,7 @@ def _read_table(path: Path, kind: str, log: ProblemLog) -> RawTable | None:
         try:
             sheets = {name.strip().lower(): name for name in wb.sheetnames}
             name = sheets.get(kind, wb.sheetnames[0])  # the sheet named for the table, else the first
-            table = _sheet_table(wb[name], kind, f"{path.name}:{name}", log)
+            table = sheet_table(wb[name], kind, f"{path.name}:{name}", log)
         finally:
             wb.close()
     else:
@@ -160,26 +158,6 @@ def _read_table(path: Path, kind: str, log: ProblemLog) -> RawTable | None:
             log.error(table.file, 1, None, None, f"FORMATS {kind}.csv", "the file has no header row")
         return None
     return table
-
-
-def _rename(raw: RawTable, log: ProblemLog, clause: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Canonical column names; a column named twice (录取学校 and school_id) is an error."""
-    frame = raw.frame
-    names, written = [], {}
-    for col in frame.columns:
-        header = raw.headers.get(col, col)
-        name = canonical_result_header(header)
-        if name in written:
-            log.error(raw.file, 1, header, header, clause, f"column {name!r} appears twice (also as {written[name]!r})")
-            name = f"{name}__dup{len(names)}"
-        written[name] = header
-        names.append(name)
-    frame = frame.copy()
-    frame.columns = names
-    for col in names:
-        if frame[col].dtype != TEXT:
-            frame[col] = text(frame[col].astype(object).where(frame[col].notna(), "").astype(str).to_numpy())
-    return frame, written
 
 
 # Values ----------------------------------------------------------------------------------------------

@@ -53,7 +53,13 @@ class Settings:
     batches: tuple[Batch, ...]  # R5, R11
     tie_break: tuple[str, ...] = DEFAULT_TIE_BREAK  # R6
     year: int | None = None
-    extra: dict = field(default_factory=dict)  # other keys of scenario.yaml, kept for round trips
+    extra: dict = field(default_factory=dict)  # title and extra_columns as given, kept for round trips
+    extra_columns: dict[str, frozenset[str]] = field(default_factory=dict)  # table or "*" -> headers
+
+    @property
+    def title(self) -> str:
+        """The scenario's display name: ``title`` of scenario.yaml, else its name."""
+        return str(self.extra.get("title") or self.name)
 
     def batch(self, batch_id: int) -> Batch:
         for b in self.batches:

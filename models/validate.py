@@ -9,18 +9,21 @@ that is not registered, R2, or that needs an interview the student has not passe
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections import defaultdict
 
 import numpy as np
 import pandas as pd
 
 from models.headers import (
-    COHORTS, EVALUATION_GRADES, FALSE_WORDS, REGION_KINDS, SCHOOL_KINDS, TRUE_WORDS, choice_column,
-    parse_choice_column,
+    CARRIED, COHORTS, EVALUATION_GRADES, FALSE_WORDS, REGION_KINDS, SCHOOL_KINDS, TRUE_WORDS, choice_column,
+    normalize, parse_choice_column, suggestion,
 )
 from models.columns import member, numbers, text, translate
+from models.ids import FIX, Lookup, mangled, truncated
 from models.problems import ProblemLog
-from models.readers import REQUIRED_TABLES, RawScenario, RawTable
+from models.raw import BLANK, RawTable
+from models.readers import REQUIRED_TABLES, TABLES, RawScenario
 from models.scenario import DEFAULT_TIE_BREAK, Batch, Scenario, Settings
 
 F_YAML = "FORMATS scenario.yaml"
@@ -31,7 +34,8 @@ def build_scenario(raw: RawScenario, log: ProblemLog) -> Scenario:
     settings = _settings(raw, log)
     for name in REQUIRED_TABLES:
         if name not in raw.tables and not raw.unreadable:
-            log.error(f"{name}.csv", None, None, None, f"FORMATS {name}.csv", f"the scenario has no {name} table")
+            log.error(f"{name}.csv", None, None, None, f"FORMATS {name}.csv", f"the scenario has no {name} table",
+                      root=True)
     v = _Validator(raw, settings, log)
     regions = v.regions()
     schools = v.schools()
@@ -41,12 +45,26 @@ def build_scenario(raw: RawScenario, log: ProblemLog) -> Scenario:
     interviews = v.interviews()
     if settings is not None and students is not None and schools is not None:
         v.void_choice_warnings(students, schools, interviews)
+    if regions is not None and students is not None and not log.has_errors:
+        v.graduates_warnings(regions, students)
     log.raise_if_errors()
     return Scenario(settings, regions, schools, subquotas, students, declines, interviews,
-                    warnings=[p for p in log.items if p.severity == "warning"], source=raw.source)
+                    warnings=log.ordered(), source=raw.source, inputs=raw.inputs)
 
 
 # Settings (scenario.yaml) ------------------------------------------------------------------------
+
+# Keys of scenario.yaml and of a batch (FORMATS.md); any other key is an error, never ignored.
+SETTINGS_KEYS = ("name", "title", "year", "max_choices", "general_stage", "tie_break", "batches", "extra_columns")
+BATCH_KEYS = ("id", "name", "choices", "fallback", "open", "admit_by", "confirm_by", "mechanism", "e")
+MECHANISMS = ("boston",)  # R6; parallel and chen-kesten (RULES.md, R6 variants) are refused until built
+
+
+def _unknown_key(key, known, where: str) -> str:
+    near = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return f"unknown key {key!r} in {where}{hint} (keys: {', '.join(known)})"
+
 
 def _settings(raw: RawScenario, log: ProblemLog) -> Settings | None:
     data = raw.settings
@@ -54,15 +72,16 @@ def _settings(raw: RawScenario, log: ProblemLog) -> Settings | None:
     if data is None:
         return None
     data = dict(data)
-    batch_rows = data.pop("_batches_rows", None)  # a workbook's batches sheet: (label, first data row)
     ok = True
 
     def bad(key, value, clause, message):
         nonlocal ok
         ok = False
-        log.error(file, None, key, value, clause, message)
+        log.error(file, raw.settings_rows.get(key), key, value, clause, message)
 
-    known = {"name", "year", "max_choices", "general_stage", "tie_break", "batches"}
+    for key in data:
+        if key not in SETTINGS_KEYS:
+            bad(key, None, F_YAML, _unknown_key(key, SETTINGS_KEYS, "scenario.yaml"))
     name = str(data.get("name") or "").strip() or _stem(raw.source)
     year = data.get("year")
     if year not in (None, ""):
@@ -97,14 +116,31 @@ def _settings(raw: RawScenario, log: ProblemLog) -> Settings | None:
             bad("tie_break", t, "R6", "a tie-break key may end in ':asc' or ':desc' only")
     if not any(t.partition(":")[0] == "student_id" for t in tie_break):
         tie_break.append("student_id")  # priorities must be strict (RULES.md, uniqueness)
-    batches = _batches(data.get("batches"), file, log, batch_rows)
+    batches = _batches(data.get("batches"), file, log, raw.batches_sheet)
     if batches is None:
         ok = False
+    extra_columns = _extra_columns(data.get("extra_columns"), bad)
     if not ok:
         return None
-    extra = {k: v for k, v in data.items() if k not in known}
+    extra = {k: data[k] for k in ("title", "extra_columns") if data.get(k) not in (None, "")}
     return Settings(name=name, year=year, max_choices=max_choices, general_stage=stage,  # type: ignore[arg-type]
-                    batches=tuple(batches), tie_break=tuple(tie_break), extra=extra)
+                    batches=tuple(batches), tie_break=tuple(tie_break), extra=extra, extra_columns=extra_columns)
+
+
+def _extra_columns(value, bad) -> dict[str, frozenset[str]]:
+    """``extra_columns``: headers kept as given and carried into the outputs, as a list (any table) or
+    a mapping table -> list.  Returns table -> normalized headers ("*" for any table)."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
+        return {"*": frozenset(normalize(v) for v in value)}
+    if isinstance(value, dict) and all(t in TABLES and isinstance(v, list) for t, v in value.items()):
+        return {t: frozenset(normalize(c) for c in v) for t, v in value.items()}
+    bad("extra_columns", value, F_YAML,
+        f"extra_columns must be a list of headers, or a mapping of tables ({', '.join(TABLES)}) to lists")
+    return {}
 
 
 def _stem(source: str) -> str:
@@ -155,6 +191,20 @@ def _batches(items, file: str, log: ProblemLog, sheet: tuple[str, int] | None = 
             log.error(file, None, where, item, "R5", "each batch must be a mapping with id, admit_by, confirm_by")
             ok = False
             continue
+        for key in item:
+            if key not in BATCH_KEYS:
+                log.error(file, None, f"{where}.{key}", item[key], "FORMATS scenario.yaml",
+                          _unknown_key(key, BATCH_KEYS, f"batch {i}"))
+                ok = False
+        mechanism = str(item.get("mechanism") or "boston").strip().lower()
+        if mechanism not in MECHANISMS:
+            log.error(file, None, f"{where}.mechanism", item.get("mechanism"), "R6",
+                      f"mechanism {mechanism!r} is not supported yet: this version admits by the sequential rule "
+                      "(boston, R6) only")
+            ok = False
+        if item.get("e") not in (None, ""):
+            log.error(file, None, f"{where}.e", item.get("e"), "R6", "e belongs to mechanism chen-kesten only")
+            ok = False
         try:
             bid = int(str(item.get("id", i)).strip())
         except ValueError:
@@ -230,43 +280,85 @@ class _Validator:
         self.raw = raw
         self.settings = settings
         self.log = log
-        self.region_lookup: dict[str, str] = {}
-        self.school_lookup: dict[str, str] = {}
+        self.region_lookup = Lookup(ok=False)
+        self.school_lookup = Lookup(ok=False)
         self.student_ids: pd.Series | None = None
         self.view = _SettingsView.of(raw.settings, settings)
 
     # helpers ----------------------------------------------------------------------------------
     def _table(self, name: str) -> RawTable | None:
-        return self.raw.tables.get(name)
+        """The raw table, once its columns are accounted for; None when absent or unreadable."""
+        t = self.raw.tables.get(name)
+        if t is None or t.unreadable:
+            return None
+        self._columns(t, name)
+        return t
+
+    def _columns(self, t: RawTable, table: str) -> None:
+        """Every column is known, declared in ``extra_columns``, or an error naming the nearest known
+        names; a column with values but no header is an error too."""
+        declared = self._declared(table)
+        chain = {k.partition(":")[0] for k in (self.settings.tie_break if self.settings else ())}
+        header_row = t.header_row or None
+        for c in t.unknown:
+            if normalize(c) not in declared and c not in chain:
+                self.log.error(t.file, header_row, c, None, f"FORMATS {_table_file(t)}",
+                               f"unknown column {c!r}:{suggestion(table, c) or ' no known column is near it.'} "
+                               "Rename it, or declare it in scenario.yaml under extra_columns to keep it as it is",
+                               root=True)
+        for c in t.frame.columns:
+            if c.startswith(BLANK):
+                filled = (t.frame[c] != "").to_numpy()
+                if filled.any():
+                    position = int(c[len(BLANK):]) + 1
+                    self._report(t, filled & (np.cumsum(filled) == 1), c, f"FORMATS {_table_file(t)}",
+                                 f"column {position} holds values but has no header", root=True)
+
+    def _declared(self, table: str) -> frozenset[str]:
+        extra = self.settings.extra_columns if self.settings else {}
+        return extra.get("*", frozenset()) | extra.get(table, frozenset())
 
     def _rows(self, t: RawTable, mask) -> np.ndarray:
-        return np.flatnonzero(np.asarray(mask)) + t.first_row
+        return t.row_numbers()[np.flatnonzero(np.asarray(mask))]
 
-    def _report(self, t: RawTable, mask, column: str, clause: str, message, severity="error") -> None:
+    def _report(self, t: RawTable, mask, column: str, clause: str, message, severity="error", root=False) -> None:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
         values = t.frame[column].to_numpy()[mask] if column in t.frame.columns else [None] * int(mask.sum())
         if not isinstance(message, str):
             message = np.asarray(message, dtype=object)[mask]
-        self.log.rows(severity, t.file, self._rows(t, mask), t.headers.get(column, column), values, clause, message)
+        header = t.headers.get(column, column)
+        if root:
+            for row, value, text in zip(self._rows(t, mask), values, np.broadcast_to(message, (int(mask.sum()),))):
+                self.log.error(t.file, int(row), header, value, clause, str(text), root=True)
+            return
+        self.log.rows(severity, t.file, self._rows(t, mask), header, values, clause, message)
 
     def _require(self, t: RawTable, column: str, clause: str) -> bool:
         if column in t.frame.columns:
             return True
-        self.log.error(t.file, 1, column, None, clause, f"required column {column!r} is missing")
+        self.log.error(t.file, t.header_row or None, column, None, clause, f"required column {column!r} is missing",
+                       root=True)
         return False
 
     def _ids(self, t: RawTable, column: str, what: str) -> pd.Series | None:
         if not self._require(t, column, f"FORMATS {_table_file(t)}"):
             return None
         ids = t.frame[column]
-        self._report(t, ids == "", column, f"FORMATS {_table_file(t)}", f"missing {what} id")
+        clause = f"FORMATS {_table_file(t)}"
+        self._report(t, ids == "", column, clause, f"missing {what} id")
+        bad, messages = mangled(ids)
+        self._report(t, bad, column, clause, messages, root=True)
+        self._report(t, truncated(ids), column, clause,
+                     f"an id of 16 or more digits ending in zeros: Excel keeps 15 digits of a number and fills the "
+                     f"rest with zeros; {FIX}", root=True)
         dup = (ids.duplicated(keep="first") & (ids != "")).to_numpy()
         if dup.any():
             first_row = {}
+            numbers = t.row_numbers()
             for pos, v in zip(np.flatnonzero(ids.duplicated(keep=False).to_numpy()), ids[ids.duplicated(keep=False)]):
-                first_row.setdefault(v, pos + t.first_row)
+                first_row.setdefault(v, int(numbers[pos]))
             msgs = np.full(len(ids), "", dtype=object)
             msgs[dup] = [f"duplicate {what} id (first on row {first_row[v]})" for v in ids[dup]]
             self._report(t, dup, column, f"FORMATS {_table_file(t)}", msgs)
@@ -309,29 +401,34 @@ class _Validator:
                      f"{column} must be one of {', '.join(sorted(set(words.values())))}")
         return mapped.where(~empty, default)
 
-    def _reference(self, t: RawTable, column: str, lookup: dict[str, str], what: str, clause: str,
+    def _reference(self, t: RawTable, column: str, lookup: Lookup, what: str, clause: str,
                    allow_empty: bool = False) -> pd.Series:
-        """Map ids (or unique names) to ids; unknown values are errors."""
+        """Map ids (or unique names) to ids.  A cell Excel mangled, an ambiguous name or an unknown value
+        is an error; references to a table that could not be read are not checked (its own error is
+        the root cause)."""
         cells = t.frame[column]
-        mapped, found = translate(cells, lookup)
+        mapped, found = translate(cells, lookup.ids)
         empty = (cells == "").to_numpy()
         if not allow_empty:
             self._report(t, empty, column, clause, f"missing {what}")
-        self._report(t, ~empty & ~found, column, clause, f"unknown {what}")
+        if not lookup.ok:
+            return mapped
+        bad, messages = mangled(cells)
+        self._report(t, bad, column, clause, messages, root=True)
+        unknown = ~empty & ~found & ~bad
+        if unknown.any():
+            values = cells.to_numpy()[unknown]
+            why = {v: lookup.unknown_message(v, what) for v in pd.unique(values)}
+            messages = np.full(len(cells), "", dtype=object)
+            messages[unknown] = [why[v] for v in values]
+            self._report(t, unknown, column, clause, messages)
         return mapped
 
-    @staticmethod
-    def _lookup(ids: pd.Series, names: pd.Series | None) -> dict[str, str]:
-        lookup = {i: i for i in ids if i}
-        if names is not None:
-            counts = names.value_counts()
-            for i, n in zip(ids, names):
-                if n and n not in lookup and counts[n] == 1:
-                    lookup[n] = i
-        return lookup
-
-    def _extras(self, t: RawTable, known: list[str]) -> dict[str, pd.Series]:
-        return {c: t.frame[c] for c in t.frame.columns if c not in known and "__dup" not in c}
+    def _extras(self, t: RawTable, table: str) -> dict[str, pd.Series]:
+        """The columns carried as given: names and notes (`CARRIED`) and the declared extra columns."""
+        declared = self._declared(table)
+        return {c: t.frame[c] for c in t.frame.columns
+                if c in CARRIED or (c in t.unknown and normalize(c) in declared)}
 
     # regions ------------------------------------------------------------------------------------
     def regions(self) -> pd.DataFrame | None:
@@ -343,7 +440,7 @@ class _Validator:
             return None
         names = t.frame["name"] if "name" in t.frame.columns else ids
         names = names.where(names != "", ids)
-        self.region_lookup = self._lookup(ids, names)
+        self.region_lookup = Lookup.of(ids, names)
         if self._require(t, "graduates", "FORMATS regions.csv"):
             graduates = self._number(t, "graduates", "FORMATS regions.csv", "graduates (应届初中毕业生数)",
                                      required=True, integer=True)
@@ -365,7 +462,7 @@ class _Validator:
             "graduates": graduates.astype("Int64"),
             "general_seats": seats.round().astype("Int64"),
             "general_cutoff": cutoff.astype("Float64"),
-            **self._extras(t, ["region_id", "name", "kind", "graduates", "general_seats", "general_cutoff"]),
+            **self._extras(t, "regions"),
         })
         return frame.reset_index(drop=True)
 
@@ -379,7 +476,7 @@ class _Validator:
             return None
         names = t.frame["name"] if "name" in t.frame.columns else ids
         names = names.where(names != "", ids)
-        self.school_lookup = self._lookup(ids, names)
+        self.school_lookup = Lookup.of(ids, names)
         region = (self._reference(t, "region_id", self.region_lookup, "region", "FORMATS schools.csv", allow_empty=True)
                   if "region_id" in t.frame.columns else text([""] * len(ids), index=ids.index))
         if self._require(t, "quota", "R7"):
@@ -393,7 +490,7 @@ class _Validator:
             "quota": quota.fillna(0).round().astype(np.int64),
             "registered": self._flag(t, "registered", True, "R2"),
             "requires_interview": self._flag(t, "requires_interview", False, "R3"),
-            **self._extras(t, ["school_id", "name", "kind", "region_id", "quota", "registered", "requires_interview"]),
+            **self._extras(t, "schools"),
         })
         return frame.reset_index(drop=True)
 
@@ -419,7 +516,7 @@ class _Validator:
             for sid, tot in total.items():
                 q = school_quota.get(sid)
                 if q is not None and q == q and tot > q:
-                    rows = np.flatnonzero((school == sid).to_numpy()) + t.first_row
+                    rows = t.row_numbers()[np.flatnonzero((school == sid).to_numpy())]
                     self.log.error(t.file, int(rows[0]), "quota", int(tot), "R8",
                                    f"sub-quotas of {sid} add up to {int(tot)}, more than its quota {int(q)} (rows {', '.join(map(str, rows))})")
         return frame.reset_index(drop=True)
@@ -455,11 +552,13 @@ class _Validator:
                 continue
             if self._require(t, key, "R6"):
                 columns[key] = self._number(t, key, "R6", f"tie-break {key}", required=True, integer=False, minimum=None)
+        if "lottery" in t.frame.columns and "lottery" not in chain_keys:
+            self.log.warning(t.file, t.header_row or None, t.headers.get("lottery"), None, "R6",
+                             "the lottery column is not in tie_break, so it decides nothing; add it to tie_break "
+                             "(e.g. [score, evaluation, lottery]) if it should")
         columns.update(self._choices(t))
-        known = set(columns)
-        for c, s in self._extras(t, list(known)).items():
-            if parse_choice_column(c) is None:
-                columns[c] = s
+        for c, values in self._extras(t, "students").items():
+            columns.setdefault(c, values)
         return pd.DataFrame(columns).reset_index(drop=True)
 
     def _evaluation(self, t: RawTable, required: bool) -> pd.Series:
@@ -488,22 +587,31 @@ class _Validator:
         # With broken settings, the columns are still checked (every problem at once), as far as known.
         m = self.view.max_choices or max((max(cols) for cols in by_list.values()), default=0)
         read = self.view.choice_lists if self.view.choice_lists is not None else list(by_list)
+        header_row = t.header_row or None
+        for list_name in self.view.batch_lists or ():
+            if list_name not in by_list and len(t.frame):  # with no students no choice can be lost
+                self.log.error(t.file, header_row, choice_column(list_name, 1), None, "R5",
+                               f"a batch reads the choice list {list_name!r}, but the students table has no column "
+                               f"of it ({choice_column(list_name, 1)}, {choice_column(list_name, 2)} …; for batch 2 "
+                               "also 第二批次第一志愿 …): add the columns, or let the batch read another list", root=True)
         for list_name, cols in by_list.items():
             if list_name not in read:
                 filled = np.zeros(len(t.frame), dtype=bool)
                 for c in cols.values():
                     filled |= (t.frame[c] != "").to_numpy()
                 if filled.any():
-                    self.log.warning(t.file, 1, t.headers.get(next(iter(cols.values()))), None, "R5",
-                                     f"choice list {list_name!r} is read by no batch; its {int(filled.sum())} filled row(s) are ignored")
+                    self.log.warning(t.file, header_row, t.headers.get(next(iter(cols.values()))), None, "R5",
+                                     f"choice list {list_name!r} is read by no batch, so its {int(filled.sum())} filled "
+                                     f"row(s) are not used: add a batch with choices: {list_name} if they should be")
                 for c in cols.values():
                     out[c] = t.frame[c]
                 continue
             top = max(cols)
             for k in range(1, top + 1):
                 if k not in cols:
-                    self.log.error(t.file, 1, choice_column(list_name, k), None, "R3",
-                                   f"column {choice_column(list_name, k)} is missing while a later choice column exists")
+                    self.log.error(t.file, header_row, choice_column(list_name, k), None, "R3",
+                                   f"column {choice_column(list_name, k)} is missing while a later choice column exists",
+                                   root=True)
             mapped = {}
             for k in sorted(cols):
                 c = cols[k]
@@ -555,9 +663,24 @@ class _Validator:
     def _student_reference(self, t: RawTable, clause: str) -> pd.Series:
         cells = t.frame["student_id"]
         known = member(cells, self.student_ids) if self.student_ids is not None else np.ones(len(cells), dtype=bool)
+        bad, messages = mangled(cells)
         self._report(t, cells == "", "student_id", clause, "missing student id")
-        self._report(t, (cells != "") & ~known, "student_id", clause, "unknown student")
+        self._report(t, bad, "student_id", clause, messages, root=True)
+        self._report(t, (cells != "") & ~known & ~bad, "student_id", clause, "unknown student")
         return cells
+
+    def graduates_warnings(self, regions: pd.DataFrame, students: pd.DataFrame) -> None:
+        """A region with more students than graduates would show an enrollment rate above 100%."""
+        t = self.raw.tables["regions"]
+        counts = students["region_id"].value_counts()
+        graduates = regions["graduates"].to_numpy(dtype=float, na_value=np.nan)
+        have = regions["region_id"].map(counts).fillna(0).to_numpy()
+        over = have > graduates
+        for i in np.flatnonzero(over):
+            self.log.warning(t.file, int(t.row_numbers()[i]), t.headers.get("graduates", "graduates"),
+                             int(graduates[i]), "FORMATS regions.csv",
+                             f"{int(have[i]):,} students have this region, more than its {int(graduates[i]):,} "
+                             "graduates: its enrollment rate could pass 100%")
 
     # void choices (warnings) --------------------------------------------------------------------
     def void_choice_warnings(self, students: pd.DataFrame, schools: pd.DataFrame, interviews: pd.DataFrame) -> None:
@@ -586,13 +709,16 @@ class _SettingsView:
     """What the table checks need from the settings, as far as it can be known even when the settings
     themselves have errors (those are reported on their own)."""
 
-    def __init__(self, max_choices: int | None, batch_ids: set[int] | None, choice_lists: list[str] | None):
+    def __init__(self, max_choices: int | None, batch_ids: set[int] | None, choice_lists: list[str] | None,
+                 batch_lists: list[str] | None = None):
         self.max_choices, self.batch_ids, self.choice_lists = max_choices, batch_ids, choice_lists
+        self.batch_lists = batch_lists  # the lists the batches name (each needs columns, R5)
 
     @classmethod
     def of(cls, data: dict | None, settings: Settings | None) -> "_SettingsView":
         if settings is not None:
-            return cls(settings.max_choices, {b.id for b in settings.batches}, settings.choice_lists)
+            return cls(settings.max_choices, {b.id for b in settings.batches}, settings.choice_lists,
+                       list(dict.fromkeys(b.choices for b in settings.batches)))
         data = data or {}
         try:
             m = int(str(data.get("max_choices")))
@@ -610,7 +736,8 @@ class _SettingsView:
                     names.append(str(b.get("choices") or ("choices" if i == 1 else f"batch{bid}")))
                 lists = list(dict.fromkeys(["choices"] + names))
             except ValueError:
-                ids, lists = None, None
+                ids, lists, names = None, None, None
+            return cls(m, ids, lists, list(dict.fromkeys(names)) if names else None)
         return cls(m, ids, lists)
 
 

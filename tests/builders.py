@@ -68,7 +68,9 @@ def _batches(batches) -> list[dict]:
     return [dict(b) for b in batches]
 
 
-def _student_records(students, max_choices: int) -> list[dict]:
+def _student_records(students, max_choices: int, read: tuple[str, ...] = ("choices",)) -> list[dict]:
+    """Student rows with every choice column: a list a batch reads (``read``) has at least max_choices
+    columns even when nobody fills it (a batch whose list has no column is an error, R5)."""
     used = {name: 0 for name in LISTS}
     for s in students:
         for name, items in s.get("_lists", {}).items():
@@ -78,7 +80,7 @@ def _student_records(students, max_choices: int) -> list[dict]:
         row = {k: v for k, v in s.items() if k != "_lists"}
         lists = s.get("_lists", {})
         for name in LISTS:
-            width = max(used[name], max_choices if name == "choices" else 0)
+            width = max(used[name], max_choices if name in read else 0)
             items = list(lists.get(name, ()))
             for k in range(1, width + 1):
                 row[column(name, k)] = items[k - 1] if k <= len(items) else ""
@@ -97,7 +99,7 @@ def scenario_dict(students=(), schools=(), regions=None, *, batches=1, max_choic
     if tie_break is not None:
         sc["tie_break"] = list(tie_break)
     data = {"scenario": sc, "regions": [dict(r) for r in regions], "schools": [dict(s) for s in schools],
-            "students": _student_records(students, max_choices)}
+            "students": _student_records(students, max_choices, tuple(b.get("choices", "") for b in sc["batches"]))}
     if subquotas:
         data["subquotas"] = [dict(zip(("school_id", "region_id", "quota"), q)) if not isinstance(q, dict) else q
                              for q in subquotas]

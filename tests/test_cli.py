@@ -34,12 +34,12 @@ def write_tiny(folder: Path, students: str | None = None) -> Path:
     (folder / "schools.csv").write_text("school_id,name,kind,region_id,quota\nS1,一中职,vocational,R1,1\nS2,二技工,technical,R2,1\n",
                                         encoding="utf-8")
     (folder / "students.csv").write_text(students or textwrap.dedent("""\
-        student_id,region_id,score,evaluation,choice_1,choice_2
-        1,R1,500,A,S1,S2
-        2,R1,480,B,S1,S2
-        3,R2,470,A,S1,S2
-        4,R2,300,C,,
-        5,R1,200,D,S2,
+        student_id,region_id,score,evaluation,choice_1,choice_2,batch2_choice_1,batch2_choice_2
+        1,R1,500,A,S1,S2,,
+        2,R1,480,B,S1,S2,,
+        3,R2,470,A,S1,S2,,
+        4,R2,300,C,,,,
+        5,R1,200,D,S2,,,
         """), encoding="utf-8")
     return folder
 
@@ -104,7 +104,8 @@ def test_validate_reports_ok_and_errors(tmp_path):
     good = write_tiny(tmp_path / "good")
     ok = CliRunner().invoke(cli, ["validate", str(good)])
     assert ok.exit_code == 0 and "valid" in ok.output
-    bad = write_tiny(tmp_path / "bad", students="student_id,region_id,score\n1,R1,-5\n")
+    bad = write_tiny(tmp_path / "bad", students="student_id,region_id,score,evaluation,choice_1,choice_2,"
+                                                "batch2_choice_1,batch2_choice_2\n1,R1,-5,A,,,,\n")
     res = CliRunner().invoke(cli, ["validate", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     errors = pd.read_csv(tmp_path / "o" / "errors.csv", dtype=str)

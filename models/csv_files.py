@@ -1,0 +1,134 @@
+"""CSV files as offices really save them: UTF-8 with or without a BOM ("CSV UTF-8"), or GB18030 — what
+"CSV (逗号分隔)" writes on Chinese Windows, a superset of GBK and GB2312 — with an optional title row
+above the header, and Excel's comma-only rows at the end.  Anything else is refused with the row and
+column of the first byte that cannot be read.  Parsing is pyarrow's (a million rows in about a second);
+a file with ragged rows is parsed again with the standard library to name every such row exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from models.columns import TEXT, text
+from models.problems import ProblemLog
+from models.raw import RawTable, find_header, map_headers, skipped_titles, spaced
+
+UTF8_BOM = b"\xef\xbb\xbf"
+REMEDY = "in Excel use 'Save as' → 'CSV UTF-8 (逗号分隔)'"
+
+
+def decode(raw: bytes, file: str, log: ProblemLog) -> tuple[str, bytes, str] | None:
+    """(text, its UTF-8 bytes, encoding) of a CSV file's bytes: UTF-8 (BOM or not), else GB18030; None
+    after reporting the first byte that is neither."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        log.error(file, 1, None, None, "FORMATS", f"the file is UTF-16 text (Excel's 'Unicode text'): {REMEDY}",
+                  root=True)
+        return None
+    bom = raw.startswith(UTF8_BOM)
+    try:
+        data = raw[3:] if bom else raw
+        return data.decode("utf-8"), data, "utf-8-sig" if bom else "utf-8"
+    except UnicodeDecodeError as exc:
+        bad = exc.start + (3 if bom else 0)
+    if not bom:
+        try:
+            content = raw.decode("gb18030")
+            return content, content.encode("utf-8"), "gb18030"
+        except UnicodeDecodeError:
+            pass
+    line_start = raw.rfind(b"\n", 0, bad) + 1
+    row = raw.count(b"\n", 0, bad) + 1
+    header = next(csv.reader([raw[: raw.find(b"\n")].decode("utf-8", "replace").lstrip("\ufeff")]), [])
+    index = raw[line_start:bad].count(b",")
+    column = header[index].strip() if index < len(header) and row > 1 else f"column {index + 1}"
+    log.error(file, row, column, f"0x{raw[bad]:02X}", "FORMATS",
+              f"byte {bad + 1} cannot be read: the file is neither UTF-8 nor GB18030 (GBK) text; {REMEDY}",
+              root=True)
+    return None
+
+
+def read_csv_table(path: Path, table: str, log: ProblemLog, label: str | None = None) -> RawTable:
+    """One CSV file of ``table``, every cell as text.  The encoding read and the header row are kept
+    in ``info``; a GB18030 file, or a title row above the header, is also a warning."""
+    label = label or path.name
+    decoded = decode(path.read_bytes(), label, log)
+    if decoded is None:
+        return RawTable(pd.DataFrame(), label, 2, unreadable=True)
+    content, data, encoding = decoded
+    if encoding == "gb18030":
+        log.warning(label, None, None, None, "FORMATS",
+                    "read as GB18030 (GBK), the encoding of Excel's 'CSV (逗号分隔)' on Chinese Windows")
+    head = list(csv.reader(io.StringIO("\n".join(content.split("\n", 6)[:6]))))
+    if not head or not any(c.strip() for c in head[0] + sum(head[1:], [])):
+        log.error(label, 1, None, None, "FORMATS", "the file has no header row", root=True)
+        return RawTable(pd.DataFrame(), label, 2, unreadable=True)
+    h = find_header(table, head)
+    skipped_titles(label, head, h, log)
+    names, written, unknown = map_headers(table, head[h], label, h + 1, log)
+    frame, rows = _parse(content, data, names, h + 1, label, log)
+    info = {"encoding": encoding, "header_row": h + 1}
+    return RawTable(frame, label, rows[0] if len(rows) else h + 2, written, unknown, spaced(rows), info=info,
+                    header_row=h + 1)
+
+
+def _parse(content: str, data: bytes, names: list[str], skip: int, file: str,
+           log: ProblemLog) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows below the header as a text frame and their spreadsheet row numbers; empty and
+    comma-only rows are dropped, a row with a value beyond the header's columns is an error."""
+    ragged: list[int] = []
+
+    def invalid(row) -> str:
+        ragged.append(1)
+        return "skip"
+
+    try:
+        arrow = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
+                                             invalid_row_handler=invalid),
+        )
+    except pa.ArrowInvalid:
+        ragged.append(1)
+    if ragged:
+        return _parse_exactly(content, names, skip, file, log)
+    trimmed = pa.table({n: pc.utf8_trim_whitespace(arrow.column(i)) for i, n in enumerate(names)})
+    filled = np.zeros(trimmed.num_rows, dtype=bool)
+    for column in trimmed.columns:
+        filled |= pc.not_equal(column, "").to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(filled) + skip + 1
+    if not filled.all():
+        trimmed = trimmed.filter(pa.array(filled))
+    return trimmed.to_pandas(types_mapper={pa.string(): TEXT}.get), rows
+
+
+def _parse_exactly(content: str, names: list[str], skip: int, file: str, log: ProblemLog):
+    """The standard library's reader, row by row, for a file with ragged rows: a short row is padded
+    (its missing cells are empty, as Excel means), a value beyond the header is reported."""
+    width = len(names)
+    body, rows = [], []
+    for number, cells in enumerate(csv.reader(io.StringIO(content)), start=1):
+        if number <= skip:
+            continue
+        cells = [c.strip() for c in cells]
+        if not any(cells):
+            continue
+        beyond = [j for j in range(width, len(cells)) if cells[j]]
+        if beyond:
+            log.error(file, number, f"column {beyond[0] + 1}", cells[beyond[0]], "FORMATS",
+                      f"the row has a value beyond the header's {width} columns: it has no column header "
+                      "(a comma too many in the row?)", root=True)
+        body.append((cells + [""] * width)[:width])
+        rows.append(number)
+    frame = pd.DataFrame(body, columns=names, dtype=TEXT) if body else pd.DataFrame({n: text([]) for n in names})
+    return frame, np.asarray(rows, dtype=np.int64)
