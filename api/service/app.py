@@ -2,13 +2,16 @@
 
 On start it creates the data directory, applies the Alembic migrations, fails the runs an earlier
 process left running, and starts the job manager (`api.service.jobs`); on shutdown it ends the workers.
-Every route needs the bearer token when ``ZHAOSHENG_API_TOKEN`` is set (the OpenAPI document and
-``/docs`` included); request bodies above ``max_upload_bytes`` are refused with 413 before they are read.
+When ``ZHAOSHENG_API_TOKEN`` is set, every request needs the bearer token: it is checked first, before
+routing and before a byte of the body is read (`TokenFirst`), so without it an unknown path, a wrong
+method, a malformed body and a 200 MB upload are all 401 alike.  Request bodies above ``max_upload_bytes``
+are refused with 413 before they are read.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from contextlib import asynccontextmanager
 from importlib import metadata
 
@@ -36,6 +39,26 @@ def version() -> str:
         return metadata.version("zhaosheng")
     except metadata.PackageNotFoundError:
         return "0+unknown"
+
+
+class TokenFirst:
+    """401 for a request without ``Authorization: Bearer <token>`` when the server has a token, answered
+    before routing and without reading the body (the route's own check, `deps.require_token`, comes
+    after FastAPI has parsed the body: a malformed one would be 422 or 400, a large one read whole)."""
+
+    def __init__(self, app, token: str | None):
+        self.app, self.expected = app, (token or "").encode()
+
+    async def __call__(self, scope, receive, send):
+        if not self.expected or scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        header = dict(scope.get("headers") or ()).get(b"authorization", b"")
+        scheme, _, given = header.partition(b" ")
+        if scheme.lower() == b"bearer" and secrets.compare_digest(given.strip(), self.expected):
+            return await self.app(scope, receive, send)
+        if scope["type"] == "websocket":  # none is served; closed before it is accepted
+            return await send({"type": "websocket.close", "code": 1008})
+        await _json(send, 401, "a valid bearer token is required", [(b"www-authenticate", b"Bearer")])
 
 
 class BodyLimit:
@@ -73,11 +96,12 @@ class BodyLimit:
         return f"the request body is larger than the limit of {self.limit:,} bytes"
 
 
-async def _json(send, status: int, detail: str) -> None:
+async def _json(send, status: int, detail: str, headers: list | None = None) -> None:
+    """An error answered by a middleware; ``connection: close`` as the body it did not read is dropped."""
     body = json.dumps({"detail": detail}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+                            (b"connection", b"close"), *(headers or [])]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -107,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(TokenFirst, token=settings.token)  # added last: it runs first
 
     app.include_router(scenarios.router)
     app.include_router(runs.router)

@@ -9,6 +9,10 @@
     ZHAOSHENG_MAX_UPLOAD_BYTES, _MAX_UNZIPPED_BYTES, _MAX_ZIP_MEMBERS, _MAX_ZIP_RATIO   upload limits
     ZHAOSHENG_MAX_CONCURRENT_RUNS, _MAX_CONCURRENT_AUDITS   worker processes at once (others queue)
     ZHAOSHENG_DEFAULT_TIME_LIMIT, _MAX_TIME_LIMIT, _RUN_GRACE, _AUDIT_TIME_LIMIT   seconds
+    ZHAOSHENG_MAX_QUEUED_JOBS   runs and analyses waiting at most; beyond, a new one is refused (429)
+    ZHAOSHENG_VALIDATION_TIME_LIMIT, _VALIDATION_MEMORY, _MAX_CONCURRENT_VALIDATIONS   an upload is validated
+                             in a worker process bounded in time (seconds) and address space (bytes)
+    ZHAOSHENG_MAX_PROBLEMS   problems an upload's validation keeps (the rest are counted: "and N more")
 """
 
 from __future__ import annotations
@@ -45,6 +49,14 @@ class Settings(BaseSettings):
     max_time_limit: float = Field(6 * 3600.0, gt=0)
     run_grace: float = Field(120.0, ge=0)  # loading, sequential engine, checker, writing: added to the limit
     audit_time_limit: float = Field(900.0, gt=0)
+    max_queued_jobs: int = Field(100, ge=1)  # runs and analyses queued together; a fuzzer once left 112
+
+    # validating an upload is the loader's work on untrusted input: a worker process with limits, never the
+    # server (a 50 MB CSV of junk once took 243 s and 4.7 GB in the server)
+    validation_time_limit: float = Field(300.0, gt=0)
+    validation_memory: int = Field(4 * 2**30, ge=256 * 2**20)  # RLIMIT_AS of the validating process
+    max_concurrent_validations: int = Field(2, ge=1)
+    max_problems: int = Field(1000, ge=1)
 
     @field_validator("api_token", mode="before")
     @classmethod

@@ -65,6 +65,8 @@ class RunRecord(Base):
     reason: Mapped[str | None] = mapped_column(Text)  # why it failed
     problems: Mapped[list | None] = mapped_column(JSON)  # the input's problems when it failed on them
     pid: Mapped[int | None] = mapped_column(Integer)
+    owner: Mapped[str | None] = mapped_column(String(100))  # the server process that claimed it (`jobs.owner_id`)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # its owner's last sign of life
 
 
 class AdmissionRecord(Base):
@@ -114,6 +116,8 @@ class AuditRecord(Base):
     summary: Mapped[dict | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
     problems: Mapped[list | None] = mapped_column(JSON)
+    owner: Mapped[str | None] = mapped_column(String(100))  # the server process that runs it
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class AnalysisRecord(Base):
@@ -128,6 +132,7 @@ class AnalysisRecord(Base):
     scenario_id: Mapped[str] = mapped_column(String(64))
     params: Mapped[dict] = mapped_column(JSON)  # the request's parameters as given
     status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -137,6 +142,8 @@ class AnalysisRecord(Base):
     reason: Mapped[str | None] = mapped_column(Text)  # why it failed
     problems: Mapped[list | None] = mapped_column(JSON)  # the bad changes, each naming its key
     pid: Mapped[int | None] = mapped_column(Integer)
+    owner: Mapped[str | None] = mapped_column(String(100))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class ViolationRecord(Base):

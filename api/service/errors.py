@@ -13,8 +13,9 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.service.uploads import UploadRejected
 
@@ -23,17 +24,32 @@ MAX_LISTED = 1000
 
 
 class ProblemsError(Exception):
-    """An input with problems (a scenario, a published result): 422 with every problem listed."""
+    """An input with problems (a scenario, a published result): 422 with its problems listed; ``total``
+    counts those found beyond the list too (a validation stops keeping problems after a bound)."""
 
-    def __init__(self, detail: str, problems: list[dict], status: int = 422):
+    def __init__(self, detail: str, problems: list[dict], status: int = 422, total: int | None = None):
         super().__init__(detail)
-        self.detail, self.problems, self.status = detail, problems, status
+        self.detail, self.problems, self.status, self.total = detail, problems, status, total
 
 
-def problems_response(status: int, detail: str, problems: list[dict], headers: dict | None = None) -> JSONResponse:
-    body = {"detail": detail, "problems": problems[:MAX_LISTED]}
-    if len(problems) > MAX_LISTED:
-        body["problems_total"] = len(problems)
+def more_problems(n: int) -> dict:
+    """The last row of a list that was cut: how many problems it does not show (as the loader says it)."""
+    return {"severity": "error", "file": "", "row": None, "column": None, "value": None, "clause": "FORMATS",
+            "message": f"and {n:,} more problems, not listed (fix the ones above first)"}
+
+
+def problems_response(status: int, detail: str, problems: list[dict], headers: dict | None = None,
+                      total: int | None = None) -> JSONResponse:
+    """At most MAX_LISTED rows; when more problems were found, the last row says how many more and
+    ``problems_total`` counts them all."""
+    total = max(total or 0, len(problems))
+    listed = problems[:MAX_LISTED]
+    if total > len(listed):
+        keep = min(len(problems), MAX_LISTED - 1)
+        listed = problems[:keep] + [more_problems(total - keep)]
+    body = {"detail": detail, "problems": listed}
+    if total > len(problems[:MAX_LISTED]):
+        body["problems_total"] = total
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -44,11 +60,33 @@ def _short(value, limit: int = 200) -> str | None:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path takes.  Starlette answers a wrong method with the methods of
+    the first route whose path matches only (``Allow: GET`` for an audit, whose DELETE is another route),
+    so each method is tried against every route."""
+    allowed = []
+    for method in METHOD_ORDER[:-1]:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed + ["OPTIONS"]
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+            if request.method == "OPTIONS":  # what may be done here: the answer OPTIONS exists for
+                return Response(status_code=204, headers=headers)
+        body = {"detail": str(exc.detail)}
+        if getattr(exc, "jobs", None):  # a conflict names the jobs in the way (`routes.common.JobsInTheWay`)
+            body["jobs"] = exc.jobs
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def request_error(request: Request, exc: RequestValidationError):
@@ -59,7 +97,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemsError)
     async def input_problems(request: Request, exc: ProblemsError):
-        return problems_response(exc.status, exc.detail, exc.problems)
+        return problems_response(exc.status, exc.detail, exc.problems, total=exc.total)
 
     @app.exception_handler(UploadRejected)
     async def upload_rejected(request: Request, exc: UploadRejected):

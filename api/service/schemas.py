@@ -33,10 +33,18 @@ class ProblemOut(BaseModel):
     message: str
 
 
+class JobRef(BaseModel):
+    kind: str = Field(description="run, audit, what-if, sweep or bound")
+    id: str
+    status: str
+    url: str
+
+
 class ErrorOut(BaseModel):
     detail: str
     problems: list[ProblemOut] = Field(default_factory=list)
     problems_total: int | None = None  # when more problems were found than listed here
+    jobs: list[JobRef] | None = Field(None, description="409: the queued or running jobs in the way")
 
 
 class Health(BaseModel):
@@ -72,8 +80,9 @@ class RunCreate(BaseModel):
 
     engine: Engine = Field("both", description="sequential: the rules as written; cpsat: the CP-SAT model of "
                                                "the rules; both: both, proven equal and unique, and checked")
-    time_limit: float | None = Field(None, gt=0, description="seconds for the CP-SAT phases; the run is "
-                                     "stopped when it exceeds this plus the server's grace for loading and writing")
+    time_limit: float | None = Field(None, ge=1, description="seconds for the CP-SAT phases (at least 1); the run "
+                                     "is stopped when it exceeds this plus the server's grace for loading and "
+                                     "writing")
     hint: bool = Field(False, description="labelled mode: CP-SAT is given the sequential result as a hint")
 
 
@@ -188,6 +197,7 @@ class AnalysisOut(BaseModel):
     scenario_id: str
     params: dict[str, Any] = Field(default_factory=dict, description="the request as given")
     status: Status
+    cancelled: bool = False
     created_at: Time
     started_at: Time | None = None
     finished_at: Time | None = None

@@ -9,23 +9,32 @@
     <data_dir>/analyses/<id>/                   a what-if's, sweep's or bound's files as the CLI writes them
                                                 (errors.csv and summary.json when it failed on its changes)
 
+    <data_dir>/uploads/<owner>/<id>/            an upload while it is received and validated (`owner` is the
+                                                server process, `api.service.jobs.owner_id`)
+    <data_dir>/runs/.<id>.partial-*/            a worker's files before they are its result
+
 A run's tables go into the database in the same transaction that marks it done, so a run is either done
-with every row or not done at all.
+with every row or not done at all.  Its files appear as a whole (a rename of the worker's staging folder)
+just before that commit, and are removed when the commit does not happen: by the worker when its run
+was failed meanwhile, by the job manager when the worker died between the two, and on the next start
+when the server died (`api.service.jobs.JobManager.sweep_files`).  So a run's folder exists only with a
+row, and holds a "done" summary only when the row is done.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import uuid
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from api.service.db import (QUEUED, AdmissionRecord, AnalysisRecord, AuditRecord, FigureRecord, RunRecord, ScenarioRecord,
-                            ViolationRecord)
+from api.service.db import (ACTIVE, FAILED, QUEUED, RUNNING, AdmissionRecord, AnalysisRecord, AuditRecord, FigureRecord,
+                            RunRecord, ScenarioRecord, ViolationRecord)
 
 INSERT_CHUNK = 20_000
 ADMISSION_FIELDS = ("student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",
@@ -144,16 +153,86 @@ def delete_audit(conn: Connection, data_dir: Path, audit_id: str) -> Path:
     return audit_dir(data_dir, audit_id)
 
 
+def delete_analysis(conn: Connection, data_dir: Path, analysis_id: str) -> Path:
+    conn.execute(delete(AnalysisRecord).where(AnalysisRecord.id == analysis_id))
+    return analysis_dir(data_dir, analysis_id)
+
+
 def delete_scenario(conn: Connection, data_dir: Path, scenario_id: str) -> Path:
     conn.execute(delete(ScenarioRecord).where(ScenarioRecord.id == scenario_id))
     return scenario_dir(data_dir, scenario_id)
 
 
 def remove_folders(folders) -> None:
-    import shutil
-
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# jobs and their scenario -------------------------------------------------------------------------------------
+
+KINDS = {"whatif": "what-if", "sweep": "sweep", "bound": "bound"}
+
+
+def lock_scenario(conn: Connection, scenario_id: str) -> bool:
+    """Hold an uploaded scenario's row for the rest of the transaction (a no-op update), False when it is
+    gone.  Queuing a job on a scenario and deleting it both begin with this, so they happen one after the
+    other: on SQLite the update takes the one write lock, on PostgreSQL the row's lock, and what either
+    reads afterwards is what the other committed.  No job is ever queued on a deleted scenario."""
+    s = ScenarioRecord
+    return bool(conn.execute(update(s).where(s.id == scenario_id).values(id=s.id)).rowcount)
+
+
+def active_jobs(conn: Connection, scenario_id: str) -> list[dict]:
+    """The queued or running jobs of a scenario, each with its kind, id, status and address."""
+    jobs = []
+    for row in conn.execute(select(RunRecord.id, RunRecord.status).where(
+            RunRecord.scenario_id == scenario_id, RunRecord.status.in_(ACTIVE)).order_by(RunRecord.created_at)):
+        jobs.append({"kind": "run", "id": row.id, "status": row.status, "url": f"/runs/{row.id}"})
+    for row in conn.execute(select(AnalysisRecord.id, AnalysisRecord.kind, AnalysisRecord.status).where(
+            AnalysisRecord.scenario_id == scenario_id, AnalysisRecord.status.in_(ACTIVE))
+            .order_by(AnalysisRecord.created_at)):
+        jobs.append({"kind": KINDS.get(row.kind, row.kind), "id": row.id, "status": row.status,
+                     "url": f"/{row.kind}/{row.id}"})
+    for row in conn.execute(select(AuditRecord.id).where(AuditRecord.scenario_id == scenario_id,
+                                                         AuditRecord.status == RUNNING)):
+        jobs.append({"kind": "audit", "id": row.id, "status": RUNNING, "url": f"/audits/{row.id}"})
+    return jobs
+
+
+def queued_jobs(conn: Connection) -> int:
+    """Runs and analyses waiting for a worker (they share one queue)."""
+    return sum(int(conn.scalar(select(func.count()).select_from(t).where(t.status == QUEUED)) or 0)
+               for t in (RunRecord, AnalysisRecord))
+
+
+def result_status(folder: Path) -> str | None:
+    """The status the summary.json of a job's folder declares ("done", "failed"), None without one."""
+    try:
+        return json.loads((folder / "summary.json").read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def settle_folder(folder: Path, status: str | None) -> bool:
+    """Remove a run's or analysis' folder that its row does not vouch for: no row (deleted, or never
+    committed), or a "done" result under a row that is not done (the worker died, or its job was failed,
+    between publishing its files and its commit).  True when removed."""
+    if not folder.exists():
+        return False
+    if status is None or status == QUEUED or (status == FAILED and result_status(folder) == "done"):
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    return False
+
+
+def failure_summary(record) -> dict:
+    """summary.json of a job the server failed (cancelled, out of time, interrupted, its worker dead): such
+    a job has no files of its own, its row says it all."""
+    problems = record.problems or []
+    errors = sum(p.get("severity") == "error" for p in problems)
+    return {"status": "failed", "scenario": record.scenario_id, "reason": record.reason,
+            "cancelled": bool(getattr(record, "cancelled", False)), "errors": errors,
+            "warnings": len(problems) - errors}
 
 
 def _str(value) -> str | None:

@@ -7,6 +7,14 @@ data directory, and writes its progress, and at the end its summary and tables, 
 Every write is conditional on the run (audit) still being ``running``: a run the server has failed
 meanwhile (cancelled, timed out, interrupted) is never marked done.  A worker ends itself when the server
 process dies.
+
+A run's or analysis' files are written into a staging folder (``.ID.partial-*``) and renamed into place
+as a whole just before the commit that marks the job done (or failed on its input); when that commit
+does not happen the worker removes them again, and when the worker dies in between, the job manager or
+the next start does (`api.service.storage.settle_folder`).
+
+`validate_worker` validates an upload (the loader on untrusted input) for the server, within an address
+space limit and keeping a bounded number of problems.
 """
 
 from __future__ import annotations
@@ -19,7 +27,6 @@ import tempfile
 import threading
 import time
 import traceback
-from dataclasses import asdict
 from pathlib import Path
 
 from sqlalchemy import update
@@ -31,10 +38,23 @@ from api.service.storage import analysis_dir, audit_dir, records, run_dir, store
 
 PROGRESS_EVERY = 0.5  # seconds between progress writes of a worker (phase changes are written at once)
 MAX_PROBLEMS = 1000  # problems kept with a failed run or audit in the database (errors.csv has all)
+PROBLEM_FIELDS = ("severity", "file", "row", "column", "value", "clause", "message")  # schemas.ProblemOut
 
 
 def problem_dicts(problems, limit: int = MAX_PROBLEMS) -> list[dict]:
-    return [asdict(p) for p in list(problems)[:limit]]
+    """Problems as the API shows them (the fields of FORMATS.md's errors.csv), at most ``limit``."""
+    return [{f: getattr(p, f) for f in PROBLEM_FIELDS} for p in list(problems)[:limit]]
+
+
+def scenario_info(sc) -> dict:
+    """What the API shows of a scenario it has validated."""
+    s = sc.settings
+    return {"year": s.year, "max_choices": s.max_choices, "general_stage": s.general_stage,
+            "batches": [{"id": b.id, "name": b.name} for b in s.batches],
+            "counts": {"students": len(sc.students), "regions": len(sc.regions), "schools": len(sc.schools),
+                       "subquotas": len(sc.subquotas), "declines": len(sc.declines),
+                       "interviews": len(sc.interviews)},
+            "warnings": len(sc.warnings)}
 
 
 def scenario_source(scenario_id: str, stored_path: str | None, data_dir: Path):
@@ -48,7 +68,8 @@ class _Abandoned(Exception):
 
 def _watch_parent(server_pid: int) -> None:
     """End this worker when the server dies (killed, not shut down): its run is failed on the next start.
-    The server's pid is passed in, not read here: the server may have died while this process started."""
+    The server's pid is passed in, not read here: the server may have died while this process started
+    (a validation, started by the forkserver, watches that one, which ends with the server)."""
 
     def watch():
         while True:
@@ -104,19 +125,31 @@ class _Reporter:
                 pass
 
 
+def _publish(files: Path, out_dir: Path) -> None:
+    """The finished files become the job's folder in one rename (nothing else creates that folder)."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(files, out_dir)
+
+
 def run_worker(run_id: str, db_url: str, data_dir: str, source, engine: str, time_limit: float, hint: bool,
-               server_pid: int) -> None:
-    """The body of a run's worker process: load, run, write the CLI's files, store the tables, done."""
+               server_pid: int, label: str | None = None) -> None:
+    """The body of a run's worker process: load, run, write the CLI's files, store the tables, done.
+    ``label`` is the scenario as a failed run's summary names it (its id; the source path by default)."""
     _watch_parent(server_pid)
     db = make_engine(db_url, pooled=False)
     out_dir = run_dir(Path(data_dir), run_id)
-    label = str(source)
+    label = label or str(source)
+    published = False  # this worker's files are in out_dir, not yet vouched for by a commit
+    staging: Path | None = None
     try:
         import scenarios
         from models import ScenarioError
         from solver.run import NotSolved, run as run_scenario, write_failure, write_outputs
 
         reporter = _Reporter(db, run_id)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.partial-", dir=out_dir.parent))
+        files = staging / "files"
         try:
             reporter.phase("loading the scenario")
             t0 = time.perf_counter()
@@ -125,31 +158,39 @@ def run_worker(run_id: str, db_url: str, data_dir: str, source, engine: str, tim
             output = run_scenario(sc, engine=engine, progress=reporter.tick, time_limit=time_limit,
                                   phase=reporter.phase, log=reporter.log, hint=hint)
             reporter.phase("writing results")
-            write_outputs(output, out_dir, {"load": load_seconds})
-            summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+            write_outputs(output, files, {"load": load_seconds})
+            summary = json.loads((files / "summary.json").read_text(encoding="utf-8"))
             reporter.phase("storing the tables")
             with db.begin() as conn:
                 store_run_tables(conn, run_id, output.result.admissions, output.schools, output.regions,
                                  output.subquotas)
+                _publish(files, out_dir)
+                published = True
                 done = conn.execute(update(RunRecord).where(RunRecord.id == run_id, RunRecord.status == RUNNING)
                                     .values(status=DONE, finished_at=utcnow(), summary=summary,
                                             progress={"phase": "done", "done": None, "total": None,
                                                       "detail": None})).rowcount
                 if not done:
                     raise _Abandoned()  # rolls the tables back
+            published = False
         except ScenarioError as exc:
-            write_failure(out_dir, exc.problems, label, "invalid input")
-            _fail_run(db, run_id, f"invalid input: {len(exc.errors)} error(s) in the scenario",
-                      problem_dicts(exc.problems), _summary(out_dir))
+            write_failure(files, exc.problems, label, "invalid input")
+            published = _fail_with_files(db, RunRecord, run_id, files, out_dir,
+                                         f"invalid input: {len(exc.errors)} error(s) in the scenario",
+                                         problem_dicts(exc.problems))
         except NotSolved as exc:
-            write_failure(out_dir, [], label, str(exc))
-            _fail_run(db, run_id, str(exc), None, _summary(out_dir))
+            write_failure(files, [], label, str(exc))
+            published = _fail_with_files(db, RunRecord, run_id, files, out_dir, str(exc), None)
     except _Abandoned:
         pass
     except Exception as exc:  # the server's log gets the traceback, the client a reason without it
         traceback.print_exc(file=sys.stderr)
-        _fail_run(db, run_id, f"internal error in the worker ({type(exc).__name__})", None, None)
+        _fail_job(db, RunRecord, run_id, f"internal error in the worker ({type(exc).__name__})", None, None)
     finally:
+        if published:  # failed or deleted meanwhile: its files are no result
+            shutil.rmtree(out_dir, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         db.dispose()
 
 
@@ -160,15 +201,25 @@ def _summary(out_dir: Path) -> dict | None:
         return None
 
 
-def _fail_run(db: Engine, run_id: str, reason: str, problems, summary) -> None:
+def _fail_job(db: Engine, table, job_id: str, reason: str, problems, summary) -> bool:
+    """Fail a run or analysis that is still running; False when it had been failed or deleted meanwhile."""
     with db.begin() as conn:
-        conn.execute(update(RunRecord).where(RunRecord.id == run_id, RunRecord.status == RUNNING)
-                     .values(status=FAILED, finished_at=utcnow(), reason=reason, problems=problems, summary=summary))
+        return bool(conn.execute(update(table).where(table.id == job_id, table.status == RUNNING)
+                                 .values(status=FAILED, finished_at=utcnow(), reason=reason, problems=problems,
+                                         summary=summary)).rowcount)
+
+
+def _fail_with_files(db: Engine, table, job_id: str, files: Path, out_dir: Path, reason: str, problems) -> bool:
+    """Publish a failure's files (errors.csv, summary.json), then fail the job; True when the files are
+    there but the job had ended meanwhile (the caller removes them)."""
+    _publish(files, out_dir)
+    return not _fail_job(db, table, job_id, reason, problems, _summary(out_dir))
 
 
 def audit_worker(audit_id: str, db_url: str, data_dir: str, source, result_path: str, offers_path: str | None,
-                 server_pid: int) -> None:
-    """The body of an audit's worker process (`api.cli.audit`, with the database as its output)."""
+                 server_pid: int, max_problems: int = MAX_PROBLEMS) -> None:
+    """The body of an audit's worker process (`api.cli.audit`, with the database as its output); the
+    problems of the uploaded files are kept up to ``max_problems`` (the rest counted)."""
     _watch_parent(server_pid)
     db = make_engine(db_url, pooled=False)
     out = audit_dir(Path(data_dir), audit_id)
@@ -180,18 +231,20 @@ def audit_worker(audit_id: str, db_url: str, data_dir: str, source, result_path:
         from solver.audit import audit, write_audit, write_audit_failure
 
         t0 = time.perf_counter()
-        problems, sc = ProblemLog(), None
+        problems, sc = ProblemLog(limit=max_problems), None
         try:
             sc = scenarios.load(source)
         except ScenarioError as exc:  # reported together with the result files' problems
-            problems.items.extend(exc.problems)
+            for problem in exc.problems:
+                problems.add(problem)
         admissions = read_published_into(Path(result_path), "admissions", problems)
         offers = read_published_into(Path(offers_path), "offers", problems) if offers_path else None
         if problems.has_errors:
-            write_audit_failure(out, problems.items, Path(result_path).name, "invalid input")
-            errors = sum(p.severity == "error" for p in problems.items)
-            _finish_audit(db, audit_id, FAILED, None, f"invalid input: {errors} error(s)",
-                          problem_dicts(problems.items))
+            listed = ScenarioError(problems.ordered(), problems.omitted).problems  # "and N more" last
+            write_audit_failure(out, listed, Path(result_path).name, "invalid input")
+            errors = sum(p.severity == "error" for p in problems.items) + problems.omitted
+            _finish_audit(db, audit_id, FAILED, None, f"invalid input: {errors:,} error(s)",
+                          problem_dicts(listed, limit=max_problems + 1))
             return
         load_seconds = round(time.perf_counter() - t0, 3)
         report = audit(sc, admissions, offers, explain=True)  # explanations.csv, as the CLI's default
@@ -220,7 +273,7 @@ def _finish_audit(db: Engine, audit_id: str, status: str, summary, reason, probl
 # analyses: what-if, sweep, bound (issue #6) ---------------------------------------------------------------
 
 def analysis_worker(analysis_id: str, kind: str, params: dict, db_url: str, data_dir: str, source,
-                    server_pid: int) -> None:
+                    server_pid: int, label: str | None = None) -> None:
     """The body of an analysis' worker process: load the scenario, call `solver.whatif.whatif`,
     `solver.sweep.sweep` (one process: the service bounds its workers itself) or `solver.flow.bound`,
     write the CLI's files into a staging folder that becomes ``analyses/ID`` as a whole, then mark it done
@@ -228,6 +281,8 @@ def analysis_worker(analysis_id: str, kind: str, params: dict, db_url: str, data
     _watch_parent(server_pid)
     db = make_engine(db_url, pooled=False)
     out_dir = analysis_dir(Path(data_dir), analysis_id)
+    label = label or str(source)
+    published = False
     staging: Path | None = None
     try:
         import scenarios
@@ -235,48 +290,49 @@ def analysis_worker(analysis_id: str, kind: str, params: dict, db_url: str, data
         from models.results import write_failed
 
         reporter = _Reporter(db, analysis_id, AnalysisRecord)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{analysis_id}.partial-", dir=out_dir.parent))
+        files = staging / "files"
+        files.mkdir()
         try:
             reporter.phase("loading the scenario")
             sc = scenarios.load(source)
-            out_dir.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{analysis_id}.partial-", dir=out_dir.parent))
             tables = None
             if kind == "whatif":
                 from solver.whatif import whatif, write_whatif
 
                 report = whatif(sc, params["changes"], seed=int(params.get("seed") or 0), progress=reporter.tick)
                 reporter.phase("writing results")
-                write_whatif(report, staging)
+                write_whatif(report, files)
                 tables = {"regions": records(report.regions)}
             elif kind == "sweep":
                 from solver.sweep import parse_shares, sweep, write_sweep
 
                 report = sweep(sc, parse_shares(params["general_share"]), workers=1, progress=reporter.tick)
                 reporter.phase("writing results")
-                write_sweep(report, staging)
+                write_sweep(report, files)
             elif kind == "bound":
                 from solver.flow import bound, write_bound
 
                 reporter.phase("running the rules and the maximum flow")
                 report = bound(sc)
                 reporter.phase("writing results")
-                write_bound(report, staging)
+                write_bound(report, files)
                 tables = {"schools": records(report.schools)}
             else:
                 raise ValueError(f"unknown analysis kind {kind!r}")
-            summary = json.loads((staging / "summary.json").read_text(encoding="utf-8"))
-            shutil.rmtree(out_dir, ignore_errors=True)
-            os.replace(staging, out_dir)
-            staging = None
+            summary = json.loads((files / "summary.json").read_text(encoding="utf-8"))
             with db.begin() as conn:
+                _publish(files, out_dir)
+                published = True
                 done = conn.execute(update(AnalysisRecord)
                                     .where(AnalysisRecord.id == analysis_id, AnalysisRecord.status == RUNNING)
                                     .values(status=DONE, finished_at=utcnow(), summary=summary, tables=tables,
                                             progress={"phase": "done", "done": None, "total": None,
                                                       "detail": None})).rowcount
-            if not done:  # failed meanwhile (the time limit, a stop): its files are not a result
-                shutil.rmtree(out_dir, ignore_errors=True)
-                raise _Abandoned()
+                if not done:  # failed meanwhile (cancelled, the time limit, a stop): its files are no result
+                    raise _Abandoned()
+            published = False
         except ScenarioError as exc:  # a bad change (ChangeError) or, for an upload, a scenario gone bad
             from dataclasses import replace
 
@@ -285,21 +341,66 @@ def analysis_worker(analysis_id: str, kind: str, params: dict, db_url: str, data
             what = "invalid change" if isinstance(exc, ChangeError) else "invalid input"
             # the CLI reports a change under "--set"; over HTTP it is the request's "changes"
             problems = [replace(p, file="changes") if p.file == SOURCE else p for p in exc.problems]
-            write_failed(out_dir, problems, (), {"kind": kind, "scenario": str(source), "reason": what})
-            _fail_analysis(db, analysis_id, f"{what}: {len(exc.errors)} error(s)", problem_dicts(problems),
-                           _summary(out_dir))
+            write_failed(files, problems, (), {"kind": kind, "scenario": label, "reason": what})
+            published = _fail_with_files(db, AnalysisRecord, analysis_id, files, out_dir,
+                                         f"{what}: {len(exc.errors)} error(s)", problem_dicts(problems))
     except _Abandoned:
         pass
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
-        _fail_analysis(db, analysis_id, f"internal error in the worker ({type(exc).__name__})", None, None)
+        _fail_job(db, AnalysisRecord, analysis_id, f"internal error in the worker ({type(exc).__name__})", None,
+                  None)
     finally:
+        if published:  # failed or deleted meanwhile: its files are no result
+            shutil.rmtree(out_dir, ignore_errors=True)
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         db.dispose()
 
 
-def _fail_analysis(db: Engine, analysis_id: str, reason: str, problems, summary) -> None:
-    with db.begin() as conn:
-        conn.execute(update(AnalysisRecord).where(AnalysisRecord.id == analysis_id, AnalysisRecord.status == RUNNING)
-                     .values(status=FAILED, finished_at=utcnow(), reason=reason, problems=problems, summary=summary))
+# validating an upload -------------------------------------------------------------------------------------
+
+def _limit_address_space(limit: int) -> None:
+    """Cap this process's address space: past it an allocation fails (MemoryError, or the process ends),
+    never the server or its neighbours."""
+    try:
+        import resource
+    except ImportError:  # not on this system: the time limit still holds
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def validate_worker(source: str, result_file: str, max_problems: int, memory: int) -> None:
+    """Validate an unpacked upload (a folder, an .xlsx or a .json file) as `models.load_scenario` does, but
+    keeping at most ``max_problems`` problems (the others counted) in at most ``memory`` bytes of address
+    space; write the outcome as JSON to ``result_file`` (renamed into place: a process killed while
+    writing leaves none): ``{"valid": true, "name", "info"}`` or ``{"valid": false, "problems",
+    "omitted"}``.  Without that file the server knows a limit stopped it."""
+    _watch_parent(os.getppid())
+    _limit_address_space(memory)
+    from models.problems import ProblemLog, ScenarioError
+    from models.readers import read_folder, read_json, read_workbook
+    from models.validate import build_scenario
+
+    path = Path(source)
+    log = ProblemLog(limit=max_problems)
+    try:
+        if path.is_dir():
+            raw = read_folder(path, log)
+        elif path.suffix.lower() in (".xlsx", ".xlsm"):
+            raw = read_workbook(path, log)
+        else:
+            raw = read_json(path, log)
+        sc = build_scenario(raw, log)
+        outcome = {"valid": True, "name": str(sc.name), "info": scenario_info(sc)}
+    except ScenarioError as exc:
+        listed = exc.problems[:-1] if exc.omitted else exc.problems  # the server says "and N more" itself
+        outcome = {"valid": False, "problems": problem_dicts(listed, limit=max_problems),
+                   "omitted": exc.omitted + max(0, len(listed) - max_problems)}
+    except MemoryError:
+        return  # no outcome: the server reports the memory limit
+    partial = Path(result_file + ".partial")
+    partial.write_text(json.dumps(outcome, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(partial, result_file)

@@ -15,6 +15,9 @@ queued).  Whether the school or region exists and whether the changed scenario i
 a quota, R8) needs the scenario: that is checked in the worker, and the what-if is then ``failed`` with the
 reason "invalid change" and the same problems (and ``errors.csv``).  A sweep's ``general_share`` is parsed
 in the request (`solver.sweep.parse_shares`, at most `MAX_SWEEP_STEPS` steps).
+
+An analysis is cancelled and deleted as a run is (``POST /{kind}/{id}/cancel``, ``DELETE /{kind}/{id}``),
+and counts in the one queue whose length ``max_queued_jobs`` bounds (429 beyond it).
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ from typing import Annotated
 
 import pandas as pd
 from fastapi import APIRouter, Body, HTTPException, Response, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy import delete
 
 from api.service import storage
-from api.service.db import DONE, FAILED, QUEUED, AnalysisRecord, utcnow
+from api.service.db import ACTIVE, DONE, FAILED, QUEUED, AnalysisRecord, utcnow
 from api.service.deps import JobsDep, SessionDep, SettingsDep
 from api.service.errors import ProblemsError
+from api.service.routes.common import queue_job
 from api.service.routes.scenarios import find_scenario
 from api.service.schemas import (AnalysisOut, ErrorOut, RunProgress, SweepCreate, WhatIfCreate,
                                  elapsed_seconds)
@@ -54,6 +59,8 @@ FAILED_FILES = ("errors.csv", "summary.json")
 MAX_SWEEP_STEPS = 201
 CHANGES_FILE = "changes"  # the "file" a problem with a change is reported under (the CLI says --set)
 NOT_FOUND = {404: {"model": ErrorOut}}
+QUEUED_OR_FULL = {404: {"model": ErrorOut}, 429: {"model": ErrorOut, "description": "max_queued_jobs runs and "
+                                                  "analyses are waiting: try again after Retry-After seconds"}}
 NOT_ENDED = {404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "the analysis has not ended"}}
 NAMES = {"whatif": "what-if", "sweep": "sweep", "bound": "bound"}
 
@@ -121,6 +128,8 @@ def analysis_out(session, record: AnalysisRecord, data_dir) -> AnalysisOut:
     if record.status in (DONE, FAILED):
         folder = storage.analysis_dir(data_dir, record.id)
         present = set(os.listdir(folder)) if folder.is_dir() else set()
+        if record.status == FAILED:
+            present.add("summary.json")  # from the row when it has no files
         allowed = FILES[record.kind] if record.status == DONE else FAILED_FILES
         files = {name: f"{base}/{name}" for name in allowed if name in present}
         if record.status == DONE and record.kind == "whatif":
@@ -129,7 +138,8 @@ def analysis_out(session, record: AnalysisRecord, data_dir) -> AnalysisOut:
                 files.update({f"{side}/{name}": f"{base}/{side}/{name}" for name in SIDE_FILES if name in there})
     tables = record.tables or {}
     return AnalysisOut(id=record.id, kind=record.kind, scenario_id=record.scenario_id, params=record.params or {},
-                       status=record.status, created_at=record.created_at, started_at=record.started_at,
+                       status=record.status, cancelled=bool(record.cancelled), created_at=record.created_at,
+                       started_at=record.started_at,
                        finished_at=record.finished_at, elapsed_seconds=elapsed,
                        queue_position=storage.queue_position(session, record), progress=progress, summary=record.summary,
                        regions=tables.get("regions"), schools=tables.get("schools"), reason=record.reason,
@@ -143,11 +153,11 @@ def _get(session, kind: str, analysis_id: str) -> AnalysisRecord:
     return record
 
 
-def _queue(session, settings, jobs, response: Response, kind: str, scenario_id: str, params: dict) -> AnalysisOut:
+def _queue(session, settings, jobs, response: Response, kind: str, scenario, scenario_id: str,
+           params: dict) -> AnalysisOut:
     record = AnalysisRecord(id=storage.new_id(), kind=kind, scenario_id=scenario_id, params=params, status=QUEUED,
-                            created_at=utcnow())
-    session.add(record)
-    session.commit()
+                            cancelled=False, created_at=utcnow())
+    queue_job(session, settings, record, uploaded=scenario is not None)
     jobs.notify()
     response.headers["Location"] = f"/{kind}/{record.id}"
     return analysis_out(session, record, settings.data_dir)
@@ -156,43 +166,45 @@ def _queue(session, settings, jobs, response: Response, kind: str, scenario_id: 
 # starting ---------------------------------------------------------------------------------------------------
 
 @router.post("/scenarios/{scenario_id}/whatif", status_code=status.HTTP_202_ACCEPTED, response_model=AnalysisOut,
-             responses=NOT_FOUND)
+             responses=QUEUED_OR_FULL)
 def create_whatif(scenario_id: str, body: WhatIfCreate, session: SessionDep, settings: SettingsDep, jobs: JobsDep,
                   response: Response) -> AnalysisOut:
     """Queue a what-if: the scenario as it is and with the changes, both with the sequential engine, compared
     per region, school and batch, and every student whose outcome changed (``zhaosheng whatif``).  Keys
     and values are checked here (422, each problem naming its key); unknown schools or regions and a
     changed scenario that breaks the rules fail the what-if with the same problems."""
-    find_scenario(session, scenario_id)
+    scenario = find_scenario(session, scenario_id)
     changes = dict(body.changes) if isinstance(body.changes, dict) else list(body.changes)
     check_changes(changes)
-    return _queue(session, settings, jobs, response, "whatif", scenario_id, {"changes": changes, "seed": body.seed})
+    return _queue(session, settings, jobs, response, "whatif", scenario, scenario_id,
+                  {"changes": changes, "seed": body.seed})
 
 
 @router.post("/scenarios/{scenario_id}/sweep", status_code=status.HTTP_202_ACCEPTED, response_model=AnalysisOut,
-             responses=NOT_FOUND)
+             responses=QUEUED_OR_FULL)
 def create_sweep(scenario_id: str, body: SweepCreate, session: SessionDep, settings: SettingsDep, jobs: JobsDep,
                  response: Response) -> AnalysisOut:
     """Queue a ratio sweep (``zhaosheng sweep --general-share``): each step sets every region's general
     seats to the share of its graduates and runs the rules; the steps run one after another in the job's
     worker process."""
-    find_scenario(session, scenario_id)
+    scenario = find_scenario(session, scenario_id)
     check_shares(body.general_share)
-    return _queue(session, settings, jobs, response, "sweep", scenario_id, {"general_share": str(body.general_share)})
+    return _queue(session, settings, jobs, response, "sweep", scenario, scenario_id,
+                  {"general_share": str(body.general_share)})
 
 
 @router.post("/scenarios/{scenario_id}/bound", status_code=status.HTTP_202_ACCEPTED, response_model=AnalysisOut,
-             responses=NOT_FOUND)
+             responses=QUEUED_OR_FULL)
 def create_bound(scenario_id: str, session: SessionDep, settings: SettingsDep, jobs: JobsDep, response: Response,
                  body: Annotated[dict | None, Body(description="nothing (an empty object is accepted)")] = None,
                  ) -> AnalysisOut:
     """Queue the max-flow bound (``zhaosheng bound``): the most students who could be placed within their
     listed choices under the quotas and sub-quotas, beside the rule's placements."""
-    find_scenario(session, scenario_id)
+    scenario = find_scenario(session, scenario_id)
     if body:
         raise ProblemsError("the bound takes no parameters", [
             _request_problem(f"body.{key}", value, "unknown parameter") for key, value in body.items()])
-    return _queue(session, settings, jobs, response, "bound", scenario_id, {})
+    return _queue(session, settings, jobs, response, "bound", scenario, scenario_id, {})
 
 
 # following, and the files --------------------------------------------------------------------------------
@@ -207,6 +219,40 @@ def _status_route(kind: str) -> None:
     router.add_api_route(f"/{kind}/{{analysis_id}}", get_analysis, methods=["GET"], response_model=AnalysisOut,
                          summary=f"Get a {NAMES[kind]}", responses=NOT_FOUND)
 
+    def cancel_analysis(analysis_id: str, session: SessionDep, settings: SettingsDep, jobs: JobsDep) -> AnalysisOut:
+        record = _get(session, kind, analysis_id)
+        if not jobs.cancel(analysis_id, AnalysisRecord):
+            raise HTTPException(409, f"the {NAMES[kind]} has already ended ({record.status})")
+        session.refresh(record)
+        return analysis_out(session, record, settings.data_dir)
+
+    cancel_analysis.__name__ = f"cancel_{kind}"
+    cancel_analysis.__doc__ = (f"Cancel a queued or running {NAMES[kind]} (its worker process is ended); it becomes "
+                               "failed, cancelled.")
+    router.add_api_route(f"/{kind}/{{analysis_id}}/cancel", cancel_analysis, methods=["POST"],
+                         response_model=AnalysisOut, summary=f"Cancel a {NAMES[kind]}",
+                         responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "it has ended"}})
+
+    def delete_analysis(analysis_id: str, session: SessionDep, settings: SettingsDep) -> Response:
+        record = _get(session, kind, analysis_id)
+        if record.status in ACTIVE:
+            raise HTTPException(409, f"the {NAMES[kind]} is {record.status}: cancel it first")
+        conn = session.connection()
+        a = AnalysisRecord
+        if not conn.execute(delete(a).where(a.id == analysis_id, a.status.not_in(ACTIVE))).rowcount:
+            session.rollback()
+            raise HTTPException(409, f"the {NAMES[kind]} is active: cancel it first")
+        session.commit()
+        storage.remove_folders([storage.analysis_dir(settings.data_dir, analysis_id)])
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    delete_analysis.__name__ = f"delete_{kind}"
+    delete_analysis.__doc__ = f"Delete an ended {NAMES[kind]} with its files (409 while it is queued or running)."
+    router.add_api_route(f"/{kind}/{{analysis_id}}", delete_analysis, methods=["DELETE"],
+                         status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
+                         summary=f"Delete a {NAMES[kind]}",
+                         responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "it is active"}})
+
 
 def _file_route(kind: str, name: str, media_type: str, side: str | None = None) -> None:
     path_in = f"{side}/{name}" if side else name
@@ -216,6 +262,8 @@ def _file_route(kind: str, name: str, media_type: str, side: str | None = None) 
         if record.status in (QUEUED, "running"):
             raise HTTPException(409, f"the {NAMES[kind]} is {record.status}; its files are there when it has ended")
         path = storage.analysis_dir(settings.data_dir, analysis_id) / path_in
+        if path_in == "summary.json" and record.status == FAILED and not path.is_file():
+            return JSONResponse(storage.failure_summary(record))  # failed by the server: the row says it all
         if (record.status == FAILED and (side or name not in FAILED_FILES)) or not path.is_file():
             raise HTTPException(404, f"this {NAMES[kind]} has no {path_in}"
                                 + (f" (it failed: {record.reason})" if record.status == FAILED else ""))

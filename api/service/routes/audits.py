@@ -3,6 +3,10 @@
 ``offers.csv`` (field ``offers``); the answer is the audit with its violations (FORMATS.md, "An audit")
 as JSON, and violations.csv, differences.csv, explanations.csv and audit.xlsx to download.  Bad input
 is 422 with every problem of the scenario and the files, and nothing is stored.
+
+An audit's row (running, with this server process as its owner) is committed before its files are
+written, in a transaction that holds its scenario's row (`storage.lock_scenario`): the scenario cannot be
+deleted while the audit runs (409), nor between the check and the row.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from api.service import storage
 from api.service.db import FAILED, RUNNING, AuditRecord, ScenarioRecord, ViolationRecord, utcnow
@@ -64,15 +68,22 @@ def audit_out(session, audit: AuditRecord, data_dir: Path, with_violations: bool
                     files={n: f"/audits/{audit.id}/{n}" for n in FILES if done and n in present})
 
 
-def _save(upload: UploadFile, folder: Path, stem: str) -> tuple[Path, str]:
-    """Keep the uploaded file under a fixed name (only its suffix is taken from the client's name)."""
-    name = Path(upload.filename or "").name
-    suffix = Path(name).suffix.lower()
-    path = folder / f"{stem}{suffix if suffix in SUFFIXES else '.csv'}"
+def _stored_name(upload: UploadFile, stem: str) -> str:
+    """The uploaded file's name under ``input/``: fixed, only its suffix taken from the client's name."""
+    suffix = Path(Path(upload.filename or "").name).suffix.lower()
+    return f"{stem}{suffix if suffix in SUFFIXES else '.csv'}"
+
+
+def _client_name(upload: UploadFile, stem: str) -> str:
+    return Path(upload.filename or "").name or _stored_name(upload, stem)
+
+
+def _save(upload: UploadFile, folder: Path, stem: str) -> Path:
+    path = folder / _stored_name(upload, stem)
     upload.file.seek(0)
     with open(path, "wb") as out:
         shutil.copyfileobj(upload.file, out, 2**20)
-    return path, name or path.name
+    return path
 
 
 def _get_audit(session, audit_id: str) -> AuditRecord:
@@ -84,6 +95,7 @@ def _get_audit(session, audit_id: str) -> AuditRecord:
 
 @router.post("/scenarios/{scenario_id}/audits", status_code=status.HTTP_201_CREATED, response_model=AuditOut,
              responses={404: {"model": ErrorOut}, 413: {"model": ErrorOut},
+                        409: {"model": ErrorOut, "description": "the audit was deleted while it ran"},
                         504: {"model": ErrorOut, "description": "the audit passed the server's time limit"}})
 async def create_audit(scenario_id: str, request: Request, response: Response, settings: SettingsDep,
                        jobs: JobsDep,
@@ -98,25 +110,43 @@ async def create_audit(scenario_id: str, request: Request, response: Response, s
         with sessions() as session:
             record = find_scenario(session, scenario_id)
             stored = record.path if isinstance(record, ScenarioRecord) else None
-            audit_id = storage.new_id()
+            if record is not None and not storage.lock_scenario(session.connection(), scenario_id):
+                raise HTTPException(404, f"no scenario {scenario_id!r}")
+            audit_id, now = storage.new_id(), utcnow()
+            session.add(AuditRecord(id=audit_id, scenario_id=scenario_id, status=RUNNING, created_at=now,
+                                    files={"result": _client_name(result, "admissions"),
+                                           "offers": _client_name(offers, "offers") if offers else None},
+                                    owner=jobs.owner, heartbeat_at=now))
+            session.commit()
+        try:
             folder = storage.audit_dir(settings.data_dir, audit_id) / "input"
             folder.mkdir(parents=True, exist_ok=True)
-            result_path, result_name = _save(result, folder, "admissions")
-            offers_path, offers_name = _save(offers, folder, "offers") if offers is not None else (None, None)
-            session.add(AuditRecord(id=audit_id, scenario_id=scenario_id, status=RUNNING, created_at=utcnow(),
-                                    files={"result": result_name, "offers": offers_name}))
-            session.commit()
+            result_path = _save(result, folder, "admissions")
+            offers_path = _save(offers, folder, "offers") if offers is not None else None
+        except BaseException:
+            _discard(audit_id)
+            raise
         return audit_id, scenario_source(scenario_id, stored, settings.data_dir), result_path, offers_path
+
+    def _discard(audit_id: str) -> None:
+        with sessions() as session:
+            folder = storage.delete_audit(session.connection(), settings.data_dir, audit_id)
+            session.commit()
+        storage.remove_folders([folder])
 
     audit_id, source, result_path, offers_path = await run_in_threadpool(prepare)
     stopped = await jobs.audit(audit_id, source, result_path, offers_path)
 
     def finish():
         with sessions() as session:
-            audit = session.get(AuditRecord, audit_id)
-            if stopped is not None and audit.status == RUNNING:
-                audit.status, audit.reason, audit.finished_at = FAILED, stopped, utcnow()
+            if stopped is not None:
+                session.execute(update(AuditRecord).where(AuditRecord.id == audit_id, AuditRecord.status == RUNNING)
+                                .values(status=FAILED, reason=stopped, finished_at=utcnow()))
                 session.commit()
+            audit = session.get(AuditRecord, audit_id)
+            if audit is None:  # deleted meanwhile (it cannot be while running; never leave its files behind)
+                storage.remove_folders([storage.audit_dir(settings.data_dir, audit_id)])
+                raise HTTPException(409, "the audit was deleted while it ran")
             if audit.status == FAILED and audit.problems:
                 problems, reason = audit.problems, audit.reason
                 folder = storage.delete_audit(session.connection(), settings.data_dir, audit_id)
@@ -167,7 +197,12 @@ def delete_audit(audit_id: str, session: SessionDep, settings: SettingsDep) -> R
     audit = _get_audit(session, audit_id)
     if audit.status == RUNNING:
         raise HTTPException(409, "the audit is running")
-    folder = storage.delete_audit(session.connection(), settings.data_dir, audit_id)
+    conn = session.connection()
+    a = AuditRecord
+    if not conn.execute(delete(a).where(a.id == audit_id, a.status != RUNNING)).rowcount:
+        session.rollback()
+        raise HTTPException(409, "the audit is running")
+    folder = storage.delete_audit(conn, settings.data_dir, audit_id)
     session.commit()
     storage.remove_folders([folder])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -175,10 +210,13 @@ def delete_audit(audit_id: str, session: SessionDep, settings: SettingsDep) -> R
 
 def _file_route(name: str, media_type: str):
     def download(audit_id: str, session: SessionDep, settings: SettingsDep) -> FileResponse:
-        _get_audit(session, audit_id)
+        audit = _get_audit(session, audit_id)
+        if audit.status == RUNNING:
+            raise HTTPException(409, "the audit is running; its files are there when it has ended")
         path = storage.audit_dir(settings.data_dir, audit_id) / name
-        if not path.is_file():
-            raise HTTPException(404, f"this audit has no {name}")
+        if audit.status == FAILED or not path.is_file():  # a failed audit's files are no audit
+            raise HTTPException(404, f"this audit has no {name}"
+                                + (f" (it failed: {audit.reason})" if audit.status == FAILED else ""))
         return FileResponse(path, media_type=media_type, filename=name)
 
     download.__name__ = "download_audit_" + name.replace(".", "_")
@@ -186,7 +224,7 @@ def _file_route(name: str, media_type: str):
     router.add_api_route(f"/audits/{{audit_id}}/{name}", download, methods=["GET"], response_class=FileResponse,
                          summary=f"Download the audit's {name}",
                          responses={200: {"content": {media_type.split(";")[0]: {}}, "description": name},
-                                    404: {"model": ErrorOut}})
+                                    404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
 
 
 for _name, _media in FILES.items():

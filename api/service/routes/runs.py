@@ -13,13 +13,14 @@ import os
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response, status
-from fastapi.responses import FileResponse
-from sqlalchemy import func, select
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy import delete, func, select
 
 from api.service import storage
 from api.service.db import ACTIVE, DONE, FAILED, QUEUED, AdmissionRecord, FigureRecord, RunRecord, utcnow
 from api.service.deps import JobsDep, SessionDep, SettingsDep
 from api.service.errors import ProblemsError
+from api.service.routes.common import queue_job
 from api.service.routes.scenarios import find_scenario
 from api.service.schemas import (AdmissionOut, ErrorOut, Page, RunCreate, RunOut, RunProgress, Status,
                                  elapsed_seconds)
@@ -40,6 +41,8 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="rows per page")]
 Id = Annotated[str | None, Query(max_length=200)]
 NOT_FOUND = {404: {"model": ErrorOut}}
 NOT_DONE = {404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "the run is not done"}}
+QUEUE_FULL = {429: {"model": ErrorOut, "description": "max_queued_jobs runs and analyses are waiting: try again "
+                                                      "after Retry-After seconds"}}
 
 
 def run_out(run: RunRecord, data_dir, queue_position: int | None = None) -> RunOut:
@@ -50,6 +53,8 @@ def run_out(run: RunRecord, data_dir, queue_position: int | None = None) -> RunO
     if run.status in (DONE, FAILED):
         folder = storage.run_dir(data_dir, run.id)
         present = set(os.listdir(folder)) if folder.is_dir() else set()
+        if run.status == FAILED:
+            present.add("summary.json")  # from the row when the run has no files (`download_summary`)
         allowed = FILES if run.status == DONE else FAILED_FILES
         files = {name: f"/runs/{run.id}/{name}" for name in allowed if name in present}
     return RunOut(id=run.id, scenario_id=run.scenario_id, engine=run.engine, time_limit=run.time_limit,
@@ -85,12 +90,12 @@ def _page_of_runs(session, settings, conditions, offset: int, limit: int) -> Pag
 # starting and following runs -------------------------------------------------------------------------------
 
 @router.post("/scenarios/{scenario_id}/runs", status_code=status.HTTP_202_ACCEPTED, response_model=RunOut,
-             responses=NOT_FOUND)
+             responses={**NOT_FOUND, **QUEUE_FULL})
 def create_run(scenario_id: str, session: SessionDep, settings: SettingsDep, jobs: JobsDep, response: Response,
                body: Annotated[RunCreate | None, Body()] = None) -> RunOut:
     """Queue a run of the scenario (a bundled name or an uploaded id); it starts when a worker is free.
-    Without ``time_limit`` the server's default applies."""
-    find_scenario(session, scenario_id)
+    Without ``time_limit`` the server's default applies.  429 when ``max_queued_jobs`` are waiting."""
+    record = find_scenario(session, scenario_id)
     body = body or RunCreate()
     limit = body.time_limit or settings.default_time_limit
     if limit > settings.max_time_limit:
@@ -99,8 +104,7 @@ def create_run(scenario_id: str, session: SessionDep, settings: SettingsDep, job
              "clause": "API", "message": f"at most {settings.max_time_limit:g} seconds"}])
     run = RunRecord(id=storage.new_id(), scenario_id=scenario_id, engine=body.engine, time_limit=float(limit),
                     hint=body.hint, status=QUEUED, cancelled=False, created_at=utcnow())
-    session.add(run)
-    session.commit()
+    queue_job(session, settings, run, uploaded=record is not None)
     jobs.notify()
     response.headers["Location"] = f"/runs/{run.id}"
     return run_out(run, settings.data_dir, storage.queue_position(session, run))
@@ -137,7 +141,7 @@ def get_run(run_id: str, session: SessionDep, settings: SettingsDep) -> RunOut:
 def cancel_run(run_id: str, session: SessionDep, settings: SettingsDep, jobs: JobsDep) -> RunOut:
     """Cancel a queued or running run (its worker process is ended); it becomes failed, cancelled."""
     run = _get_run(session, run_id)
-    if not jobs.cancel(run_id):
+    if not jobs.cancel(run_id, RunRecord):
         raise HTTPException(409, f"the run has already ended ({run.status})")
     session.refresh(run)
     return run_out(run, settings.data_dir)
@@ -150,7 +154,12 @@ def delete_run(run_id: str, session: SessionDep, settings: SettingsDep) -> Respo
     run = _get_run(session, run_id)
     if run.status in ACTIVE:
         raise HTTPException(409, f"the run is {run.status}: cancel it first")
-    folder = storage.delete_run(session.connection(), settings.data_dir, run_id)
+    conn = session.connection()
+    # conditional: a run that is active by now (it cannot be, once ended; but never delete one that is)
+    if not conn.execute(delete(RunRecord).where(RunRecord.id == run_id, RunRecord.status.not_in(ACTIVE))).rowcount:
+        session.rollback()
+        raise HTTPException(409, "the run is active: cancel it first")
+    folder = storage.delete_run(conn, settings.data_dir, run_id)
     session.commit()
     storage.remove_folders([folder])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -225,6 +234,9 @@ def _file_route(name: str, media_type: str):
         if run.status in ACTIVE:
             raise HTTPException(409, f"the run is {run.status}; its files are there when it has ended")
         path = storage.run_dir(settings.data_dir, run_id) / name
+        if name == "summary.json" and run.status == FAILED and not path.is_file():
+            # failed by the server (cancelled, out of time, interrupted): no files, the row says it all
+            return JSONResponse(storage.failure_summary(run))
         if (run.status == FAILED and name not in FAILED_FILES) or not path.is_file():
             raise HTTPException(404, f"this run has no {name}" + (f" (it failed: {run.reason})"
                                                                   if run.status == FAILED else ""))

@@ -1,12 +1,21 @@
 """Scenarios: upload (a .zip of the FORMATS.md folder, an .xlsx workbook, or JSON), list, show, delete.
 
+An upload is received into ``uploads/`` (a JSON body streamed to a file, never held whole), unpacked
+there after the zip checks of `api.service.uploads`, and validated by the loader in a worker process
+bounded in time and memory that keeps at most ``max_problems`` problems (`JobManager.validate`): the
+loader on untrusted input never runs in the server, whose memory stays flat whatever is uploaded.  Only a
+valid scenario is moved to ``scenarios/ID/``, in the transaction that adds its row.
+
 Bundled scenarios are listed too; their id is their name (``jiaozuo-2022``) and they cannot be deleted.
-Deleting an uploaded scenario deletes its finished runs and audits with it (their rows and files); while
-one of its runs is queued or running it is refused with 409 (cancel the run first).
+Deleting an uploaded scenario deletes its finished runs, analyses and audits with it (their rows and
+files); while any job of it (a run, a what-if, a sweep, a bound or an audit) is queued or running it is
+refused with 409 naming them.  The check and the deletion hold the scenario's row
+(`storage.lock_scenario`), as does queuing a job on it, so no job slips in between.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from functools import lru_cache
 from pathlib import Path
@@ -20,10 +29,10 @@ from starlette.datastructures import UploadFile
 
 from api.service import storage
 from api.service.config import Settings
-from api.service.db import ACTIVE, AuditRecord, RunRecord, ScenarioRecord, utcnow
-from api.service.deps import SessionDep, SettingsDep
+from api.service.db import AnalysisRecord, AuditRecord, RunRecord, ScenarioRecord, utcnow
+from api.service.deps import JobsDep, SessionDep, SettingsDep
 from api.service.errors import ProblemsError
-from api.service.worker import problem_dicts
+from api.service.routes.common import JobsInTheWay
 from api.service.schemas import ErrorOut, Page, ScenarioOut
 from api.service.uploads import ZipLimits, check_workbook, extract_zip, remove_tree, sniff
 
@@ -84,54 +93,53 @@ def find_scenario(session, scenario_id: str) -> ScenarioRecord | None:
     return record
 
 
-def scenario_info(sc) -> dict:
-    s = sc.settings
-    return {"year": s.year, "max_choices": s.max_choices, "general_stage": s.general_stage,
-            "batches": [{"id": b.id, "name": b.name} for b in s.batches],
-            "counts": {"students": len(sc.students), "regions": len(sc.regions), "schools": len(sc.schools),
-                       "subquotas": len(sc.subquotas), "declines": len(sc.declines),
-                       "interviews": len(sc.interviews)},
-            "warnings": len(sc.warnings)}
-
-
 def _limits(settings: Settings) -> ZipLimits:
     return ZipLimits(settings.max_unzipped_bytes, settings.max_zip_members, settings.max_zip_ratio)
 
 
-def _store(settings: Settings, sessions, scenario_id: str, upload: Path, filename: str | None,
-           kind: str | None) -> ScenarioRecord:
-    """Unpack, validate with the loader, keep (runs in a worker thread, never on the event loop)."""
-    from models import ScenarioError, load_scenario
-
+def _unpack(settings: Settings, upload: Path, unpacked: Path, filename: str | None, kind: str | None) -> tuple[Path, str]:
+    """The scenario as the loader reads it (a folder, scenario.xlsx or scenario.json) under ``unpacked``,
+    after the checks of `api.service.uploads`; and its format.  In a worker thread, never on the event loop."""
     label = Path(filename).name if filename else "upload"
     kind = kind or sniff(upload, filename)
+    unpacked.mkdir(parents=True, exist_ok=True)
+    if kind == "zip":
+        return extract_zip(upload, unpacked / "folder", _limits(settings), label), "folder"
+    if kind == "xlsx":
+        check_workbook(upload, _limits(settings), label)
+        root = unpacked / "scenario.xlsx"
+    else:
+        root = unpacked / "scenario.json"
+    shutil.move(upload, root)
+    return root, ("xlsx" if kind == "xlsx" else "json")
+
+
+def _keep(settings: Settings, sessions, scenario_id: str, unpacked: Path, root: Path, fmt: str,
+          filename: str | None, outcome: dict) -> ScenarioRecord:
+    """Move the validated scenario to ``scenarios/ID/`` and add its row, the rename just before the commit
+    (a server killed in between leaves a folder without a row, which the next start removes)."""
     target = storage.scenario_dir(settings.data_dir, scenario_id)
-    target.mkdir(parents=True, exist_ok=True)
-    try:
-        if kind == "zip":
-            root, fmt = extract_zip(upload, target / "folder", _limits(settings), label), "folder"
-        elif kind == "xlsx":
-            check_workbook(upload, _limits(settings), label)
-            root, fmt = target / "scenario.xlsx", "xlsx"
-            shutil.move(upload, root)
-        else:
-            root, fmt = target / "scenario.json", "json"
-            shutil.move(upload, root)
+    record = ScenarioRecord(id=scenario_id, name=outcome["name"], format=fmt, filename=filename,
+                            path=str((target / root.relative_to(unpacked)).relative_to(settings.data_dir)),
+                            created_at=utcnow(), info=outcome["info"])
+    with sessions() as session:
+        session.add(record)
+        session.flush()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(unpacked, target)
         try:
-            sc = load_scenario(root)
-        except ScenarioError as exc:
-            raise ProblemsError(f"the scenario is not valid: {len(exc.errors)} error(s), nothing was stored",
-                                problem_dicts(exc.problems, limit=10**9)) from None
-        record = ScenarioRecord(id=scenario_id, name=str(sc.name), format=fmt, filename=filename,
-                                path=str(root.relative_to(settings.data_dir)), created_at=utcnow(),
-                                info=scenario_info(sc))
-        with sessions() as session:
-            session.add(record)
             session.commit()
-        return record
-    except BaseException:
-        remove_tree(target)
-        raise
+        except BaseException:
+            remove_tree(target)
+            raise
+    return record
+
+
+def _invalid(outcome: dict) -> ProblemsError:
+    problems, omitted = outcome.get("problems") or [], int(outcome.get("omitted") or 0)
+    errors = sum(p.get("severity") == "error" for p in problems) + omitted
+    return ProblemsError(f"the scenario is not valid: {errors:,} error(s), nothing was stored", problems,
+                         total=len(problems) + omitted)
 
 
 async def _receive_file(request: Request, staging: Path) -> tuple[str | None, Path]:
@@ -155,31 +163,47 @@ async def _receive_file(request: Request, staging: Path) -> tuple[str | None, Pa
         await form.close()
 
 
+async def _receive_body(request: Request, dest: Path) -> None:
+    """A JSON body straight to a file, chunk by chunk (`app.BodyLimit` bounds its size)."""
+    out = await run_in_threadpool(open, dest, "wb")
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                await run_in_threadpool(out.write, chunk)
+    finally:
+        await run_in_threadpool(out.close)
+
+
 # routes --------------------------------------------------------------------------------------------------
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ScenarioOut, openapi_extra=UPLOAD_BODY,
              responses={413: {"model": ErrorOut, "description": "the upload, or what it unpacks to, is too large"},
                         415: {"model": ErrorOut, "description": "neither multipart/form-data nor JSON"}})
-async def upload_scenario(request: Request, response: Response, settings: SettingsDep) -> ScenarioOut:
+async def upload_scenario(request: Request, response: Response, settings: SettingsDep, jobs: JobsDep) -> ScenarioOut:
     """Upload a scenario as the multipart field ``file`` (a .zip of the FORMATS.md folder, an .xlsx
-    workbook or a .json file) or as a JSON body.  It is validated as the CLI validates it: 422 lists
-    every problem (file, row, column, value, clause, message) and nothing is stored."""
+    workbook or a .json file) or as a JSON body.  It is validated as the CLI validates it: 422 lists its
+    problems (file, row, column, value, clause, message; past ``max_problems`` the last row says how many
+    more) and nothing is stored; 413 when it is too large to unpack or to validate within the limits."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "multipart/form-data" and not (ctype == "application/json" or ctype.endswith("+json")):
+        raise HTTPException(415, "send the scenario as multipart/form-data (field 'file') or as application/json")
     scenario_id = storage.new_id()
-    staging = settings.data_dir / "uploads" / scenario_id
+    staging = jobs.uploads_dir() / scenario_id
     await run_in_threadpool(staging.mkdir, parents=True, exist_ok=True)
     try:
         if ctype == "multipart/form-data":
             filename, path = await _receive_file(request, staging)
             kind = None
-        elif ctype == "application/json" or ctype.endswith("+json"):
-            body = await request.body()
-            path, filename, kind = staging / "scenario.json", None, "json"
-            await run_in_threadpool(path.write_bytes, body)
         else:
-            raise HTTPException(415, "send the scenario as multipart/form-data (field 'file') or as application/json")
-        record = await run_in_threadpool(_store, settings, request.app.state.sessions, scenario_id, path,
-                                         filename, kind)
+            path, filename, kind = staging / "upload.json", None, "json"
+            await _receive_body(request, path)
+        unpacked = staging / "scenario"
+        root, fmt = await run_in_threadpool(_unpack, settings, path, unpacked, filename, kind)
+        outcome = await jobs.validate(root, staging / "outcome.json", Path(filename).name if filename else "upload")
+        if not outcome.get("valid"):
+            raise _invalid(outcome)
+        record = await run_in_threadpool(_keep, settings, request.app.state.sessions, scenario_id, unpacked, root,
+                                         fmt, filename, outcome)
     finally:
         await run_in_threadpool(remove_tree, staging)
     response.headers["Location"] = f"/scenarios/{scenario_id}"
@@ -208,20 +232,25 @@ def get_scenario(scenario_id: str, session: SessionDep) -> ScenarioOut:
 
 
 @router.delete("/{scenario_id}", status_code=status.HTTP_204_NO_CONTENT,
-               responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+               responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "a bundled scenario, "
+                                                          "or jobs of it are queued or running (named)"}})
 def delete_scenario(scenario_id: str, session: SessionDep, settings: SettingsDep) -> Response:
-    """Delete an uploaded scenario with its finished runs and audits (409 while a run of it is queued or
-    running, and for a bundled scenario)."""
+    """Delete an uploaded scenario with its finished runs, analyses and audits (409 while any job of it is
+    queued or running, naming them, and for a bundled scenario)."""
     record = find_scenario(session, scenario_id)
     if record is None:
         raise HTTPException(409, f"{scenario_id!r} is a bundled scenario and cannot be deleted")
-    active = session.scalar(select(func.count()).select_from(RunRecord)
-                            .where(RunRecord.scenario_id == scenario_id, RunRecord.status.in_(ACTIVE)))
-    if active:
-        raise HTTPException(409, f"{active} run(s) of this scenario are queued or running: cancel them first")
     conn = session.connection()
+    if not storage.lock_scenario(conn, scenario_id):  # from here no job can be queued on it
+        raise HTTPException(404, f"no scenario {scenario_id!r}")
+    active = storage.active_jobs(conn, scenario_id)
+    if active:
+        session.rollback()
+        raise JobsInTheWay("the scenario", active)
     folders = [storage.delete_run(conn, settings.data_dir, run_id) for run_id in
                session.scalars(select(RunRecord.id).where(RunRecord.scenario_id == scenario_id)).all()]
+    folders += [storage.delete_analysis(conn, settings.data_dir, analysis_id) for analysis_id in
+                session.scalars(select(AnalysisRecord.id).where(AnalysisRecord.scenario_id == scenario_id)).all()]
     folders += [storage.delete_audit(conn, settings.data_dir, audit_id) for audit_id in
                 session.scalars(select(AuditRecord.id).where(AuditRecord.scenario_id == scenario_id)).all()]
     folders.append(storage.delete_scenario(conn, settings.data_dir, scenario_id))
