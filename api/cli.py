@@ -75,6 +75,16 @@ def _show_problems(problems: list[Problem], limit: int = 20) -> None:
         err_console.print(f"... and {len(groups) - limit} more kinds of problem")
 
 
+def _show_reading_warnings(warnings: list[Problem], limit: int = 8) -> None:
+    """How the input was read where a planner should know it (an encoding, a skipped title row, more
+    students than graduates): every warning but the void choices (R2, R3), which are counted."""
+    reading = [w for w in warnings if w.clause not in ("R2", "R3")]
+    for w in reading[:limit]:
+        err_console.print(f"[yellow]note[/]: {w.file}" + (f", row {w.row}" if w.row else "") + f": {w.message}")
+    if len(reading) > limit:
+        err_console.print(f"... and {len(reading) - limit} more notes in warnings.csv")
+
+
 def _regions_summary(out) -> Table:
     from solver.figures import totals
 
@@ -189,8 +199,10 @@ def run(scenario: str, out_dir: Path | None, engine: str, time_limit: float | No
         console.print(_verdict_table(output))
     console.print(_regions_summary(output))
     warnings = len(output.scenario.warnings)
+    _show_reading_warnings(output.scenario.warnings)
     if warnings:
-        console.print(f"{warnings:,} warning(s) (void choices, R2/R3) listed in {out_dir / 'warnings.csv'}")
+        console.print(f"{warnings:,} warning(s) (void choices, R2/R3, and how the files were read) listed in "
+                      f"{out_dir / 'warnings.csv'}")
     console.print(f"Results in {out_dir}/ (admissions.csv, offers.csv, schools.csv, regions.csv, progress.xlsx, "
                   f"summary.json) in {time.perf_counter() - started:.1f} s")
     if output.verification is not None and not output.verification.verdict.ok:
@@ -247,7 +259,7 @@ def audit(scenario: str, result_path: Path, offers_path: Path | None, out_dir: P
     try:
         sc = _load(scenario)
     except ScenarioError as exc:  # the result files' problems are reported together with the scenario's
-        log.items.extend(exc.problems)
+        log.extend(exc.problems)
     admissions = read_published_into(result_path, "admissions", log)
     offers = read_published_into(offers_path, "offers", log) if offers_path else None
     if log.has_errors:
@@ -305,6 +317,7 @@ def validate(scenario: str, out_dir: Path | None) -> None:
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_csv(problems_frame(sc.warnings), out_dir / "warnings.csv")
+    _show_reading_warnings(sc.warnings)
     console.print(f"{sc.name}: valid — {len(sc.regions)} regions, {len(sc.schools)} schools, "
                   f"{len(sc.students):,} students, {len(sc.settings.batches)} batches, {len(sc.warnings):,} warning(s)")
 

@@ -66,7 +66,7 @@ def read_csv_table(path: Path, table: str, log: ProblemLog, label: str | None = 
     if encoding == "gb18030":
         log.warning(label, None, None, None, "FORMATS",
                     "read as GB18030 (GBK), the encoding of Excel's 'CSV (逗号分隔)' on Chinese Windows")
-    head = list(csv.reader(io.StringIO("\n".join(content.split("\n", 6)[:6]))))
+    head = list(csv.reader(io.StringIO("\n".join(content[:65536].split("\n")[:6]))))
     if not head or not any(c.strip() for c in head[0] + sum(head[1:], [])):
         log.error(label, 1, None, None, "FORMATS", "the file has no header row", root=True)
         return RawTable(pd.DataFrame(), label, 2, unreadable=True)

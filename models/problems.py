@@ -108,9 +108,13 @@ class ProblemLog:
         for row, value, text in zip(rows[:keep], values, messages):
             self.items.append(Problem(file, int(row), column, _text(value), clause, text, severity))
 
+    def extend(self, problems: Iterable[Problem]) -> None:
+        for p in problems:
+            self.add(p)
+
     @property
     def has_errors(self) -> bool:
-        return self._errors
+        return self._errors or any(p.severity == "error" for p in self.items)  # items may be extended directly
 
     def ordered(self) -> list[Problem]:
         """Root causes first, then the other errors, then warnings; otherwise in the order found."""

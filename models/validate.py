@@ -427,8 +427,7 @@ class _Validator:
     def _extras(self, t: RawTable, table: str) -> dict[str, pd.Series]:
         """The columns carried as given: names and notes (`CARRIED`) and the declared extra columns."""
         declared = self._declared(table)
-        return {c: t.frame[c] for c in t.frame.columns
-                if c in CARRIED or (c in t.unknown and normalize(c) in declared)}
+        return {c: t.frame[c] for c in t.frame.columns if c in CARRIED or normalize(c) in declared}
 
     # regions ------------------------------------------------------------------------------------
     def regions(self) -> pd.DataFrame | None:

@@ -16,12 +16,15 @@ import openpyxl
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.cli import cli
 from builders import region, scenario_dict, school, student, write_csv_folder, write_workbook
 from models import ScenarioError, load_scenario
 from models.published import read_published
 from solver.sequential import run_sequential
+from test_engine_vs_reference import scenarios
 
 TABLES = ("regions", "schools", "subquotas", "students", "declines", "interviews")
 
@@ -421,3 +424,61 @@ def test_a_published_result_with_an_unknown_column_or_mangled_ids_is_refused(tmp
     with pytest.raises(ScenarioError) as info:
         read_published(path)
     assert "'.0'" in info.value.errors[0].message
+
+
+# Property: neither the encoding nor the container changes the outcome ------------------------------------
+
+def _with_names(data: dict, use_names: list[bool]) -> dict:
+    """The same scenario with some choice cells naming the school (学校X1) instead of its id."""
+    names = {s["school_id"]: s["name"] for s in data["schools"]}
+    for r, by_name in zip(data["students"], use_names):
+        for k, v in r.items():
+            if by_name and v in names and (k.startswith("choice_") or "_choice_" in k):
+                r[k] = names[v]
+    return data
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(data=scenarios(), use_names=st.lists(st.booleans(), min_size=12, max_size=12))
+def test_encoding_and_container_never_change_the_outcome(tmp_path_factory, data, use_names):
+    data = _with_names(data, use_names)
+    expected = outcome(load_scenario_from(data))
+    tmp = tmp_path_factory.mktemp("forms")
+    forms = {f"csv-{e}": office_folder(data, tmp / e, encoding=e) for e in ("utf-8", "utf-8-sig", "gb18030")}
+    forms["xlsx"] = write_workbook(data, tmp / "s.xlsx")
+    forms["json"] = tmp / "s.json"
+    forms["json"].write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    for form, target in forms.items():
+        assert outcome(load_scenario(target)) == expected, form
+
+
+# The same through an upload to the service ------------------------------------------------------------------
+
+def _zip(folder) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in sorted(folder.iterdir()):
+            zf.write(path, path.name)
+    return buf.getvalue()
+
+
+def test_uploads_read_office_files_and_refuse_misread_ones(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.service import Settings, create_app
+
+    good = office_folder(base(), tmp_path / "gbk", encoding="gb18030",
+                         rename={"students": {"choice_1": "第一志愿学校代码", "student_id": "考生号"}})
+    bad = office_folder(base(), tmp_path / "bad", rename={"schools": {"registered": "备案状态"}})
+    with TestClient(create_app(Settings(data_dir=tmp_path / "data"))) as client:
+        r = client.post("/scenarios", files={"file": ("gbk.zip", _zip(good), "application/zip")})
+        assert r.status_code == 201, r.text
+        r = client.post("/scenarios", files={"file": ("bad.zip", _zip(bad), "application/zip")})
+        assert r.status_code == 422, r.text
+        first = r.json()["problems"][0]
+        assert (first["file"], first["row"], first["column"]) == ("schools.csv", 1, "备案状态")
+        assert "`registered` (备案)" in first["message"]
