@@ -669,17 +669,18 @@ class _Validator:
         return cells
 
     def graduates_warnings(self, regions: pd.DataFrame, students: pd.DataFrame) -> None:
-        """A region with more students than graduates would show an enrollment rate above 100%."""
+        """A region with more fresh (应届) students than fresh graduates is a mismatch of the two tables
+        (former students may add to the students, never to the graduates); its rate could pass 100%."""
         t = self.raw.tables["regions"]
-        counts = students["region_id"].value_counts()
+        counts = students.loc[students["cohort"] == "fresh", "region_id"].value_counts()
         graduates = regions["graduates"].to_numpy(dtype=float, na_value=np.nan)
         have = regions["region_id"].map(counts).fillna(0).to_numpy()
         over = have > graduates
         for i in np.flatnonzero(over):
             self.log.warning(t.file, int(t.row_numbers()[i]), t.headers.get("graduates", "graduates"),
                              int(graduates[i]), "FORMATS regions.csv",
-                             f"{int(have[i]):,} students have this region, more than its {int(graduates[i]):,} "
-                             "graduates: its enrollment rate could pass 100%")
+                             f"{int(have[i]):,} fresh (应届) students have this region, more than its "
+                             f"{int(graduates[i]):,} graduates: its enrollment rate could pass 100%")
 
     # void choices (warnings) --------------------------------------------------------------------
     def void_choice_warnings(self, students: pd.DataFrame, schools: pd.DataFrame, interviews: pd.DataFrame) -> None:
