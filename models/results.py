@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from models.columns import take, text
+from models.columns import codes_of, take, text
+from models.headers import CARRIED_LABELS
 from models.scenario import Scenario
 
 ADMISSION_COLUMNS = ["student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",
@@ -134,12 +135,32 @@ def _json_default(value):
 
 PROGRESS_HEADERS = ["单位", "初中应届毕业生总数", "高中阶段教育招生总数", "普通高中招生数", "中等职业教育招生数",
                     "普职比例", "高中阶段教育毛入学率"]
+PROGRESS_TABLE = "高中阶段教育学校招生进展情况汇总表"  # JZ 附件2
+
+
+def display_name(sc: Scenario) -> str:
+    """The scenario as a planner names it: its ``title`` (scenario.yaml, e.g. 焦作市2022年) or its name."""
+    return str(sc.settings.extra.get("title") or sc.name).strip()
+
+
+def progress_title(sc: Scenario) -> str:
+    """The title of progress.xlsx: the scenario's display name and the JZ 附件2 table's name, with the year
+    where the name has none (``焦作市2022年中等职业学校招生　高中阶段教育学校招生进展情况汇总表``); a
+    ``title`` that is itself a table's name (…表) as it is."""
+    name, year = display_name(sc), sc.settings.year
+    if name.endswith("表"):
+        return name
+    return f"{name}\u3000{f'{year}年' if year and str(year) not in name else ''}{PROGRESS_TABLE}"
 
 
 def write_progress_workbook(table: pd.DataFrame, path: Path, title: str) -> None:
-    """The JZ A2 progress table (附件2 高中阶段教育学校招生进展情况汇总表) as a formatted workbook."""
+    """The JZ A2 progress table (附件2 高中阶段教育学校招生进展情况汇总表) as a formatted workbook, set up to
+    print (issue #10.7): landscape, fit to the page width, the header row on every page, counts with
+    thousands separators."""
     import openpyxl
     from openpyxl.styles import Alignment, Border, Font, Side
+
+    from models.workbooks import COUNT, PERCENT, print_setup
 
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -151,7 +172,8 @@ def write_progress_workbook(table: pd.DataFrame, path: Path, title: str) -> None
         ws.append([_plain(v) for v in row])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(PROGRESS_HEADERS))
     ws["A1"].font = Font(bold=True, size=14)
-    ws["A1"].alignment = Alignment(horizontal="center")
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.row_dimensions[1].height = 36
     thin = Side(style="thin")
     for row in ws.iter_rows(min_row=3, max_row=ws.max_row):
         for cell in row:
@@ -160,13 +182,76 @@ def write_progress_workbook(table: pd.DataFrame, path: Path, title: str) -> None
                 cell.font = Font(bold=True)
     for cell in ws[3]:
         cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
-    for row in ws.iter_rows(min_row=4, max_row=ws.max_row, min_col=7, max_col=7):
+    ws.row_dimensions[3].height = 32
+    for row in ws.iter_rows(min_row=4, max_row=ws.max_row, min_col=2, max_col=7):
         for cell in row:
-            cell.number_format = "0.00%"
+            cell.number_format = PERCENT if cell.column == 7 else COUNT
+            if cell.column == 6:
+                cell.alignment = Alignment(horizontal="right")
     for col, width in zip("ABCDEFG", (22, 14, 14, 12, 14, 12, 14)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "B4"
+    print_setup(ws, "3:3", title)
     wb.save(path)
+
+
+# The 录取名册 (issue #10.7) ----------------------------------------------------------------------------------
+
+def admissions_roster(sc: Scenario, admissions: pd.DataFrame) -> pd.DataFrame:
+    """admissions.csv as a planner forwards it: one row per student with Chinese headers, the students'
+    name-like columns (`Scenario.carried_columns`, under `models.headers.CARRIED_LABELS` or as given),
+    the region's and the school's names, the outcome in words (R12), the batch's name (R5) and the
+    dates (R11)."""
+    from models.workbooks import OUTCOME_LABELS, labels
+
+    adm = admissions.reset_index(drop=True)
+    n = len(adm)
+    ids = text(adm["student_id"])
+    students = sc.students
+    rows = np.arange(n) if n == len(students) and ids.equals(text(students["student_id"]).reset_index(drop=True)) \
+        else codes_of(ids, students["student_id"])
+    columns: dict[str, pd.Series] = {"考生号": ids}
+    carried = sc.carried_columns()
+    for col in [c for c in CARRIED_LABELS if c in carried] + [c for c in carried if c not in CARRIED_LABELS]:
+        columns.setdefault(CARRIED_LABELS.get(col, col), _at(students[col], rows))
+    columns["学籍所在地"] = _names_of(adm["region_id"], sc.regions, "region_id")
+    columns["录取结果"] = text(labels(adm["outcome"], OUTCOME_LABELS))
+    columns["录取学校"] = _names_of(adm["school_id"], sc.schools, "school_id")
+    columns["学校代码"] = text(adm["school_id"])
+    batches = sc.settings.batches
+    batch = adm["batch"].to_numpy(dtype=np.float64, na_value=np.nan)
+    position = np.full(n, len(batches))
+    for i, b in enumerate(batches):
+        position[batch == b.id] = i
+    columns["录取批次"] = take([b.name for b in batches] + [""], position)
+    columns["志愿序号"] = adm["choice_rank"].astype("Int64")
+    columns["录取日期"] = text(adm["admit_date"])
+    columns["确认日期"] = text(adm["confirm_date"])
+    return pd.DataFrame(columns)
+
+
+def _at(values: pd.Series, rows: np.ndarray) -> pd.Series:
+    """values[rows] as text, "" where a row is -1."""
+    if (rows >= 0).all():
+        return take(text(values), rows)
+    return take(list(text(values)) + [""], np.where(rows >= 0, rows, len(values)))
+
+
+def _names_of(ids: pd.Series, table: pd.DataFrame, key: str) -> pd.Series:
+    """The ``name`` of each id in ``table`` ("" for an empty or unknown id)."""
+    names = list(text(table["name"]).to_numpy(dtype=object)) + [""]
+    codes = codes_of(text(ids), table[key])
+    return take(names, np.where(codes >= 0, codes, len(names) - 1))
+
+
+def write_admissions_workbook(sc: Scenario, admissions: pd.DataFrame, path: Path) -> None:
+    """admissions.xlsx: the 录取名册 (`admissions_roster`), ids and names frozen, set up to print."""
+    from models.workbooks import Book
+
+    roster = admissions_roster(sc, admissions)
+    book = Book(f"{display_name(sc)} 录取名册")
+    book.table("录取名册", roster, names={c: c for c in roster.columns}, freeze_columns=2 if "姓名" in roster else 1)
+    book.save(path)
 
 
 def _plain(value):

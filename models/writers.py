@@ -43,6 +43,12 @@ def settings_dict(scenario: Scenario) -> dict:
 
 def scenario_tables(scenario: Scenario) -> dict[str, pd.DataFrame]:
     """The tables as text, as they are written to files (empty optional tables left out)."""
+    return {name: _as_text(frame) for name, frame in _tables(scenario).items()}
+
+
+def _tables(scenario: Scenario) -> dict[str, pd.DataFrame]:
+    """The tables with their types, in file order: unused general-stage columns and empty optional
+    tables left out, the choice columns of the students last."""
     tables = {}
     regions = scenario.regions.copy()
     for col in ("general_seats", "general_cutoff"):
@@ -62,7 +68,7 @@ def scenario_tables(scenario: Scenario) -> dict[str, pd.DataFrame]:
         tables["declines"] = scenario.declines
     if len(scenario.interviews):
         tables["interviews"] = scenario.interviews
-    return {name: _as_text(frame) for name, frame in tables.items()}
+    return tables
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -100,13 +106,16 @@ def write_folder(scenario: Scenario, folder: Path) -> None:
 
 
 def write_workbook(scenario: Scenario, path: Path) -> None:
-    import openpyxl
+    """One workbook: the ``scenario`` sheet (key, value), ``batches`` and a sheet per table under its file
+    name and English headers, so that it loads back as it was.  Numbers are numeric cells (quota,
+    graduates, score …), ids and other text stay text, flags are true/false (issue #10.7)."""
+    from models.workbooks import Book, bold_cell
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = openpyxl.Workbook(write_only=True)
+    book = Book(scenario.name)
     settings = settings_dict(scenario)
-    ws = wb.create_sheet("scenario")
-    ws.append(["key", "value"])
+    ws = book.sheet("scenario", widths=(18, 40))
+    ws.append([bold_cell(ws, "key"), bold_cell(ws, "value")])
     for key, value in settings.items():
         if key == "batches":
             continue
@@ -115,17 +124,23 @@ def write_workbook(scenario: Scenario, path: Path) -> None:
         elif isinstance(value, (dict, list)):
             value = yaml.safe_dump(value, allow_unicode=True)
         ws.append([key, value])
-    ws = wb.create_sheet("batches")
     cols = ["id", "name", "choices", "fallback", "open", "admit_by", "confirm_by"]
-    ws.append(cols)
-    for b in settings["batches"]:
-        ws.append([_cell(b.get(c, "")) for c in cols])
-    for name, frame in scenario_tables(scenario).items():
-        ws = wb.create_sheet(name)
-        ws.append(list(frame.columns))
-        for row in frame.itertuples(index=False):
-            ws.append(list(row))
-    wb.save(path)
+    batches = pd.DataFrame([[_cell(b.get(c, "")) for c in cols] for b in settings["batches"]], columns=cols)
+    for name, frame in {"batches": batches, **_tables(scenario)}.items():
+        frame = _flags_as_text(frame)
+        book.table(name, frame, names={c: c for c in frame.columns})
+    book.save(path)
+
+
+def _flags_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """true/false for the flag columns, as a folder's CSV files have them; other columns as they are."""
+    flags = [c for c in frame.columns if pd.api.types.is_bool_dtype(frame[c].dtype)]
+    if not flags:
+        return frame
+    frame = frame.copy()
+    for col in flags:
+        frame[col] = frame[col].map({True: "true", False: "false"}).astype(object)
+    return frame
 
 
 def _cell(value):

@@ -34,7 +34,6 @@ import pandas as pd
 from models.columns import codes_of, text
 from models.results import Result, write_csv, write_json
 from models.scenario import Scenario
-from models.workbooks import frame_sheet
 from solver.arrays import ScenarioArrays
 from solver.choices import batch_choices
 from solver.general import general_stage
@@ -295,24 +294,28 @@ def write_bound(report: BoundReport, out_dir: Path | str) -> Path:
 
 
 def _workbook(report: BoundReport, path: Path) -> None:
-    import openpyxl
+    """bound.xlsx in Chinese, every sheet set up to print (issue #10.7): 概要, 学校, the region → school
+    matrices of the rule's result and of one maximum assignment, and the flows one a row."""
+    from models.workbooks import SCHOOL, Book
 
-    wb = openpyxl.Workbook(write_only=True)
     s = report.summary()
     overview = [
-        ("可录取考生 (R1 合格, 未被普高录取) pool", s["pool"]),
-        ("有有效志愿 in the network", s["in_network"]),
-        ("规则录取 placed by the rule", s["rule_placed"]),
-        ("最大可录取 max placeable (bound)", s["bound"]),
-        ("差距 gap", s["gap"]),
-        ("不调整已录取者即可补录 fillable without moving anybody", s["without_moving"]),
-        ("需调整已录取者 needs students moved", s["needs_moving"]),
-        ("计划 seats", s["seats"]),
-        ("规则空额 vacancies left by the rule", s["rule_vacancies"]),
+        ("可录取考生（R1 合格、未被普高录取）", s["pool"]),
+        ("有有效志愿的考生", s["in_network"]),
+        ("按规则录取", s["rule_placed"]),
+        ("最多可录取（上界）", s["bound"]),
+        ("差距", s["gap"]),
+        ("不调整已录取者即可补录", s["without_moving"]),
+        ("需调整已录取者", s["needs_moving"]),
+        ("招生计划", s["seats"]),
+        ("按规则录取后的空额", s["rule_vacancies"]),
     ]
-    sheets = [("概要", pd.DataFrame(overview, columns=["项目 item", "人数 students"])),
-              ("学校", report.schools), ("流向 (规则)", flows_matrix(report, "rule")),
-              ("流向 (最大)", flows_matrix(report, "bound_assignment")), ("流向明细", report.flows)]
-    for title, frame in sheets:
-        frame_sheet(wb, title, frame, freeze="B2", width=lambda i, col, t=title: 40 if i == 0 and t == "概要" else 14)
-    wb.save(path)
+    book = Book(f"{report.scenario} 录取上界")
+    book.table("概要", pd.DataFrame({"item": text([k for k, _ in overview]),
+                                   "students": np.array([v for _, v in overview], dtype=np.int64)}),
+               names={"students": "人数"}, freeze_columns=1)
+    book.table("学校", report.schools, names=SCHOOL, freeze_columns=2)
+    book.table("流向（规则）", flows_matrix(report, "rule"), freeze_columns=1)
+    book.table("流向（最大）", flows_matrix(report, "bound_assignment"), freeze_columns=1)
+    book.table("流向明细", report.flows, names={"rule": "规则录取"}, freeze_columns=2)
+    book.save(path)

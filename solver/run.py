@@ -18,8 +18,8 @@ import pandas as pd
 
 from models.problems import Problem, problems_frame
 from models.results import (
-    ADMISSION_COLUMNS, OFFER_COLUMNS, Result, publish_files, write_csv, write_failed, write_json,
-    write_progress_workbook,
+    ADMISSION_COLUMNS, OFFER_COLUMNS, Result, progress_title, publish_files, write_admissions_workbook, write_csv,
+    write_failed, write_json, write_progress_workbook,
 )
 from models.scenario import Scenario
 from solver import figures
@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # imported for real only when CP-SAT runs (it loads OR-Tools)
     from solver.verify import Verification
 
 ENGINES = ("sequential", "cpsat", "both")
-RESULT_FILES = ("admissions.csv", "offers.csv", "schools.csv", "subquotas.csv", "regions.csv", "summary.json",
-                "progress.xlsx", "warnings.csv", "differences.csv", "violations.csv")
+RESULT_FILES = ("admissions.csv", "admissions.xlsx", "offers.csv", "schools.csv", "subquotas.csv", "regions.csv",
+                "summary.json", "progress.xlsx", "warnings.csv", "differences.csv", "violations.csv")
 
 
 class NotSolved(Exception):
@@ -135,7 +135,8 @@ def _cpsat(sc: Scenario, arr: ScenarioArrays, time_limit, phase, log, hint) -> t
 
 
 def write_outputs(out: RunOutput, target: Path, extra_timings: dict | None = None) -> Path:
-    """Write every result file of FORMATS.md into ``target`` (replaced as a whole when complete)."""
+    """Write every result file of FORMATS.md into ``target`` (replaced as a whole when complete), and
+    admissions.xlsx, the 录取名册 a planner forwards (issue #10.7)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
@@ -154,9 +155,11 @@ def write_outputs(out: RunOutput, target: Path, extra_timings: dict | None = Non
             if len(out.verification.differences):
                 tables.append((out.verification.differences, "differences.csv"))
         with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow writes CSV without holding the GIL
+            roster = pool.submit(write_admissions_workbook, out.scenario, adm, staging / "admissions.xlsx")
             list(pool.map(lambda item: write_csv(item[0], staging / item[1]), tables))
-        title = f"{out.scenario.settings.year or ''}{'年' if out.scenario.settings.year else ''}高中阶段教育学校招生进展情况汇总表（{out.scenario.name}）"
-        write_progress_workbook(figures.progress_table(out.regions), staging / "progress.xlsx", title)
+            roster.result()
+        write_progress_workbook(figures.progress_table(out.regions), staging / "progress.xlsx",
+                                progress_title(out.scenario))
         timings = dict(out.timings)
         timings.update(extra_timings or {})
         timings["write"] = round(time.perf_counter() - t0, 4)

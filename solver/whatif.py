@@ -49,10 +49,12 @@ from models.columns import codes_of, from_arrow, member, text
 from models.headers import FALSE_WORDS, TRUE_WORDS
 from models.problems import Problem, ProblemLog, ScenarioError
 from models.readers import RawScenario, RawTable
-from models.results import write_csv, write_json
+from models.results import display_name, write_csv, write_json
 from models.scenario import Scenario
 from models.validate import build_scenario
-from models.workbooks import bold_cell, frame_sheet
+from models.workbooks import (
+    COUNT, OUTCOME_LABELS, PERCENT, REGION, SCHOOL, Book, bold_cell, cell, labels, zh_header,
+)
 from models.writers import scenario_tables, settings_dict
 from solver import figures
 from solver.run import RunOutput, run, write_outputs
@@ -747,57 +749,52 @@ def write_whatif(report: WhatIfReport, out_dir: Path | str) -> Path:
     return out
 
 
-# Chinese headers for the workbook a planner forwards (the CSV files keep the English names).
-_ZH = {
-    "region_id": "地区代码", "name": "名称", "graduates": "初中应届毕业生数", "school_id": "学校代码", "kind": "类别",
-    "batch": "批次", "general_seats": "普高计划", "general_cutoff": "普高控制线", "general": "普高录取",
-    "vocational": "中职录取", "unplaced": "未录取", "general_vocational_ratio": "普职比",
-    "vocational_per_general": "职/普", "vocational_share": "中职占比", "enrollment_rate": "高中阶段入学率",
-    "registered": "备案", "quota": "招生计划", "applicants": "报考人次", "offers": "预录", "confirmed": "确认录取",
-    "vacancies": "空额", "fill_rate": "完成率", "cutoff": "最低录取分", "student_id": "考生号", "score": "成绩",
-    "outcome": "结果", "choice_rank": "志愿", "change": "变化类型", "school_name": "学校名称",
-}
-_SIDE = {"baseline": "原方案", "variant": "新方案", "change": "变化"}
-
-
-def _zh(column: str) -> str:
-    for side, word in _SIDE.items():
-        if column.endswith(f"_{side}"):
-            return f"{_ZH.get(column[: -len(side) - 1], column[: -len(side) - 1])}（{word}）"
-    return _ZH.get(column, column)
+# The workbook a planner forwards (issue #10.7): Chinese sheets, headers and words; the CSV files keep the
+# English names.
+KIND_LABELS = {"placed": "新录取", "lost": "不再录取", "moved": "改录他校", "reordered": "同校改批次或志愿",
+               "other": "其他"}
+PERCENT_COLUMNS = ("vocational_share", "enrollment_rate", "fill_rate")
 
 
 def write_workbook(report: WhatIfReport, path: Path) -> None:
-    """whatif.xlsx: 说明 (the changes and the totals), 地区, 学校, 学校分批次, 考生变化; Chinese headers,
-    bold and frozen; rates as percentages."""
-    import openpyxl
+    """whatif.xlsx: 说明 (the changes and the totals), 地区, 学校, 学校分批次, 考生变化; Chinese headers
+    (`models.workbooks.zh_header`), outcomes and kinds of change in words, rates as percentages, every
+    sheet set up to print."""
+    title = display_name(report.baseline.scenario)
+    book = Book(f"{title} 方案比较")
+    _explanation_sheet(book, report, title)
+    changed = report.changed.copy()
+    for col in ("outcome_baseline", "outcome_variant"):
+        changed[col] = labels(changed[col], OUTCOME_LABELS)
+    changed["change"] = labels(changed["change"], KIND_LABELS)
+    sheets = [("地区", report.regions, REGION, None), ("学校", report.schools, SCHOOL, None),
+              ("学校分批次", report.schools_by_batch, SCHOOL, None), ("考生变化", changed, None, XLSX_ROWS)]
+    for name, frame, names, limit in sheets:
+        book.table(name, frame, names=names, freeze_columns=2, limit=limit, rest="changes.csv", percent=PERCENT_COLUMNS)
+    book.save(path)
 
-    wb = openpyxl.Workbook(write_only=True)
+
+def _explanation_sheet(book: Book, report: WhatIfReport, title: str) -> None:
+    """说明: what was changed, the totals before and after, and how many students the change moved."""
     summary = report.summary()
-    ws = wb.create_sheet("说明")
-    ws.column_dimensions["A"].width = 28
-    for col in "BCDE":
-        ws.column_dimensions[col].width = 22
-    ws.append([bold_cell(ws, f"What-if 方案比较: {report.scenario}")])
+    ws = book.sheet("说明", widths=(28, 22, 22, 22, 22))
+    ws.append([bold_cell(ws, f"方案比较：{title}")])
     ws.append([])
-    ws.append([bold_cell(ws, h) for h in ("改动 change", "值 value", "原 before", "新 after", "规则 rule")])
+    ws.append([bold_cell(ws, h) for h in ("改动", "取值", "原", "新", "规则")])
     for c in report.changes:
         ws.append([c.key, c.value, c.before, c.after, c.rule])
     ws.append([])
-    ws.append([bold_cell(ws, h) for h in ("合计 totals", "原方案 baseline", "新方案 variant", "变化 change")])
+    ws.append([bold_cell(ws, h) for h in ("合计", "原方案", "新方案", "变化")])
     for key, row in summary["totals"].items():
-        ws.append([_zh(key), row["baseline"], row["variant"], row.get("change")])
-    ws.append(["空额 vacancies", summary["vacancies"]["baseline"], summary["vacancies"]["variant"],
-               summary["vacancies"]["variant"] - summary["vacancies"]["baseline"]])
+        fmt = PERCENT if key in PERCENT_COLUMNS else COUNT
+        ws.append([zh_header(key)] + [cell(ws, row.get(side), number_format=fmt)
+                                      for side in ("baseline", "variant", "change")])
+    vacancies = summary["vacancies"]
+    ws.append(["空额"] + [cell(ws, v, number_format=COUNT) for v in
+                         (vacancies["baseline"], vacancies["variant"], vacancies["variant"] - vacancies["baseline"])])
     ws.append([])
-    ws.append([bold_cell(ws, "结果改变的考生 students whose outcome changed"), summary["changed_students"]])
+    ws.append([bold_cell(ws, "结果改变的考生"), cell(ws, summary["changed_students"], number_format=COUNT)])
     for kind, n in summary["changed_by_kind"].items():
-        ws.append([kind, n])
+        ws.append([KIND_LABELS.get(kind, kind), cell(ws, n, number_format=COUNT)])
     ws.append([])
-    ws.append(["baseline/ 与 variant/ 文件夹: 两次运行的全部结果文件; changes.csv: 每个结果改变的考生."])
-    sheets = [("地区", report.regions, None), ("学校", report.schools, None),
-              ("学校分批次", report.schools_by_batch, None), ("考生变化", report.changed, XLSX_ROWS)]
-    for title, frame, limit in sheets:
-        frame_sheet(wb, title, frame, freeze="C2", width=lambda i, col: 22 if col == "name" else 14, header=_zh,
-                    limit=limit, rest="changes.csv", percent=("vocational_share", "enrollment_rate", "fill_rate"))
-    wb.save(path)
+    ws.append(["baseline/ 与 variant/ 文件夹：两次运行的全部结果文件；changes.csv：每个结果改变的考生。"])

@@ -71,8 +71,8 @@ def test_engine_result_audits_clean(published, tmp_path):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["status"] == "clean" and summary["violations"] == 0 and summary["differences"] == 0
     wb = openpyxl.load_workbook(out / "audit.xlsx", read_only=True)
-    assert {"by_rule", "by_school", "violations", "differences", "differences_by_school"} <= set(wb.sheetnames)
-    rules = [row[0] for row in wb["by_rule"].iter_rows(min_row=2, values_only=True)]
+    assert {"按规则", "按学校", "违规明细", "差异明细", "各校差异"} <= set(wb.sheetnames)
+    rules = [row[0] for row in wb["按规则"].iter_rows(min_row=2, values_only=True)]
     assert rules == [f"R{i}" for i in range(1, 13)]
     # without offers.csv the admissions stand for the confirmed offers
     assert run_audit(scenario, tmp_path / "a2", res / "admissions.csv").exit_code == 0
@@ -148,10 +148,10 @@ def test_differences_show_both_outcomes_and_count_per_school(published, tmp_path
     assert d.loc["2", ["outcome_published", "outcome_rule", "school_id_rule"]].tolist() == ["unplaced", "vocational", "S1"]
     assert d.loc["3", ["outcome_published", "school_id_published", "outcome_rule"]].tolist() == ["vocational", "S1", "unplaced"]
     wb = openpyxl.load_workbook(out / "audit.xlsx", read_only=True)
-    rows = list(wb["differences_by_school"].iter_rows(values_only=True))
+    rows = list(wb["各校差异"].iter_rows(values_only=True))
     header, body = rows[0], {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
-    assert "differences" in header
-    assert body["S1"]["differences"] == 2 and body["S1"]["published_not_rule"] == 1 and body["S1"]["rule_not_published"] == 1
+    assert header[:3] == ("学校代码", "学校名称", "差异人数")
+    assert body["S1"]["差异人数"] == 2 and body["S1"]["公布录取而规则未录取"] == 1 and body["S1"]["规则录取而公布未录取"] == 1
 
 
 # Chinese headers, workbooks ----------------------------------------------------------------------------

@@ -214,11 +214,11 @@ def test_cli_writes_explanations(tmp_path):
     assert result.exit_code == 1, result.output
     ex = pd.read_csv(tmp_path / "out" / "explanations.csv", dtype=str, encoding="utf-8-sig")
     assert list(ex["student_id"]) == ["A"] and "student B (score 498, 2nd choice)" in ex.iloc[0]["explanation"]
-    assert "explanations" in openpyxl.load_workbook(tmp_path / "out" / "audit.xlsx").sheetnames
+    assert "违规解释" in openpyxl.load_workbook(tmp_path / "out" / "audit.xlsx").sheetnames
     assert "was rejected at S03 while student B" in " ".join(result.output.split())
 
     result = CliRunner().invoke(cli, ["audit", str(folder), "--result", str(tmp_path / "adm.csv"),
                                       "--out", str(tmp_path / "out"), "--no-explain"])
     assert result.exit_code == 1
     assert not (tmp_path / "out" / "explanations.csv").exists()
-    assert "explanations" not in openpyxl.load_workbook(tmp_path / "out" / "audit.xlsx").sheetnames
+    assert "违规解释" not in openpyxl.load_workbook(tmp_path / "out" / "audit.xlsx").sheetnames

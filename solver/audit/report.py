@@ -11,8 +11,8 @@ published outcome of every student with the rule's.  ``write_audit(report, out_d
   rule's, both sides next to each other;
 - ``explanations.csv`` (with ``explain=True``): per fault, a minimal set of published facts that cannot
   all hold under the rules and its sentence (`solver.audit.explain`);
-- ``audit.xlsx``: the human summary (violations by rule, by school, the violations, the explanations,
-  the differences and the differences per school);
+- ``audit.xlsx``: the human summary in Chinese, set up to print (概要, 按规则, 按学校, 违规明细, 违规解释
+  and its facts 解释依据, 差异明细, 各校差异);
 - ``summary.json``: status (``clean`` / ``violations``) and the counts.
 
 Python loops run over rules and schools only.
@@ -30,9 +30,9 @@ import pandas as pd
 
 from models.columns import text
 from models.problems import Problem
-from models.results import Result, write_csv, write_failed, write_json
+from models.results import Result, display_name, write_csv, write_failed, write_json
 from models.scenario import Scenario
-from models.workbooks import frame_sheet
+from models.workbooks import OUTCOME_LABELS, SCHOOL, Book, labels
 from solver.checker import COLUMNS, RULES, build, check_context
 from solver.checker.context import as_text, id_codes, ints
 from solver.sequential import run_sequential
@@ -65,6 +65,7 @@ class AuditReport:
     with_offers: bool = False
     timings: dict = field(default_factory=dict)
     explanations: "Explanations | None" = None  # solver.audit.explain, when asked for
+    title: str = ""  # the scenario as a planner names it (models.results.display_name)
 
     @property
     def clean(self) -> bool:
@@ -112,7 +113,8 @@ def audit(sc: Scenario, admissions: pd.DataFrame, offers: pd.DataFrame | None = 
     return AuditReport(scenario=sc.name, students=len(sc.students), violations=violations, differences=differences,
                        by_rule=count_by_rule(violations), by_school=count_by_school(violations, names),
                        differences_by_school=differences_per_school(differences, names),
-                       with_offers=offers is not None, timings=timings, explanations=explanations)
+                       with_offers=offers is not None, timings=timings, explanations=explanations,
+                       title=display_name(sc))
 
 
 # The difference from the rule ------------------------------------------------------------------------
@@ -237,24 +239,57 @@ def write_audit_failure(out_dir: Path | str, problems: list[Problem], label: str
     return write_failed(Path(out_dir), problems, AUDIT_FILES, {"input": label, "reason": reason})
 
 
-def write_workbook(report: AuditReport, path: Path) -> None:
-    """audit.xlsx: one sheet per view, headers bold and frozen; detail sheets cut at XLSX_ROWS rows."""
-    import openpyxl
+SHEETS = {"summary": "概要", "by_rule": "按规则", "by_school": "按学校", "violations": "违规明细",
+          "explanations": "违规解释", "core": "解释依据", "differences": "差异明细", "differences_by_school": "各校差异"}
 
-    wb = openpyxl.Workbook(write_only=True)
-    overview = [("status", report.status), ("scenario", report.scenario), ("students", report.students),
-                ("violations", len(report.violations)), ("differences from the rule", len(report.differences)),
-                ("offers audited", "yes" if report.with_offers else "no (admissions only)")]
-    sheets = [("summary", pd.DataFrame(overview, columns=["item", "value"]), None),
-              ("by_rule", report.by_rule, None), ("by_school", report.by_school, None),
-              ("violations", report.violations, XLSX_ROWS), ("differences", report.differences, XLSX_ROWS),
-              ("differences_by_school", report.differences_by_school, None)]
+
+def write_workbook(report: AuditReport, path: Path) -> None:
+    """audit.xlsx, for a planner to forward (issue #10.7): one sheet per view with Chinese names and
+    headers, set up to print (`models.workbooks.Book`); the explanations' long ``core`` column on a sheet
+    of its own (解释依据), one fact a row, keyed by the explanation's number (序号).  Detail sheets are cut
+    at XLSX_ROWS rows, the CSV files hold every row."""
+    book = Book(f"{report.title or report.scenario} 审核报告")
+    book.table(SHEETS["summary"], _overview(report), freeze_columns=1)
+    by_rule = report.by_rule.assign(title=[RULE_TITLES.get(r, "").rsplit(" ", 1)[-1] for r in report.by_rule["rule"]])
+    book.table(SHEETS["by_rule"], by_rule, names={"students": "涉及考生"}, freeze_columns=1)
+    book.table(SHEETS["by_school"], report.by_school, names=SCHOOL, freeze_columns=1)
+    book.table(SHEETS["violations"], report.violations, limit=XLSX_ROWS, rest="violations.csv")
     if report.explanations is not None:
-        sheets.insert(4, ("explanations", report.explanations.frame, XLSX_ROWS))
-    widths = {"detail": 40, "explanation": 90, "core": 60}
-    for title, frame, limit in sheets:
-        frame_sheet(wb, title, frame, width=lambda i, col: widths.get(col, 16), limit=limit, rest=f"{title}.csv")
-    wb.save(path)
+        explanations, core = _explanation_sheets(report.explanations.frame)
+        book.table(SHEETS["explanations"], explanations, freeze_columns=1, limit=XLSX_ROWS, rest="explanations.csv")
+        book.table(SHEETS["core"], core, freeze_columns=1, limit=XLSX_ROWS, rest="explanations.csv")
+    differences = report.differences.copy()
+    for col in ("outcome_published", "outcome_rule"):
+        differences[col] = labels(differences[col], OUTCOME_LABELS)
+    book.table(SHEETS["differences"], differences, freeze_columns=1, limit=XLSX_ROWS, rest="differences.csv")
+    book.table(SHEETS["differences_by_school"], report.differences_by_school, names=SCHOOL, freeze_columns=1)
+    book.save(path)
+
+
+def _overview(report: AuditReport) -> pd.DataFrame:
+    rows = [("结论", "符合全部规则" if report.clean else "违反规则"), ("方案", report.title or report.scenario),
+            ("考生数", report.students), ("违规条数", len(report.violations)),
+            ("涉及违规的考生", int(report.violations["student_id"].nunique())),
+            ("与规则结果不同的考生", len(report.differences)),
+            ("核对范围", "录取名单与预录记录" if report.with_offers else "仅录取名单（无预录记录）")]
+    if report.explanations is not None:
+        s = report.explanations.summary()
+        rows += [("违规解释", s["explanations"]), ("未能解释", s["not_explained"]), ("超出解释上限", s["beyond_limit"])]
+    return pd.DataFrame({"item": text([k for k, _ in rows]),
+                         "value": text([v if isinstance(v, str) else f"{v:,}" for _, v in rows])})
+
+
+def _explanation_sheets(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The explanations numbered (序号) without their ``core``, and the core: one published fact a row,
+    with the number of the explanation it belongs to."""
+    numbered = frame.drop(columns=["core"]).reset_index(drop=True)
+    numbered.insert(0, "no", np.arange(1, len(numbered) + 1, dtype=np.int64))
+    facts = frame["core"].fillna("").astype(str).str.split("; ").reset_index(drop=True).explode()
+    facts = facts[facts != ""]
+    core = pd.DataFrame({"no": facts.index.to_numpy(dtype=np.int64) + 1,
+                         "fact_no": facts.groupby(level=0).cumcount().to_numpy(dtype=np.int64) + 1,
+                         "fact": text(facts.to_numpy(dtype=object))})
+    return numbered, core
 
 
 def _since(t: float) -> float:
