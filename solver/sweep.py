@@ -9,8 +9,8 @@ enrollment rate and the vacancies of the vocational schools sitting in the regio
 The steps are independent: they run in parallel processes (`concurrent.futures.ProcessPoolExecutor`),
 each worker receiving the scenario (and its students as text) once.  The chart puts the vocational
 share and the unplaced students against the general share, with the 1 : 1 line (vocational share 0.5,
-JZ §一, §五) and the 95% enrollment line (HY §六.三): ``sweep.png`` (matplotlib) and ``sweep.html``
-(plotly, with plotly.js embedded so that it opens offline).
+JZ §一, §五) and the 95% enrollment line (HY §六.三): ``sweep.png`` (matplotlib, Chinese labels in the
+CJK font of `solver.fonts`) and ``sweep.html`` (plotly, with plotly.js embedded so that it opens offline).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from models.columns import codes_of, text
-from models.results import write_csv, write_json
+from models.results import display_name, write_csv, write_json
 from models.scenario import Scenario
 from solver.run import run
 from solver.whatif import rebuild, students_text
@@ -137,6 +137,7 @@ class SweepReport:
     table: pd.DataFrame  # COLUMNS: per step, its regions and the 合计 row
     workers: int
     timings: dict = field(default_factory=dict)
+    title: str = ""  # the scenario as a planner names it (models.results.display_name)
 
     @property
     def totals(self) -> pd.DataFrame:
@@ -208,7 +209,7 @@ def sweep(sc: Scenario, shares: list[float], workers: int | None = None, progres
         table[col] = text(table[col])
     timings = {"total": round(time.perf_counter() - t0, 4), "steps_sum": round(sum(step_seconds), 4),
                "step_max": round(max(step_seconds), 4)}
-    return SweepReport(sc.name, shares, table, workers, timings)
+    return SweepReport(sc.name, shares, table, workers, timings, title=display_name(sc))
 
 
 # Writing and the chart ---------------------------------------------------------------------------------------
@@ -228,67 +229,79 @@ def write_sweep(report: SweepReport, out_dir: Path | str) -> Path:
     return out
 
 
+# Chart labels (issue #10.7): Chinese, drawn with the CJK font of solver.fonts.
+X_LABEL = "普通高中招生计划占初中毕业生的比例（%）"
+ONE_TO_ONE_LABEL = "普职比 1 : 1（JZ §一、§五）"
+ENROLLMENT_LABEL = "高中阶段入学率 95%（HY §六.三）"
+
+
+def chart_title(report: SweepReport) -> str:
+    return f"{report.title or report.scenario}：普职比测算（{len(report.shares)} 个方案）"
+
+
 def chart_png(report: SweepReport, path: Path) -> None:
     """Vocational share and enrollment rate (left) and unplaced students and vocational vacancies (right)
-    against the general share, with the 1 : 1 and 95% lines.  Labels are ASCII: the image is drawn
-    without assuming a CJK font; the HTML chart names the regions."""
+    against the general share, with the 1 : 1 and 95% lines; labels in Chinese (`solver.fonts`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
+    from solver.fonts import use_cjk_font
+
+    use_cjk_font()
     t = report.totals
     x = t["general_share"].to_numpy(dtype=float) * 100
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True)
     regions = report.table[report.table["name"] != TOTAL]
     for i, (rid, part) in enumerate(regions.groupby("region_id", sort=False)):
         left.plot(part["general_share"] * 100, part["vocational_share"], color="0.75", lw=0.8,
-                  label="vocational share, each region" if i == 0 else None)
-    left.plot(x, t["vocational_share"], "o-", color="C0", lw=2, label="vocational share (all regions)")
-    left.plot(x, t["enrollment_rate"], "s--", color="C2", lw=2, label="enrollment rate")
-    left.axhline(ONE_TO_ONE, color="C3", lw=1, ls=":", label="general : vocational = 1 : 1 (JZ §1, §5)")
-    left.axhline(ENROLLMENT_TARGET, color="C2", lw=1, ls=":", label="95% enrollment (HY §6.3)")
-    left.set_xlabel("general high school seats, % of graduates")
-    left.set_ylabel("share")
+                  label="中职占比（各地区）" if i == 0 else None)
+    left.plot(x, t["vocational_share"], "o-", color="C0", lw=2, label="中职占比（合计）")
+    left.plot(x, t["enrollment_rate"], "s--", color="C2", lw=2, label="高中阶段入学率")
+    left.axhline(ONE_TO_ONE, color="C3", lw=1, ls=":", label=ONE_TO_ONE_LABEL)
+    left.axhline(ENROLLMENT_TARGET, color="C2", lw=1, ls=":", label=ENROLLMENT_LABEL)
+    left.set_title("中职占比与高中阶段入学率")
+    left.set_xlabel(X_LABEL)
+    left.set_ylabel("比例")
     left.set_ylim(0, 1.02)
+    left.yaxis.set_major_formatter(PercentFormatter(1.0))
     left.legend(fontsize=8, loc="lower left")
     left.grid(alpha=0.3)
-    right.plot(x, t["unplaced"], "o-", color="C1", lw=2, label="unplaced students")
-    right.plot(x, t["vocational_vacancies"], "s--", color="C4", lw=2, label="vocational vacancies")
-    right.set_xlabel("general high school seats, % of graduates")
-    right.set_ylabel("students / seats")
+    right.plot(x, t["unplaced"], "o-", color="C1", lw=2, label="未录取考生")
+    right.plot(x, t["vocational_vacancies"], "s--", color="C4", lw=2, label="中职空额")
+    right.set_title("未录取考生与中职空额")
+    right.set_xlabel(X_LABEL)
+    right.set_ylabel("人数")
+    right.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     right.legend(fontsize=8)
     right.grid(alpha=0.3)
-    fig.suptitle(f"{_ascii(report.scenario)}: ratio sweep, {len(report.shares)} steps")
+    fig.suptitle(chart_title(report))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def _ascii(label: str) -> str:
-    return label if label.isascii() else label.encode("ascii", "replace").decode().replace("?", "") or "scenario"
-
-
 def chart_html(report: SweepReport, path: Path) -> None:
-    """The same chart with plotly, every region as a trace to switch on; plotly.js is embedded (the file
-    opens without a network)."""
+    """The same chart with plotly, every region as a trace to switch on; labels in Chinese; plotly.js is
+    embedded (the file opens without a network)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     t = report.totals
     x = t["general_share"].to_numpy(dtype=float) * 100
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("中职占比与入学率 vocational share, enrollment rate",
-                                                        "未录取与中职空额 unplaced, vocational vacancies"))
-    fig.add_trace(go.Scatter(x=x, y=t["vocational_share"], mode="lines+markers", name="中职占比 (合计)",
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("中职占比与高中阶段入学率", "未录取考生与中职空额"))
+    fig.add_trace(go.Scatter(x=x, y=t["vocational_share"], mode="lines+markers", name="中职占比（合计）",
                              customdata=t["general_vocational_ratio"],
-                             hovertemplate="普高 %{x:.0f}%: 中职占比 %{y:.1%}, 普职比 %{customdata}<extra></extra>"),
+                             hovertemplate="普高 %{x:.0f}%：中职占比 %{y:.1%}，普职比 %{customdata}<extra></extra>"),
                   row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=t["enrollment_rate"], mode="lines+markers", name="入学率 (合计)",
-                             line={"dash": "dash"}, hovertemplate="普高 %{x:.0f}%: 入学率 %{y:.1%}<extra></extra>"),
+    fig.add_trace(go.Scatter(x=x, y=t["enrollment_rate"], mode="lines+markers", name="高中阶段入学率（合计）",
+                             line={"dash": "dash"}, hovertemplate="普高 %{x:.0f}%：入学率 %{y:.1%}<extra></extra>"),
                   row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=t["unplaced"], mode="lines+markers", name="未录取 (合计)",
-                             hovertemplate="普高 %{x:.0f}%: 未录取 %{y:,}<extra></extra>"), row=1, col=2)
-    fig.add_trace(go.Scatter(x=x, y=t["vocational_vacancies"], mode="lines+markers", name="中职空额 (合计)",
-                             line={"dash": "dash"}, hovertemplate="普高 %{x:.0f}%: 空额 %{y:,}<extra></extra>"),
+    fig.add_trace(go.Scatter(x=x, y=t["unplaced"], mode="lines+markers", name="未录取考生（合计）",
+                             hovertemplate="普高 %{x:.0f}%：未录取 %{y:,}<extra></extra>"), row=1, col=2)
+    fig.add_trace(go.Scatter(x=x, y=t["vocational_vacancies"], mode="lines+markers", name="中职空额（合计）",
+                             line={"dash": "dash"}, hovertemplate="普高 %{x:.0f}%：中职空额 %{y:,}<extra></extra>"),
                   row=1, col=2)
     regions = report.table[report.table["name"] != TOTAL]
     for _, part in regions.groupby("region_id", sort=False):
@@ -299,11 +312,12 @@ def chart_html(report: SweepReport, path: Path) -> None:
         fig.add_trace(go.Scatter(x=px, y=part["unplaced"], mode="lines", name=f"{name} 未录取",
                                  legendgroup=name, visible="legendonly", line={"width": 1}), row=1, col=2)
     fig.add_hline(y=ONE_TO_ONE, line_dash="dot", line_color="firebrick", row=1, col=1,
-                  annotation_text="普职比 1 : 1 (JZ §一, §五)", annotation_position="bottom right")
+                  annotation_text=ONE_TO_ONE_LABEL, annotation_position="bottom right")
     fig.add_hline(y=ENROLLMENT_TARGET, line_dash="dot", line_color="seagreen", row=1, col=1,
-                  annotation_text="入学率 95% (HY §六.三)", annotation_position="top right")
-    fig.update_xaxes(title_text="普高计划占毕业生 % (general seats, % of graduates)")
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=1)
-    fig.update_layout(title=f"{report.scenario}: 普职比 sweep ({len(report.shares)} steps)", hovermode="x unified",
-                      height=520)
+                  annotation_text=ENROLLMENT_LABEL, annotation_position="top right")
+    fig.update_xaxes(title_text=X_LABEL)
+    fig.update_yaxes(title_text="比例", tickformat=".0%", range=[0, 1.02], row=1, col=1)
+    fig.update_yaxes(title_text="人数", tickformat=",", row=1, col=2)
+    fig.update_layout(title=chart_title(report), hovermode="x unified", height=520,
+                      separators=".,", font={"family": "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"})
     fig.write_html(path, include_plotlyjs=True, full_html=True)
