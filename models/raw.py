@@ -28,7 +28,11 @@ class RawTable:
     rows: np.ndarray | None = None  # spreadsheet row of each frame row, where not first_row + position
     unreadable: bool = False  # the file itself could not be read: its columns are not "missing"
     info: dict = field(default_factory=dict)  # how it was read (encoding, header row), for summary.json
-    header_row: int | None = 1  # where the header stands (None: JSON records have none)
+    header_row: int | None = -1  # where the header stands (None: JSON records have none; -1: the row above)
+
+    def __post_init__(self) -> None:
+        if self.header_row == -1:
+            self.header_row = (self.first_row - 1) or None
 
     def row_numbers(self) -> np.ndarray:
         """The spreadsheet row of every frame row (empty rows dropped in between keep their numbers)."""

@@ -552,6 +552,7 @@ class _Validator:
             if self._require(t, key, "R6"):
                 columns[key] = self._number(t, key, "R6", f"tie-break {key}", required=True, integer=False, minimum=None)
         if "lottery" in t.frame.columns and "lottery" not in chain_keys:
+            columns["lottery"] = t.frame["lottery"]  # kept as given (round trips), though it decides nothing
             self.log.warning(t.file, t.header_row or None, t.headers.get("lottery"), None, "R6",
                              "the lottery column is not in tie_break, so it decides nothing; add it to tie_break "
                              "(e.g. [score, evaluation, lottery]) if it should")
