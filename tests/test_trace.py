@@ -159,10 +159,12 @@ def test_trace_agrees_with_admissions_for_every_student_of_a_random_scenario():
             "void_declined", "void_interview", "void_unregistered", "not_considered"} <= seen, seen
 
 
-def test_cli_trace_prints_a_chinese_table(tmp_path):
+def test_cli_trace_prints_a_chinese_table(tmp_path, monkeypatch):
+    from api import cli as cli_module
     from api.cli import cli
     from builders import write_csv_folder
 
+    monkeypatch.setattr(cli_module.console, "width", 200)  # no wrapping inside the sentences
     folder = tmp_path / "sc"
     write_csv_folder(scenario_dict(schools=[school("A", 1)], students=[student("s", 90, ["A"]), student("t", 50, ["A"])]),
                      folder)
