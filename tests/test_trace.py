@@ -6,6 +6,7 @@ agrees with admissions.csv for every student of a random scenario."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -175,3 +176,36 @@ def test_cli_trace_prints_a_chinese_table(tmp_path, monkeypatch):
     assert json.loads(js.output)["outcome"] == "unplaced"
     missing = CliRunner().invoke(cli, ["trace", str(folder), "--student", "zz"])
     assert missing.exit_code == 2
+
+
+def test_api_trace_of_a_run_and_of_a_scenario(tmp_path):
+    """GET /runs/{id}/trace and /scenarios/{id}/trace answer with the same `explain` as the CLI."""
+    from fastapi.testclient import TestClient
+
+    from api.service import Settings, create_app
+    from api.service.routes import trace as trace_routes
+
+    app = create_app(Settings(data_dir=tmp_path / "service"))
+    if not any(getattr(r, "path", "") == "/runs/{run_id}/trace" for r in app.routes):
+        app.include_router(trace_routes.router)  # until app.py registers it
+    data = scenario_dict(schools=[school("A", 1), school("X", 3, registered=False)],
+                         students=[student("s", 90, ["A"]), student("t", 50, ["X", "A"])])
+    with TestClient(app) as client:
+        r = client.post("/scenarios", json=data)
+        assert r.status_code == 201, r.text
+        scenario_id = r.json()["id"]
+        body = client.get(f"/scenarios/{scenario_id}/trace", params={"student": "t"}).json()
+        assert [(s["rule"], s["kind"]) for s in body["steps"]] == [
+            ("R4", "no_general_stage"), ("R2", "void_unregistered"), ("R7", "school_full"), ("R12", "outcome")]
+        assert body["outcome"] == "unplaced" and body["steps"][2]["last_student_id"] == "s"
+        assert client.get(f"/scenarios/{scenario_id}/trace", params={"student": "nobody"}).status_code == 404
+        run = client.post(f"/scenarios/{scenario_id}/runs", json={"engine": "sequential"}).json()
+        early = client.get(f"/runs/{run['id']}/trace", params={"student": "t"})
+        assert early.status_code in (200, 409)
+        for _ in range(300):
+            if client.get(f"/runs/{run['id']}").json()["status"] in ("done", "failed"):
+                break
+            time.sleep(0.2)
+        assert client.get(f"/runs/{run['id']}/trace", params={"student": "t"}).json() == body
+        assert client.get("/runs/nope/trace", params={"student": "t"}).status_code == 404
+    trace_routes.prepared.clear()
