@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from api.service import Settings, create_app
 from api.service.db import (FAILED, QUEUED, RUNNING, AnalysisRecord, AuditRecord, RunRecord, ScenarioRecord,
                             make_engine, session_factory, upgrade, utcnow)
-from api.service.jobs import INTERRUPTED, JobManager
+from api.service.jobs import INTERRUPTED, JobManager, claim_statement, owner_folder
 from builders import region, scenario_dict, school, student, write_csv_folder
 from models import ScenarioError, load_scenario
 from test_api_jobs import needs_proc, process_gone, upload, wait_for
@@ -371,7 +371,7 @@ def test_a_restart_after_a_crash_while_storing_serves_no_done_summary(tmp_path):
     (tmp_path / "analyses" / ".gone.partial-x2").mkdir()
     (tmp_path / "scenarios" / "never-committed").mkdir(parents=True)
     (tmp_path / "audits" / "deleted-audit").mkdir(parents=True)
-    (tmp_path / "uploads" / dead / "abc").mkdir(parents=True)
+    (tmp_path / "uploads" / owner_folder(dead) / "abc").mkdir(parents=True)
 
     with TestClient(create_app(settings)) as c:
         body = c.get("/runs/killed").json()
@@ -381,7 +381,7 @@ def test_a_restart_after_a_crash_while_storing_serves_no_done_summary(tmp_path):
         assert c.get("/runs/killed/admissions.csv").status_code == 404
     assert sorted(p.name for p in runs.iterdir()) == []
     assert [p.name for p in (tmp_path / "analyses").iterdir()] == ["done-one"]  # vouched for by its row
-    for gone in ("scenarios/never-committed", "audits/deleted-audit", f"uploads/{dead}"):
+    for gone in ("scenarios/never-committed", "audits/deleted-audit", f"uploads/{owner_folder(dead)}"):
         assert not (tmp_path / gone).exists(), gone
 
 
@@ -567,6 +567,17 @@ def test_each_queued_job_is_claimed_once_by_concurrent_managers(tmp_path):
             assert {r.status for r in rows} == {RUNNING}
             assert all((r.id, r.owner) in claims for r in rows)  # the row names the claimer that got it
     assert {owner for _, owner in claims} == {m.owner for m in managers}  # both took part
+
+
+def test_the_claim_is_one_conditional_update_that_skips_locked_rows_on_postgresql():
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    for table in (RunRecord, AnalysisRecord):
+        pg = str(claim_statement(table, "me", "postgresql").compile(dialect=postgresql.dialect()))
+        assert pg.startswith(f"UPDATE {table.__tablename__} SET") and "RETURNING" in pg
+        assert "FOR UPDATE SKIP LOCKED" in pg and pg.count(f"{table.__tablename__}.status = ") == 2
+        lite = str(claim_statement(table, "me", "sqlite").compile(dialect=sqlite.dialect()))
+        assert "FOR UPDATE" not in lite and "RETURNING" in lite and "LIMIT" in lite
 
 
 def test_the_oldest_job_is_claimed_first_whichever_table(tmp_path):

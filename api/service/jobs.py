@@ -113,6 +113,29 @@ def owner_gone(owner: str | None, me: str) -> bool:
     return pid == my_pid or not pid_running(pid_number)
 
 
+def claim_statement(table, owner: str, dialect: str):
+    """The claim of the oldest queued job of ``table`` (runs or analyses) in one statement: ``UPDATE ...
+    SET status = 'running', owner = ... WHERE id = (SELECT id ... WHERE status = 'queued' ORDER BY created_at
+    LIMIT 1 [FOR UPDATE SKIP LOCKED]) AND status = 'queued' RETURNING ...``.  The ``status = 'queued'`` of
+    the outer WHERE is evaluated on the row as it is when the update takes it, so a row claimed meanwhile
+    is not claimed again (the statement then changes nothing and the caller looks again); on PostgreSQL
+    the subquery skips rows other claimers hold, so they do not queue behind one another."""
+    oldest = select(table.id).where(table.status == QUEUED).order_by(table.created_at, table.id).limit(1)
+    if dialect == "postgresql":
+        oldest = oldest.with_for_update(skip_locked=True)
+    columns = ((table.id, table.scenario_id, table.engine, table.time_limit, table.hint) if table is RunRecord
+               else (table.id, table.scenario_id, table.kind, table.params))
+    now = utcnow()
+    return (update(table).where(table.id == oldest.scalar_subquery(), table.status == QUEUED)
+            .values(status=RUNNING, started_at=now, owner=owner, heartbeat_at=now, progress=dict(STARTING))
+            .returning(*columns))
+
+
+def owner_folder(owner: str) -> str:
+    """An owner as a folder name (no colon: it is not allowed in a Windows file name)."""
+    return owner.replace(":", "@")
+
+
 @dataclass
 class _Active:
     process: multiprocessing.Process
@@ -216,7 +239,7 @@ class JobManager:
         uploads = data / "uploads"
         if uploads.is_dir():
             for entry in uploads.iterdir():
-                if owner_gone(entry.name, self.owner) or not entry.is_dir():
+                if owner_gone(entry.name.replace("@", ":"), self.owner) or not entry.is_dir():
                     shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
                     removed += 1
         if removed:
@@ -225,7 +248,7 @@ class JobManager:
 
     def uploads_dir(self) -> Path:
         """Where this process receives uploads: removed on a later start once this process is gone."""
-        return self.settings.data_dir / "uploads" / self.owner
+        return self.settings.data_dir / "uploads" / owner_folder(self.owner)
 
     def stop(self) -> None:
         """Shutdown: running jobs are failed (the same reason as after a crash) and their processes ended;
@@ -332,19 +355,9 @@ class JobManager:
         return min(heads, key=lambda h: h[:2])[2] if heads else None
 
     def _claim(self, table):
-        """Claim the oldest queued job of ``table`` in one conditional update (see the module docstring);
-        None when there is none left."""
-        oldest = select(table.id).where(table.status == QUEUED).order_by(table.created_at, table.id).limit(1)
-        if self.engine.dialect.name == "postgresql":
-            oldest = oldest.with_for_update(skip_locked=True)
-        columns = ((table.id, table.scenario_id, table.engine, table.time_limit, table.hint) if table is RunRecord
-                   else (table.id, table.scenario_id, table.kind, table.params))
-        now = utcnow()
+        """Claim the oldest queued job of ``table`` (`claim_statement`); None when there is none left."""
         with self.engine.begin() as conn:
-            return conn.execute(update(table).where(table.id == oldest.scalar_subquery(), table.status == QUEUED)
-                                .values(status=RUNNING, started_at=now, owner=self.owner, heartbeat_at=now,
-                                        progress=dict(STARTING))
-                                .returning(*columns)).first()
+            return conn.execute(claim_statement(table, self.owner, conn.dialect.name)).first()
 
     def _source(self, scenario_id: str):
         with self.engine.connect() as conn:
