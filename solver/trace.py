@@ -318,6 +318,11 @@ def _batches(basis: TraceBasis, i: int) -> tuple[str, list[Step], bool]:
     steps: list[Step] = []
     took_part, consistent = False, True
     for pos, b in enumerate(basis.sc.settings.batches):
+        if (_raw_list(basis.arr, b, i)[0] < 0).all():  # nothing to replay (R5)
+            steps.append(Step("R5", "no_choices", f"{b.name}：未填报本批次志愿",
+                              f"{b.name} (batch {b.id}): no choice filed for this batch (R5)",
+                              batch=b.id, batch_name=b.name))
+            continue
         state = basis.batch_state(pos)
         batch_steps, part, confirmed, ok = _one_batch(basis, state, i)
         steps += batch_steps
@@ -333,9 +338,6 @@ def _one_batch(basis: TraceBasis, st: _BatchState, i: int) -> tuple[list[Step], 
     arr, b = basis.arr, st.batch
     raw, fell_back = _raw_list(arr, b, i)
     where = {"batch": b.id, "batch_name": b.name}
-    if (raw < 0).all():
-        return [Step("R5", "no_choices", f"{b.name}：未填报本批次志愿",
-                     f"{b.name} (batch {b.id}): no choice filed for this batch (R5)", **where)], False, False, True
     steps = []
     if fell_back:
         steps.append(Step("R5", "fallback", f"{b.name}：未填报本批次志愿，沿用第一批次志愿（fallback）",
