@@ -372,13 +372,13 @@ def kill_while_storing(soak: Soak, server: Server, when: float) -> dict:
     try:
         scenario = http.post("/scenarios", files={"file": (name, body, "application/zip")}).json()["id"]
         run = None
-        for _ in range(600):  # a full queue answers 429: try again
+        while time.monotonic() < soak.end:  # a full queue answers 429: try again, within the load's time
             r = http.post(f"/scenarios/{scenario}/runs", json={"engine": "sequential"})
             if r.status_code == 202:
                 run = r.json()["id"]
                 break
             time.sleep(0.1)
-        deadline = time.monotonic() + 60
+        deadline = min(time.monotonic() + 60, soak.end)
         while run is not None and time.monotonic() < deadline:
             progress = (http.get(f"/runs/{run}").json().get("progress") or {}).get("phase")
             if progress in ("storing the tables", "done"):

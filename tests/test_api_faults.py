@@ -288,6 +288,31 @@ def test_a_validation_past_its_memory_limit_is_413_and_nothing_is_stored(tmp_pat
         assert c.get("/health").json()["status"] == "ok"
 
 
+def test_the_validating_worker_keeps_a_bounded_number_of_problems_and_reports_a_loader_failure(tmp_path, monkeypatch):
+    """`validate_worker` itself, in this process (an address space limit far above anything)."""
+    from api.service.worker import validate_worker
+
+    folder = tmp_path / "junk"
+    with zipfile.ZipFile(io.BytesIO(junk_zip(300))) as zf:
+        zf.extractall(folder)
+    out = tmp_path / "outcome.json"
+    validate_worker(str(folder), str(out), 5, 2**60)
+    outcome = json.loads(out.read_text(encoding="utf-8"))
+    assert outcome["valid"] is False and len(outcome["problems"]) == 5 and outcome["omitted"] >= 300
+    assert set(outcome["problems"][0]) == {"severity", "file", "row", "column", "value", "clause", "message"}
+
+    import models.validate
+
+    def broken(raw, log):
+        raise RecursionError("deep")
+
+    monkeypatch.setattr(models.validate, "build_scenario", broken)
+    validate_worker(str(folder), str(out), 5, 2**60)
+    outcome = json.loads(out.read_text(encoding="utf-8"))
+    assert outcome["valid"] is False and outcome["omitted"] == 0
+    assert outcome["problems"][0]["message"] == "the scenario could not be read (RecursionError in the loader)"
+
+
 # 5. A run's files appear only with its committed rows ---------------------------------------------------------
 
 def _worker_setup(tmp_path: Path) -> tuple[Settings, Path]:

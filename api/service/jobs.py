@@ -468,32 +468,37 @@ class JobManager:
     async def audit(self, audit_id: str, source, result_path: Path, offers_path: Path | None) -> str | None:
         """Run one audit in its own process and wait for it without blocking the event loop; returns None
         when it finished, or why it was stopped."""
-        async with self.audit_slots:
-            process = self.ctx.Process(target=audit_worker, name=f"zhaosheng-audit-{audit_id[:8]}",
-                                       args=(audit_id, self.settings.db_url, str(self.settings.data_dir), source,
-                                             str(result_path), str(offers_path) if offers_path else None,
-                                             os.getpid(), self.settings.max_problems))
-            await asyncio.to_thread(process.start)
-            job = _Active(process, time.monotonic() + self.settings.audit_time_limit, self.settings.audit_time_limit)
+        with self.lock:  # beaten for while it waits for a slot too: its row is "running" from the start
+            self.audits.add(audit_id)
+        try:
+            async with self.audit_slots:
+                return await self._audit(audit_id, source, result_path, offers_path)
+        finally:
             with self.lock:
-                self.audits.add(audit_id)
-            try:
-                while process.is_alive():
-                    if time.monotonic() > job.deadline or self.stopping.is_set():
-                        await asyncio.to_thread(self._kill, job)
-                        if self.stopping.is_set():
-                            return "interrupted: the server is stopping"
-                        return f"time limit exceeded: the audit was stopped after {job.limit:g} s"
-                    await asyncio.sleep(0.1)
-            except asyncio.CancelledError:  # the client went away: leave no process and no "running" audit
-                threading.Thread(target=self._abandon_audit, args=(audit_id, job), daemon=True).start()
-                raise
-            finally:
-                with self.lock:
-                    self.audits.discard(audit_id)
-            await asyncio.to_thread(process.join)
-            return None if process.exitcode == 0 else \
-                f"the audit process ended unexpectedly (exit code {process.exitcode})"
+                self.audits.discard(audit_id)
+
+    async def _audit(self, audit_id: str, source, result_path: Path, offers_path: Path | None) -> str | None:
+        """The audit's process, once it has a slot (`audit`)."""
+        process = self.ctx.Process(target=audit_worker, name=f"zhaosheng-audit-{audit_id[:8]}",
+                                   args=(audit_id, self.settings.db_url, str(self.settings.data_dir), source,
+                                         str(result_path), str(offers_path) if offers_path else None,
+                                         os.getpid(), self.settings.max_problems))
+        await asyncio.to_thread(process.start)
+        job = _Active(process, time.monotonic() + self.settings.audit_time_limit, self.settings.audit_time_limit)
+        try:
+            while process.is_alive():
+                if time.monotonic() > job.deadline or self.stopping.is_set():
+                    await asyncio.to_thread(self._kill, job)
+                    if self.stopping.is_set():
+                        return "interrupted: the server is stopping"
+                    return f"time limit exceeded: the audit was stopped after {job.limit:g} s"
+                await asyncio.sleep(0.1)
+        except asyncio.CancelledError:  # the client went away: leave no process and no "running" audit
+            threading.Thread(target=self._abandon_audit, args=(audit_id, job), daemon=True).start()
+            raise
+        await asyncio.to_thread(process.join)
+        return None if process.exitcode == 0 else \
+            f"the audit process ended unexpectedly (exit code {process.exitcode})"
 
     def _abandon_audit(self, audit_id: str, job: _Active) -> None:
         self._kill(job)

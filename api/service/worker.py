@@ -401,6 +401,11 @@ def validate_worker(source: str, result_file: str, max_problems: int, memory: in
                    "omitted": exc.omitted + max(0, len(listed) - max_problems)}
     except MemoryError:
         return  # no outcome: the server reports the memory limit
+    except Exception as exc:  # the loader failed on this input: the server's log gets the traceback
+        traceback.print_exc(file=sys.stderr)
+        outcome = {"valid": False, "omitted": 0, "problems": [{
+            "severity": "error", "file": path.name, "row": None, "column": None, "value": None, "clause": "FORMATS",
+            "message": f"the scenario could not be read ({type(exc).__name__} in the loader)"}]}
     partial = Path(result_file + ".partial")
     partial.write_text(json.dumps(outcome, ensure_ascii=False, default=str), encoding="utf-8")
     os.replace(partial, result_file)
