@@ -82,7 +82,8 @@ def zh_header(column: str, names: dict | None = None) -> str:
 
 def labels(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
     """Codes shown as words (outcomes, kinds of change); codes not in ``mapping`` stay as they are."""
-    return values.astype(object).map(lambda v: mapping.get(v, v) if isinstance(v, str) else v)
+    values = values.astype(object)
+    return values.map(mapping).where(values.isin(list(mapping)), values)
 
 
 def print_setup(ws, title_rows: str | None = "1:1", page_title: str = "") -> None:
