@@ -8,7 +8,8 @@ bearer token, two worker slots and a short queue (``MAX_QUEUED_JOBS``), and:
 
 1. uploads a CSV of junk (by default about 50 MB in a 25 MB zip, as the issue's) and measures the server's
    resident memory before, at its peak while the upload is validated, and after;
-2. runs ``--clients`` threads for at most ``--seconds`` and ``--max-requests`` requests in all, each picking
+2. runs ``--clients`` threads that start requests for at most ``--seconds`` (those in flight then, an audit
+   waiting for its slot say, finish) and at most ``--max-requests`` requests in all, each picking
    at random: uploads (valid, invalid, hostile zips), runs, what-ifs, sweeps, bounds, audits of finished
    runs (some tampered), cancels, deletes of jobs and scenarios (refused while a job of theirs is active),
    reads and downloads, and requests without the token;
@@ -146,8 +147,9 @@ def make_inputs(tmp: Path, junk_rows: int) -> dict:
         members = {n: zf.read(n) for n in zf.namelist()}
     bad = dict(members)
     bad["students.csv"] = members["students.csv"].replace(b",", b";", 40)
+    ragged = members["students.csv"] + b"a,b,c,d,e,f,g,h\n"
     inputs["invalid"] = [("bad.zip", zip_of(bad)), ("notes.txt", b"hello"), ("s.zip", b"PK\x03\x04broken"),
-                         ("ragged.zip", zip_of({**members, "students.csv": members["students.csv"] + b"a,b,c,d,e,f,g,h\n"})),
+                         ("ragged.zip", zip_of({**members, "students.csv": ragged})),
                          ("latin1.zip", zip_of({**members, "schools.csv": members["schools.csv"] + b"\xff\xfe\n"}))]
     inputs["hostile"] = [("traversal.zip", zip_of({**members, "../evil.csv": b"x"})),
                          ("abs.zip", zip_of({**members, "/etc/evil.csv": b"x"})),
@@ -597,16 +599,18 @@ def main() -> None:
               f"{soak.down_errors} refused while the server was down, {len(soak.other_errors)} other transport errors)")
         for action, counts in sorted(soak.by_action.items()):
             print(f"  {action:16} {', '.join(f'{k}: {v:,}' for k, v in sorted(counts.items()))}")
-        print(f"jobs:            {soak.created['runs']} runs, {soak.created['whatif']} what-ifs, {soak.created['sweep']} "
-              f"sweeps, {soak.created['bound']} bounds, {soak.created['audits']} audits, "
-              f"{soak.created['scenarios']} scenarios uploaded; at the end {final} "
+        made = soak.created
+        print(f"jobs:            {made['runs']} runs, {made['whatif']} what-ifs, {made['sweep']} "
+              f"sweeps, {made['bound']} bounds, {made['audits']} audits, "
+              f"{made['scenarios']} scenarios uploaded; at the end {final} "
               f"({cancelled_jobs} cancelled, {interrupted} interrupted, {cancelled} cancelled by the drain); "
               f"failed: {dict(reasons)}")
-        print(f"faults injected: {sum(soak.faults.values()) + 1:,} ({', '.join(f'{k}: {v}' for k, v in sorted(soak.faults.items()))}, "
-              f"junk upload: 1)")
+        faults = ", ".join(f"{k}: {v}" for k, v in sorted(soak.faults.items()))
+        print(f"faults injected: {sum(soak.faults.values()) + 1:,} ({faults}, junk upload: 1)")
         print(f"memory:          server RSS {before:.0f} MB before the junk upload, {peak[0]:.0f} MB at its peak, "
               f"{after:.0f} MB after (junk answered {r.status_code} in {junk_s:.1f} s)")
-        print(f"5xx answers:     {len(soak.server_errors)}" + (f" e.g. {soak.server_errors[:3]}" if soak.server_errors else ""))
+        print(f"5xx answers:     {len(soak.server_errors)}"
+              + (f" e.g. {soak.server_errors[:3]}" if soak.server_errors else ""))
         print(f"inconsistencies: {len(problems)}" + "".join(f"\n  {p}" for p in problems[:30]))
         print(f"time:            {time.perf_counter() - t_start:.0f} s in all ({load_s:.0f} s of load, drain "
               f"{drain_s:.0f} s); unexpected errors in the server log: {errors_logged}")

@@ -31,7 +31,9 @@ def get_jobs(request: Request) -> JobManager:
 
 def require_token(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
-    """When the server has a token, every request must carry it as ``Authorization: Bearer <token>``."""
+    """When the server has a token, every request must carry it as ``Authorization: Bearer <token>``.
+    `app.TokenFirst` has checked it already, before routing and before the body; this dependency stays
+    so that the OpenAPI document declares the scheme on every operation."""
     expected = request.app.state.settings.token
     if expected is None:
         return

@@ -97,7 +97,8 @@ def _limits(settings: Settings) -> ZipLimits:
     return ZipLimits(settings.max_unzipped_bytes, settings.max_zip_members, settings.max_zip_ratio)
 
 
-def _unpack(settings: Settings, upload: Path, unpacked: Path, filename: str | None, kind: str | None) -> tuple[Path, str]:
+def _unpack(settings: Settings, upload: Path, unpacked: Path, filename: str | None,
+            kind: str | None) -> tuple[Path, str]:
     """The scenario as the loader reads it (a folder, scenario.xlsx or scenario.json) under ``unpacked``,
     after the checks of `api.service.uploads`; and its format.  In a worker thread, never on the event loop."""
     label = Path(filename).name if filename else "upload"
