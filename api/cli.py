@@ -119,7 +119,8 @@ ENGINE_HELP = ("sequential: the rules as written (fast). cpsat: the CP-SAT model
                "both: run both, prove them equal and the result unique, and check it (R1-R12).")
 
 
-def _engine_run(scenario: str, out_dir: Path, engine: str, quiet: bool, time_limit: float | None, hint: bool):
+def _engine_run(scenario: str, out_dir: Path, engine: str, quiet: bool, time_limit: float | None, hint: bool,
+                roster: bool | None = None):
     """Load, run and write, with progress; exits 2 on bad input, 1 when CP-SAT finds no result."""
     from solver.run import NotSolved, run as run_scenario, write_failure, write_outputs
 
@@ -146,7 +147,7 @@ def _engine_run(scenario: str, out_dir: Path, engine: str, quiet: bool, time_lim
             output = run_scenario(sc, engine=engine, progress=tick, time_limit=time_limit, phase=phase,
                                   log=log if not quiet else None, hint=hint)
             progress.update(task, description="writing results")
-            write_outputs(output, out_dir, {"load": round(load_seconds, 4)})
+            write_outputs(output, out_dir, {"load": round(load_seconds, 4)}, roster=roster)
     except ScenarioError as exc:
         write_failure(out_dir, exc.problems, scenario, "invalid input")
         _show_problems(exc.problems)
@@ -190,11 +191,14 @@ def _verdict_table(output) -> Table:
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the CP-SAT phases.")
 @click.option("--hint", is_flag=True, help="Labelled mode: give CP-SAT the sequential result as a hint.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-def run(scenario: str, out_dir: Path | None, engine: str, time_limit: float | None, hint: bool, quiet: bool) -> None:
+@click.option("--roster/--no-roster", default=None,
+              help="Write admissions.xlsx (录取名册) [default: up to 300,000 students].")
+def run(scenario: str, out_dir: Path | None, engine: str, time_limit: float | None, hint: bool, quiet: bool,
+        roster: bool | None) -> None:
     """Run SCENARIO (a folder, an .xlsx/.json file, or a bundled name) and write the results."""
     out_dir = out_dir or _default_out(scenario)
     started = time.perf_counter()
-    output = _engine_run(scenario, out_dir, engine, quiet, time_limit, hint)
+    output = _engine_run(scenario, out_dir, engine, quiet, time_limit, hint, roster)
     if output.verification is not None:
         console.print(_verdict_table(output))
     console.print(_regions_summary(output))
@@ -203,8 +207,8 @@ def run(scenario: str, out_dir: Path | None, engine: str, time_limit: float | No
     if warnings:
         console.print(f"{warnings:,} warning(s) (void choices, R2/R3, and how the files were read) listed in "
                       f"{out_dir / 'warnings.csv'}")
-    console.print(f"Results in {out_dir}/ (admissions.csv, offers.csv, schools.csv, regions.csv, progress.xlsx, "
-                  f"summary.json) in {time.perf_counter() - started:.1f} s")
+    console.print(f"Results in {out_dir}/ (admissions.csv, admissions.xlsx, offers.csv, schools.csv, regions.csv, "
+                  f"progress.xlsx, summary.json) in {time.perf_counter() - started:.1f} s")
     if output.verification is not None and not output.verification.verdict.ok:
         sys.exit(1)
 

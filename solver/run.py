@@ -134,9 +134,17 @@ def _cpsat(sc: Scenario, arr: ScenarioArrays, time_limit, phase, log, hint) -> t
     return result, {"build": round(model.build_seconds, 3), "solve": round(report.seconds, 3)}
 
 
-def write_outputs(out: RunOutput, target: Path, extra_timings: dict | None = None) -> Path:
+# admissions.xlsx is a city's list to forward: above this many students (a province) it would take
+# seconds per 100,000 rows and nobody forwards it whole, so it is left out unless asked for.
+ROSTER_LIMIT = 300_000
+
+
+def write_outputs(out: RunOutput, target: Path, extra_timings: dict | None = None, roster: bool | None = None) -> Path:
     """Write every result file of FORMATS.md into ``target`` (replaced as a whole when complete), and
-    admissions.xlsx, the 录取名册 a planner forwards (issue #10.7)."""
+    admissions.xlsx, the 录取名册 a planner forwards (issue #10.7): always with ``roster=True``, never
+    with False, and by default up to `ROSTER_LIMIT` students (summary.json says when it is left out)."""
+    if roster is None:
+        roster = len(out.scenario.students) <= ROSTER_LIMIT
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
@@ -155,16 +163,22 @@ def write_outputs(out: RunOutput, target: Path, extra_timings: dict | None = Non
             if len(out.verification.differences):
                 tables.append((out.verification.differences, "differences.csv"))
         with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow writes CSV without holding the GIL
-            roster = pool.submit(write_admissions_workbook, out.scenario, adm, staging / "admissions.xlsx")
+            book = pool.submit(write_admissions_workbook, out.scenario, adm, staging / "admissions.xlsx") \
+                if roster else None
             list(pool.map(lambda item: write_csv(item[0], staging / item[1]), tables))
-            roster.result()
+            if book is not None:
+                book.result()
         write_progress_workbook(figures.progress_table(out.regions), staging / "progress.xlsx",
                                 progress_title(out.scenario))
         timings = dict(out.timings)
         timings.update(extra_timings or {})
         timings["write"] = round(time.perf_counter() - t0, 4)
         out.timings = timings
-        write_json(out.summary(), staging / "summary.json")
+        summary = out.summary()
+        if not roster:
+            summary["admissions_xlsx"] = (f"not written ({len(out.scenario.students):,} students; admissions.xlsx is "
+                                          f"written up to {ROSTER_LIMIT:,} or with --roster)")
+        write_json(summary, staging / "summary.json")
         publish_files(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -141,3 +141,23 @@ def test_unknown_scenario_name_is_a_clear_error(tmp_path):
     res = CliRunner().invoke(cli, ["run", "no-such-city-2099", "--out", str(tmp_path / "o"), "-q"])
     assert res.exit_code == 2
     assert "jiaozuo-2022" in res.output  # lists the bundled names
+
+
+def test_the_roster_workbook_is_left_out_above_the_limit_or_when_asked(tmp_path, monkeypatch):
+    import solver.run
+
+    scenario = write_tiny(tmp_path / "sc")
+    assert CliRunner().invoke(cli, ["run", str(scenario), "--out", str(tmp_path / "a"), "-q",
+                                    "--engine", "sequential"]).exit_code == 0
+    assert (tmp_path / "a" / "admissions.xlsx").exists()
+    assert CliRunner().invoke(cli, ["run", str(scenario), "--out", str(tmp_path / "b"), "-q", "--engine",
+                                    "sequential", "--no-roster"]).exit_code == 0
+    assert not (tmp_path / "b" / "admissions.xlsx").exists()
+    monkeypatch.setattr(solver.run, "ROSTER_LIMIT", 4)  # the tiny scenario has 5 students
+    assert CliRunner().invoke(cli, ["run", str(scenario), "--out", str(tmp_path / "c"), "-q",
+                                    "--engine", "sequential"]).exit_code == 0
+    summary = json.loads((tmp_path / "c" / "summary.json").read_text(encoding="utf-8"))
+    assert not (tmp_path / "c" / "admissions.xlsx").exists() and "not written" in summary["admissions_xlsx"]
+    assert CliRunner().invoke(cli, ["run", str(scenario), "--out", str(tmp_path / "d"), "-q", "--engine",
+                                    "sequential", "--roster"]).exit_code == 0
+    assert (tmp_path / "d" / "admissions.xlsx").exists()
