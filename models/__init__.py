@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.problems import Problem, ProblemLog, ScenarioError, problems_frame
+from models.problems import DEFAULT_LIMIT, Problem, ProblemLog, ScenarioError, problems_frame
 from models.readers import read_folder, read_json, read_workbook
 from models.scenario import OUTCOMES, Batch, Scenario, Settings
 from models.validate import build_scenario
@@ -16,11 +16,11 @@ __all__ = [
 ]
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, limit: int | None = DEFAULT_LIMIT) -> Scenario:
     """Load a folder of CSV + scenario.yaml, a .xlsx workbook or a .json file; raise ScenarioError
-    listing every problem when the input is not valid."""
+    listing every problem (the first ``limit``, then how many more) when the input is not valid."""
     path = Path(path)
-    log = ProblemLog()
+    log = ProblemLog(limit)
     if path.is_dir():
         raw = read_folder(path, log)
     elif path.suffix.lower() in (".xlsx", ".xlsm"):
@@ -35,7 +35,7 @@ def load_scenario(path: str | Path) -> Scenario:
     return build_scenario(raw, log)
 
 
-def load_scenario_data(data: dict, label: str = "scenario.json") -> Scenario:
+def load_scenario_data(data: dict, label: str = "scenario.json", limit: int | None = DEFAULT_LIMIT) -> Scenario:
     """Load a scenario given as a JSON-like dict (the API's JSON upload)."""
-    log = ProblemLog()
+    log = ProblemLog(limit)
     return build_scenario(read_json(None, log, data=data, label=label), log)

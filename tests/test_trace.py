@@ -185,8 +185,6 @@ def test_api_trace_of_a_run_and_of_a_scenario(tmp_path):
     from api.service.routes import trace as trace_routes
 
     app = create_app(Settings(data_dir=tmp_path / "service"))
-    if not any(getattr(r, "path", "") == "/runs/{run_id}/trace" for r in app.routes):
-        app.include_router(trace_routes.router)  # until app.py registers it
     data = scenario_dict(schools=[school("A", 1), school("X", 3, registered=False)],
                          students=[student("s", 90, ["A"]), student("t", 50, ["X", "A"])])
     with TestClient(app) as client:

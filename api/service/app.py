@@ -25,7 +25,7 @@ from api.service.config import Settings
 from api.service.db import QUEUED, RUNNING, AnalysisRecord, RunRecord, make_engine, session_factory, upgrade
 from api.service.deps import SessionDep, JobsDep, require_token
 from api.service.jobs import JobManager
-from api.service.routes import analysis, audits, runs, scenarios
+from api.service.routes import analysis, audits, runs, scenarios, trace
 from api.service.schemas import ErrorOut, Health
 
 DESCRIPTION = """Plan and check secondary vocational (中职/技工) admissions under the rules R1-R12 over HTTP:
@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(audits.router)
     app.include_router(analysis.router)
+    app.include_router(trace.router)
 
     @app.get("/health", response_model=Health, tags=["service"])
     def health(session: SessionDep, jobs: JobsDep) -> Health:

@@ -53,7 +53,7 @@ FILES = {  # the CLI's files of each kind (README, "What-if, sweep, bound")
     "bound": {"bound_schools.csv": CSV, "flows.csv": CSV, "bound.xlsx": XLSX, "summary.json": JSON},
 }
 SIDES = ("baseline", "variant")  # a what-if's two runs, each with a run's files
-SIDE_FILES = {"admissions.csv": CSV, "offers.csv": CSV, "schools.csv": CSV, "subquotas.csv": CSV,
+SIDE_FILES = {"admissions.csv": CSV, "admissions.xlsx": XLSX, "offers.csv": CSV, "schools.csv": CSV, "subquotas.csv": CSV,
               "regions.csv": CSV, "warnings.csv": CSV, "progress.xlsx": XLSX, "summary.json": JSON}
 FAILED_FILES = ("errors.csv", "summary.json")
 MAX_SWEEP_STEPS = 201

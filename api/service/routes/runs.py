@@ -30,7 +30,7 @@ router = APIRouter(tags=["runs"])
 CSV, XLSX, JSON = "text/csv; charset=utf-8", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", \
     "application/json"
 FILES = {  # the CLI's files of a run (README, "Everyday use"), and errors.csv of a failed one
-    "admissions.csv": CSV, "offers.csv": CSV, "schools.csv": CSV, "subquotas.csv": CSV, "regions.csv": CSV,
+    "admissions.csv": CSV, "admissions.xlsx": XLSX, "offers.csv": CSV, "schools.csv": CSV, "subquotas.csv": CSV, "regions.csv": CSV,
     "progress.xlsx": XLSX, "summary.json": JSON, "warnings.csv": CSV, "violations.csv": CSV,
     "differences.csv": CSV, "errors.csv": CSV,
 }
