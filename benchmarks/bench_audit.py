@@ -119,7 +119,7 @@ def run_process(scenario: str, out: Path) -> float:
 def published(scenario: str, work: Path, label: str) -> tuple[Path, list[str]]:
     """The engine's result of the scenario with the 20 faults, as a CSV file."""
     import scenarios
-    from solver.sequential import run_sequential
+    from solver.engine.sequential import run_sequential
 
     sc = scenarios.load(scenario)
     adm, done = inject(sc, run_sequential(sc).admissions)

@@ -30,7 +30,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import scenarios
-    from solver.plan import objective_of, plan_quotas
+    from solver.analysis.plan import objective_of, plan_quotas
     from solver.run import run
 
     sc = scenarios.load(args.scenario)

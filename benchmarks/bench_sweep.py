@@ -54,7 +54,7 @@ def main() -> None:
 
     import scenarios
     from solver.run import run
-    from solver.sweep import parse_shares, sweep, write_sweep
+    from solver.analysis.sweep import parse_shares, sweep, write_sweep
 
     shares = parse_shares(args.shares)
     sc = scenarios.load(args.scenario)

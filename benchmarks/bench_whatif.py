@@ -32,7 +32,7 @@ def main() -> None:
 
     import scenarios
     from solver.run import run
-    from solver.whatif import whatif, write_whatif
+    from solver.analysis.whatif import whatif, write_whatif
 
     t = time.perf_counter()
     sc = scenarios.load(args.scenario)

@@ -1,7 +1,7 @@
 """A run's result (FORMATS.md, "A run's results") and the files it is written to.
 
 `admissions.csv` has one row per student, `offers.csv` one row per offer made.  Figures
-(`schools.csv`, `regions.csv`, `progress.xlsx`) are computed in `solver.figures` and written here.
+(`schools.csv`, `regions.csv`, `progress.xlsx`) are computed in `solver.engine.figures` and written here.
 """
 
 from __future__ import annotations

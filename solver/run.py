@@ -22,9 +22,9 @@ from models.results import (
     write_failed, write_json, write_progress_workbook,
 )
 from models.scenario import Scenario
-from solver import figures
-from solver.arrays import ScenarioArrays
-from solver.sequential import Progress, run_sequential
+from solver.engine import figures
+from solver.engine.arrays import ScenarioArrays
+from solver.engine.sequential import Progress, run_sequential
 
 if TYPE_CHECKING:  # imported for real only when CP-SAT runs (it loads OR-Tools)
     from solver.verify import Verification

@@ -15,9 +15,9 @@ import pandas as pd
 
 from models.results import Result
 from models.scenario import Scenario
-from solver.arrays import ScenarioArrays
+from solver.engine.arrays import ScenarioArrays
 from solver.cpsat import AdmissionModel, build_instance
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 COMPARED = ["outcome", "school_id", "batch", "choice_rank"]
 Phase = Callable[[str], None]  # told the phase being worked on

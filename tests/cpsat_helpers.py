@@ -14,7 +14,7 @@ import solver.cpsat.model as model_module
 from builders import placements, plain
 from models.results import Result
 from solver.cpsat import AdmissionModel, build_instance
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 FOUND = ("OPTIMAL", "FEASIBLE")
 UNPLACED = ("unplaced", None, None, None)

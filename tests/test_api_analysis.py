@@ -1,5 +1,5 @@
 """What-if, sweep and bound over HTTP (issue #6): each a job in a worker process, whose files equal what
-`solver.whatif`, `solver.sweep` and `solver.flow` write when called directly; bad changes refused with
+`solver.analysis.whatif`, `solver.analysis.sweep` and `solver.analysis.flow` write when called directly; bad changes refused with
 their keys; the analyses table migrated (0002) and a running analysis failed on restart."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from api.service import Settings, create_app
 from api.service.db import MIGRATIONS, QUEUED, RUNNING, AnalysisRecord, Base, make_engine, session_factory, upgrade, utcnow
 from models import load_scenario, write_scenario
 from scenarios import generate
-from solver.whatif import whatif, write_whatif
+from solver.analysis.whatif import whatif, write_whatif
 from test_api_routes import zip_folder
 
 CHANGES = {"quota.S002": "-20%", "general_seats.R02": "+10", "subquota.S001.R01": 5, "decline_rate": 0.2}

@@ -24,7 +24,7 @@ from builders import make_scenario, region, scenario_dict, school, set_outcome, 
 from solver.audit import audit
 from solver.audit.explain import SchoolModel, applicants
 from solver.checker import build, check_context
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 def envy_scenario(**kw):
     """G1 and G2 go to general high school (R4) though they listed S03; C takes S01; A (512) takes S03 at

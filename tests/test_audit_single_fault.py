@@ -51,7 +51,7 @@ from api.cli import cli
 from builders import (add_offer, dates, drop_offer, make_scenario, placements, region, scenario_dict, school,
                       set_outcome, student, write_csv_folder)
 from solver.audit import audit
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 VIOLATION_COLUMNS = ["rule", "student_id", "school_id", "batch", "other_student_id", "detail"]
 

@@ -13,7 +13,7 @@ import pytest
 
 from builders import file_of, load_as, region, row_of, scenario_dict, school, student, write_csv_folder
 from models import ScenarioError, load_scenario, load_scenario_data
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 
 def base() -> dict:

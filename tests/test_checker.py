@@ -20,7 +20,7 @@ from builders import CALENDAR, make_scenario, region, school, student
 from models.results import read_result_csv, write_csv
 from scenarios.generator import generate
 from solver.checker import COLUMNS, RULES, check
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 CHECKER = Path(__file__).resolve().parents[1] / "solver" / "checker"
 MODULES = ["r01_eligibility", "r02_catalogue", "r03_choices", "r04_general", "r05_batches", "r06_order",

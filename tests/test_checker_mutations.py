@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from builders import add_offer, dates, drop_offer, make_scenario, region, school, set_outcome, student
 from scenarios.generator import generate
 from solver.checker import check
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 from test_checker import cities
 
 

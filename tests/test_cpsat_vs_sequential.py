@@ -26,7 +26,7 @@ from models.results import Result
 from scenarios.generator import generate
 from solver.cpsat import AdmissionModel, build_instance
 from solver.cpsat.r06_order import R06Order
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 from solver.verify import verify
 from test_engine_vs_reference import scenarios
 

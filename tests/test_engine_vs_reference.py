@@ -1,4 +1,4 @@
-"""R1-R12 on random small scenarios: the vectorized engine (solver.sequential) must give exactly the
+"""R1-R12 on random small scenarios: the vectorized engine (solver.engine.sequential) must give exactly the
 admissions and offers of the plain reference engine (tests/reference_engine.py).
 
 The scenarios are built to hit the hard corners: ties in score and evaluation, lotteries, sub-quotas,
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from builders import hand_checked_scenario, CALENDAR, plain, region, scenario_dict, school, student
 from models import load_scenario_data
 from reference_engine import run_reference
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 ADMISSION_COLUMNS = ["student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",
                      "confirm_date"]

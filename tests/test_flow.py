@@ -14,9 +14,9 @@ from ortools.sat.python import cp_model
 
 from builders import region, scenario_dict, school, student, write_csv_folder
 from models import load_scenario_data
-from solver.arrays import ScenarioArrays
-from solver.flow import bound, listed_choices, write_bound
-from solver.sequential import run_sequential
+from solver.engine.arrays import ScenarioArrays
+from solver.analysis.flow import bound, listed_choices, write_bound
+from solver.engine.sequential import run_sequential
 from test_engine_vs_reference import scenarios
 
 HYPOTHESIS = settings(max_examples=60, deadline=None,

@@ -13,7 +13,7 @@ import pytest
 from models import load_scenario, write_scenario
 from models.headers import choice_column
 from scenarios.generator import Population, apportion, calendar, draw_choices, generate
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 TABLES = ("regions", "schools", "subquotas", "students", "declines", "interviews")
 

@@ -23,7 +23,7 @@ from api.cli import cli
 from builders import region, scenario_dict, school, student, write_csv_folder, write_workbook
 from models import ScenarioError, load_scenario
 from models.published import read_published
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 from test_engine_vs_reference import scenarios
 
 TABLES = ("regions", "schools", "subquotas", "students", "declines", "interviews")

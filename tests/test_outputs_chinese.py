@@ -147,7 +147,7 @@ def test_progress_title_from_the_name_the_year_or_a_table_title():
 def test_audit_workbook_in_chinese_with_the_core_on_its_own_sheet(tmp_path):
     from test_audit_explain import envy_scenario, moved
 
-    from solver.sequential import run_sequential
+    from solver.engine.sequential import run_sequential
 
     data = scenario_dict(**envy_scenario(title=TITLE))
     folder = write_csv_folder(data, tmp_path / "sc")
@@ -184,7 +184,7 @@ def test_audit_workbook_in_chinese_with_the_core_on_its_own_sheet(tmp_path):
 # whatif.xlsx, bound.xlsx, plan.xlsx ----------------------------------------------------------------------
 
 def test_whatif_workbook_in_chinese(tmp_path):
-    from solver.whatif import whatif, write_whatif
+    from solver.analysis.whatif import whatif, write_whatif
 
     sc = load_scenario_data(roster_scenario(title=TITLE))
     out = write_whatif(whatif(sc, ["quota.S2=2"]), tmp_path / "wi")
@@ -209,7 +209,7 @@ def test_whatif_workbook_in_chinese(tmp_path):
 
 
 def test_bound_workbook_in_chinese(tmp_path):
-    from solver.flow import bound, write_bound
+    from solver.analysis.flow import bound, write_bound
 
     sc = load_scenario_data(roster_scenario())
     out = write_bound(bound(sc), tmp_path / "bd")
@@ -302,7 +302,7 @@ def test_the_cjk_font_is_registered_and_resolved():
     from matplotlib import font_manager, rcParams
     from matplotlib.ft2font import FT2Font
 
-    from solver.fonts import font_path, use_cjk_font
+    from solver.analysis.fonts import font_path, use_cjk_font
 
     path = font_path()
     assert path is not None and Path(mplfonts.__file__).parent in path.parents
@@ -315,14 +315,14 @@ def test_the_cjk_font_is_registered_and_resolved():
 
 
 def _sweep_report():
-    from solver.sweep import sweep
+    from solver.analysis.sweep import sweep
 
     sc = load_scenario_data(roster_scenario(title=TITLE))
     return sweep(sc, [0.2, 0.5], workers=1)
 
 
 def test_sweep_png_draws_chinese_without_missing_glyphs(tmp_path):
-    from solver.sweep import chart_png
+    from solver.analysis.sweep import chart_png
 
     report = _sweep_report()
     with warnings.catch_warnings(record=True) as caught:
@@ -334,7 +334,7 @@ def test_sweep_png_draws_chinese_without_missing_glyphs(tmp_path):
 
 
 def test_sweep_html_labels_in_chinese(tmp_path):
-    from solver.sweep import X_LABEL, chart_html
+    from solver.analysis.sweep import X_LABEL, chart_html
 
     chart_html(_sweep_report(), tmp_path / "sweep.html")
     html = (tmp_path / "sweep.html").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Quota planning (issue #6.3, solver/plan.py, `zhaosheng plan-quotas`).
+"""Quota planning (issue #6.3, solver/analysis/plan.py, `zhaosheng plan-quotas`).
 
 The oracle is the sequential engine: on tiny scenarios every quota vector within the bounds and with the
 required total is run, and the best objective found by brute force must equal the plan's proven optimum;
@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from builders import make_scenario, region, school, scenario_dict, student, write_csv_folder
 from models import load_scenario_data
-from solver.arrays import ScenarioArrays
-from solver.plan import Bounds, PlanError, flow_bound, objective_of, plan_quotas, quota_bounds
+from solver.engine.arrays import ScenarioArrays
+from solver.analysis.plan import Bounds, PlanError, flow_bound, objective_of, plan_quotas, quota_bounds
 from solver.run import run
 from test_engine_vs_reference import scenarios
 

@@ -4,7 +4,7 @@ vocational school; his outcome is `ineligible` unless the general stage (R4) adm
 from __future__ import annotations
 
 from builders import make_scenario, offer_rows, placements, region, school, student
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 
 def test_fresh_student_without_certificate_never_gets_a_vocational_seat():

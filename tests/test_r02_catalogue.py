@@ -4,7 +4,7 @@ unregistered school is void, reported as a warning, and the ranks of the other c
 from __future__ import annotations
 
 from builders import make_scenario, offer_rows, placements, school, student
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 
 def test_unregistered_school_admits_nobody():

@@ -4,7 +4,7 @@ if the student was not admitted at an earlier one; a school requiring an intervi
 from __future__ import annotations
 
 from builders import make_scenario, offer_rows, placements, school, student
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 
 def test_a_later_choice_only_if_not_admitted_at_an_earlier_one():

@@ -5,7 +5,7 @@ only the others enter the vocational batches.  Setting general_stage: seats | cu
 from __future__ import annotations
 
 from builders import make_scenario, placements, region, school, student
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 GEN = ("general", None, None, None)
 

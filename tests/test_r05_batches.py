@@ -5,7 +5,7 @@ filed none of it; a school the student declined earlier is void for him in all l
 from __future__ import annotations
 
 from builders import CALENDAR, make_scenario, offer_rows, placements, school, student
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 UNPLACED = ("unplaced", None, None, None)
 

@@ -5,7 +5,7 @@ chain) while it has seats.  A school's priority is (choice rank, then the chain)
 from __future__ import annotations
 
 from builders import make_scenario, offer_rows, placements, school, student
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 UNPLACED = ("unplaced", None, None, None)
 

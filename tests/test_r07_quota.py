@@ -4,7 +4,7 @@ free seats in batch b are the quota minus admissions confirmed in earlier batche
 from __future__ import annotations
 
 from builders import make_scenario, offer_rows, placements, school, student
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 UNPLACED = ("unplaced", None, None, None)
 

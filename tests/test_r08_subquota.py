@@ -5,7 +5,7 @@ from admitting students of other regions after him."""
 from __future__ import annotations
 
 from builders import make_scenario, placements, school, student
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 UNPLACED = ("unplaced", None, None, None)
 

@@ -4,7 +4,7 @@ batch; a declined offer returns its seat after the batch; the student stays unpl
 from __future__ import annotations
 
 from builders import make_scenario, offer_rows, placements, school, student
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 UNPLACED = ("unplaced", None, None, None)
 

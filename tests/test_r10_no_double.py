@@ -4,7 +4,7 @@ process: general high school, or one confirmed vocational offer, never two."""
 from __future__ import annotations
 
 from builders import make_scenario, offer_rows, placements, region, school, student
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 
 def test_general_student_gets_no_vocational_offer():

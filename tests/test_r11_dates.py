@@ -10,7 +10,7 @@ import pytest
 
 from builders import CALENDAR, make_scenario, school, student
 from models import ScenarioError
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 
 def _three_batch_result():

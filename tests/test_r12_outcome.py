@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from builders import make_scenario, placements, region, school, student
 from models import OUTCOMES
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 
 def test_every_outcome_value():

@@ -16,7 +16,7 @@ import scenarios
 from models import ScenarioError, load_scenario, write_scenario
 from scenarios import bundled
 from scenarios.generator import generate
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 # JZ 附件1: 2022年各县（市）和市属中等职业学校招生任务
 JZ_COUNTY_TASKS = {"沁阳市": 2530, "孟州市": 1085, "温县": 1908, "武陟县": 3300, "博爱县": 1821, "修武县": 1000}

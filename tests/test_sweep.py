@@ -18,7 +18,7 @@ from builders import region, scenario_dict, school, student, write_csv_folder
 from models import load_scenario_data
 from scenarios import generate
 from solver.run import run
-from solver.sweep import TOTAL, ShareError, general_seats_at, parse_shares, sweep, write_sweep
+from solver.analysis.sweep import TOTAL, ShareError, general_seats_at, parse_shares, sweep, write_sweep
 from test_engine_vs_reference import scenarios
 
 HYPOTHESIS = settings(max_examples=40, deadline=None,

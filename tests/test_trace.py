@@ -1,4 +1,4 @@
-"""为什么 Why this outcome (issue #13.4): `solver.trace` explains one student's path, and each rule that
+"""为什么 Why this outcome (issue #13.4): `solver.analysis.trace` explains one student's path, and each rule that
 decides it is named: the school full at his turn (R7), his region's share full (R8), void choices (R2,
 R3, R5), a declined offer (R9), ineligibility (R1), the general stage (R4), the outcome (R12).  The trace
 agrees with admissions.csv for every student of a random scenario."""
@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from builders import make_scenario, region, scenario_dict, school, student
-from solver.sequential import run_sequential
-from solver.trace import StudentNotFound, explain, prepare, trace_student
+from solver.engine.sequential import run_sequential
+from solver.analysis.trace import StudentNotFound, explain, prepare, trace_student
 
 
 def kinds(trace) -> list[tuple]:
@@ -160,7 +160,7 @@ def test_trace_agrees_with_admissions_for_every_student_of_a_random_scenario():
 
 
 def test_cli_trace_prints_a_chinese_table(tmp_path, monkeypatch):
-    from api import cli as cli_module
+    from api.cli import common as cli_module
     from api.cli import cli
     from builders import write_csv_folder
 

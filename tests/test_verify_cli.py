@@ -15,7 +15,7 @@ import solver.verify as verify_module
 from api.cli import cli
 from builders import hand_checked_scenario, write_csv_folder
 from models.results import Result
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 
 def tiny(tmp_path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""What-if (issue #6.1): a change run through `solver.whatif` gives exactly what the changed scenario gives
+"""What-if (issue #6.1): a change run through `solver.analysis.whatif` gives exactly what the changed scenario gives
 when it is written from scratch and loaded like any input; bad keys and values are errors naming the key;
 the comparison tables, the changed students and the files are right."""
 
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from builders import offer_rows, placements, region, scenario_dict, school, student, write_csv_folder
 from models import ScenarioError, load_scenario_data
 from solver.run import run
-from solver.whatif import (
+from solver.analysis.whatif import (
     ChangeError, apply_changes, decline_rate, parse_changes, rebuild, whatif, write_whatif,
 )
 from test_engine_vs_reference import scenarios

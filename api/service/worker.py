@@ -274,8 +274,8 @@ def _finish_audit(db: Engine, audit_id: str, status: str, summary, reason, probl
 
 def analysis_worker(analysis_id: str, kind: str, params: dict, db_url: str, data_dir: str, source,
                     server_pid: int, label: str | None = None) -> None:
-    """The body of an analysis' worker process: load the scenario, call `solver.whatif.whatif`,
-    `solver.sweep.sweep` (one process: the service bounds its workers itself) or `solver.flow.bound`,
+    """The body of an analysis' worker process: load the scenario, call `solver.analysis.whatif.whatif`,
+    `solver.analysis.sweep.sweep` (one process: the service bounds its workers itself) or `solver.analysis.flow.bound`,
     write the CLI's files into a staging folder that becomes ``analyses/ID`` as a whole, then mark it done
     with its summary.  Bad changes of a what-if fail it with their problems (and errors.csv)."""
     _watch_parent(server_pid)
@@ -299,20 +299,20 @@ def analysis_worker(analysis_id: str, kind: str, params: dict, db_url: str, data
             sc = scenarios.load(source)
             tables = None
             if kind == "whatif":
-                from solver.whatif import whatif, write_whatif
+                from solver.analysis.whatif import whatif, write_whatif
 
                 report = whatif(sc, params["changes"], seed=int(params.get("seed") or 0), progress=reporter.tick)
                 reporter.phase("writing results")
                 write_whatif(report, files)
                 tables = {"regions": records(report.regions)}
             elif kind == "sweep":
-                from solver.sweep import parse_shares, sweep, write_sweep
+                from solver.analysis.sweep import parse_shares, sweep, write_sweep
 
                 report = sweep(sc, parse_shares(params["general_share"]), workers=1, progress=reporter.tick)
                 reporter.phase("writing results")
                 write_sweep(report, files)
             elif kind == "bound":
-                from solver.flow import bound, write_bound
+                from solver.analysis.flow import bound, write_bound
 
                 reporter.phase("running the rules and the maximum flow")
                 report = bound(sc)
@@ -336,7 +336,7 @@ def analysis_worker(analysis_id: str, kind: str, params: dict, db_url: str, data
         except ScenarioError as exc:  # a bad change (ChangeError) or, for an upload, a scenario gone bad
             from dataclasses import replace
 
-            from solver.whatif import SOURCE, ChangeError
+            from solver.analysis.whatif import SOURCE, ChangeError
 
             what = "invalid change" if isinstance(exc, ChangeError) else "invalid input"
             # the CLI reports a change under "--set"; over HTTP it is the request's "changes"

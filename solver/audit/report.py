@@ -35,7 +35,7 @@ from models.scenario import Scenario
 from models.workbooks import OUTCOME_LABELS, SCHOOL, Book, labels
 from solver.checker import COLUMNS, RULES, build, check_context
 from solver.checker.context import as_text, id_codes, ints
-from solver.sequential import run_sequential
+from solver.engine.sequential import run_sequential
 
 if TYPE_CHECKING:
     from solver.audit.explain import Explanations

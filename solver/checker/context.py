@@ -1,7 +1,7 @@
 """The facts every rule of the checker needs, computed once from a scenario and a published result.
 
 This is a second, independent reading of RULES.md: it imports nothing of the engines (no
-`solver.sequential`, `solver.choices`, `solver.arrays`), only the scenario model.  It works out
+`solver.engine.sequential`, `solver.engine.choices`, `solver.engine.arrays`), only the scenario model.  It works out
 
 - the codes of students, schools, regions and sub-quota pairs, and the tie-break chain rank
   (`Scenario.priority_rank`, the scenario's own definition of the R6 chain);

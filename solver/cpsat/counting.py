@@ -17,7 +17,7 @@ def prefix_counts(b, inst, x, order, run_bounds, holder, count, full, cap, cap_v
     - count[next] = count[a] + x[a] along the run; the count after the run stays within the cap;
     - full[a] <=> count[a] >= cap.
 
-    With ``cap_var`` (quota planning, `solver.plan`): ``cap_var[a]`` is the proto index of an integer
+    With ``cap_var`` (quota planning, `solver.analysis.plan`): ``cap_var[a]`` is the proto index of an integer
     variable that is the cap instead, and ``cap[a]`` is only its upper bound.
     """
     starts, ends = run_bounds

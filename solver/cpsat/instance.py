@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.scenario import Scenario
-from solver.arrays import ScenarioArrays
-from solver.choices import batch_choices
-from solver.general import general_stage
+from solver.engine.arrays import ScenarioArrays
+from solver.engine.choices import batch_choices
+from solver.engine.general import general_stage
 
 
 @dataclass

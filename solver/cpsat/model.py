@@ -45,7 +45,7 @@ class SolveReport:
 
 class AdmissionModel:
     def __init__(self, inst: Instance, quota_bounds: tuple[np.ndarray, np.ndarray] | None = None):
-        """``quota_bounds = (lower, upper)`` (quota planning, `solver.plan`): each school's quota is an
+        """``quota_bounds = (lower, upper)`` (quota planning, `solver.analysis.plan`): each school's quota is an
         integer variable ``self.quota_vars`` within them instead of the data; ``upper`` must not pass
         ``inst.arr.quota`` (the bound of the seat counts)."""
         t0 = time.perf_counter()

@@ -6,7 +6,7 @@ tie-break chain its result is a fixed function of the scenario: per region the f
 applicants of the chain, or every applicant at or above ``general_cutoff`` — there is nothing to decide.
 As variables it would only make the solver recount positions (long counting chains that slow presolve
 several-fold on Jiaozuo's 9,000-student regions).  So `instance.py` computes it from the scenario with
-`solver.general.general_stage` (never from a result) and gives students admitted there no vocational
+`solver.engine.general.general_stage` (never from a result) and gives students admitted there no vocational
 application; the independent checker verifies R4 on any result (`solver.checker`).
 
 What remains for the model: a student admitted to general high school holds no vocational offer (R10

@@ -18,6 +18,6 @@ from solver.cpsat.counting import prefix_counts
 class R07Quota:
     def build(self, inst, model, v) -> None:
         order = np.arange(inst.n_apps)  # applications are sorted by (batch, school, priority)
-        quota_var = getattr(v, "quota_var", None)  # quota planning: one variable per school (solver.plan)
+        quota_var = getattr(v, "quota_var", None)  # quota planning: one variable per school (solver.analysis.plan)
         prefix_counts(v.b, inst, v.x, order, v.school_runs, inst.school, v.count, v.full,
                       inst.arr.quota[inst.school], None if quota_var is None else quota_var[inst.school])

@@ -10,11 +10,11 @@ wrote, exactly the CLI's.
 What is checked before queuing.  A what-if's keys and values are checked in the request, without loading
 the scenario (which takes seconds for a city of 80,000 students): the form ``KEY=VALUE``, the kind of key,
 SCHOOL / REGION / SCHOOL.REGION after it, the value (a number, ``+N%``, ``true``, ``none`` ...), a key
-given twice; each problem names its key, with the messages of `solver.whatif.parse_changes` (422, nothing
+given twice; each problem names its key, with the messages of `solver.analysis.whatif.parse_changes` (422, nothing
 queued).  Whether the school or region exists and whether the changed scenario is valid (sub-quotas above
 a quota, R8) needs the scenario: that is checked in the worker, and the what-if is then ``failed`` with the
 reason "invalid change" and the same problems (and ``errors.csv``).  A sweep's ``general_share`` is parsed
-in the request (`solver.sweep.parse_shares`, at most `MAX_SWEEP_STEPS` steps).
+in the request (`solver.analysis.sweep.parse_shares`, at most `MAX_SWEEP_STEPS` steps).
 
 An analysis is cancelled and deleted as a run is (``POST /{kind}/{id}/cancel``, ``DELETE /{kind}/{id}``),
 and counts in the one queue whose length ``max_queued_jobs`` bounds (429 beyond it).
@@ -73,16 +73,16 @@ def _request_problem(column: str, value, message: str) -> dict:
 
 
 def change_problems(problems) -> list[dict]:
-    """`solver.whatif` problems as JSON, under the file ``changes`` (the CLI's ``--set``)."""
-    from solver.whatif import SOURCE
+    """`solver.analysis.whatif` problems as JSON, under the file ``changes`` (the CLI's ``--set``)."""
+    from solver.analysis.whatif import SOURCE
 
     return [asdict(replace(p, file=CHANGES_FILE) if p.file == SOURCE else p) for p in problems]
 
 
 def check_changes(changes) -> None:
-    """Every problem of the keys and values that shows without the scenario (`solver.whatif.parse_changes`
+    """Every problem of the keys and values that shows without the scenario (`solver.analysis.whatif.parse_changes`
     against a stand-in that knows every school and region the keys name): 422 with each key."""
-    from solver.whatif import ChangeError, parse_changes
+    from solver.analysis.whatif import ChangeError, parse_changes
 
     keys = list(changes) if isinstance(changes, dict) else [str(i).partition("=")[0].strip() for i in changes]
     names: set[str] = set()
@@ -106,7 +106,7 @@ def check_changes(changes) -> None:
 
 
 def check_shares(spec) -> None:
-    from solver.sweep import ShareError, parse_shares
+    from solver.analysis.sweep import ShareError, parse_shares
 
     try:
         shares = parse_shares(str(spec))

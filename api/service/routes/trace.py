@@ -3,10 +3,10 @@
     GET /runs/{run_id}/trace?student=ID           the path in a finished run (409 while it is not done)
     GET /scenarios/{scenario_id}/trace?student=ID the path in the rules' result of a scenario
 
-Both answer with `solver.trace.explain`, the function behind ``zhaosheng trace``.  A run's result is the
+Both answer with `solver.analysis.trace.explain`, the function behind ``zhaosheng trace``.  A run's result is the
 rules' result of its scenario (the sequential engine's; CP-SAT's equals it, RULES.md "exactly one
 solution"), so both routes trace the scenario's sequential result.  Scenarios never change once stored
-(an id is never reused), so the prepared result (`solver.trace.prepare`) is kept for the last few
+(an id is never reused), so the prepared result (`solver.analysis.trace.prepare`) is kept for the last few
 scenarios: the first trace of a scenario loads and admits it (seconds for a million students), every
 later one takes milliseconds.
 """
@@ -108,14 +108,14 @@ NOT_FOUND = {404: {"model": ErrorOut, "description": "no such run, scenario or s
 
 
 def _basis(session, settings, scenario_id: str):
-    """The scenario's prepared result (`solver.trace.prepare`), loaded and admitted on first use."""
+    """The scenario's prepared result (`solver.analysis.trace.prepare`), loaded and admitted on first use."""
     record = find_scenario(session, scenario_id)
     stored = record.path if isinstance(record, ScenarioRecord) else None
     source = scenario_source(scenario_id, stored, settings.data_dir)
 
     def make():
         import scenarios
-        from solver.trace import prepare
+        from solver.analysis.trace import prepare
 
         return prepare(scenarios.load(source))
 
@@ -123,7 +123,7 @@ def _basis(session, settings, scenario_id: str):
 
 
 def _trace(basis, student: str) -> TraceOut:
-    from solver.trace import StudentNotFound, explain
+    from solver.analysis.trace import StudentNotFound, explain
 
     try:
         return TraceOut(**explain(basis, student).as_dict())

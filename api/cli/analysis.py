@@ -1,9 +1,8 @@
 """The analysis commands of ``zhaosheng`` (issue #6): ``whatif``, ``sweep`` and ``bound``.
 
-Thin like `api.cli`: parse, show progress, call `solver.whatif`, `solver.sweep` and `solver.flow`,
+Thin: parse, show progress, call `solver.analysis.whatif`, `solver.analysis.sweep` and `solver.analysis.flow`,
 print a short table.  Exit codes as there: 0 done, 2 bad input (a bad scenario, key or value: every
-problem listed, each naming its key).  The helpers of `api.cli` are imported inside the commands, so
-that either module may be imported first.
+problem listed, each naming its key).
 """
 
 from __future__ import annotations
@@ -15,20 +14,21 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from api.cli.common import console, err_console, load, progress_display, show_problems
+
 
 def _out(spec: str, what: str) -> Path:
     return Path("results") / f"{Path(spec).stem}-{what}"
 
 
 def _load_or_exit(spec: str, progress=None):
-    from api import cli as base
     from models import ScenarioError
 
     try:
-        return base._load(spec, progress)
+        return load(spec, progress)
     except ScenarioError as exc:
-        base._show_problems(exc.problems)
-        base.err_console.print("[red]Nothing was run.[/]")
+        show_problems(exc.problems)
+        err_console.print("[red]Nothing was run.[/]")
         sys.exit(2)
 
 
@@ -57,13 +57,12 @@ def _signed(v, pct: bool = False) -> str:
 def whatif_command(scenario: str, sets: tuple[str, ...], out_dir: Path | None, seed: int, quiet: bool) -> None:
     """Run SCENARIO as it is and with the changes --set KEY=VALUE, and compare them side by side: per
     region, per school and batch, and every student whose outcome changed."""
-    from api import cli as base
     from models.results import write_failed
-    from solver.whatif import WHATIF_FILES, ChangeError, whatif, write_whatif
+    from solver.analysis.whatif import WHATIF_FILES, ChangeError, whatif, write_whatif
 
     out_dir = out_dir or _out(scenario, "whatif")
     started = time.perf_counter()
-    with base._progress(quiet) as progress:
+    with progress_display(quiet) as progress:
         sc = _load_or_exit(scenario, progress)
         task = progress.add_task("what-if", total=4)
 
@@ -75,15 +74,15 @@ def whatif_command(scenario: str, sets: tuple[str, ...], out_dir: Path | None, s
         except ChangeError as exc:
             progress.stop()
             write_failed(out_dir, exc.problems, WHATIF_FILES, {"scenario": scenario, "reason": "invalid change"})
-            base._show_problems(exc.problems)
-            base.err_console.print(f"[red]Nothing was run.[/] The problems are listed in {out_dir / 'errors.csv'}")
+            show_problems(exc.problems)
+            err_console.print(f"[red]Nothing was run.[/] The problems are listed in {out_dir / 'errors.csv'}")
             sys.exit(2)
         progress.update(task, description="writing results", completed=None, total=None)
         write_whatif(report, out_dir)
-    _print_whatif(base.console, report)
+    _print_whatif(console, report)
     if not sets:
-        base.console.print("No --set KEY=VALUE given: the variant is the baseline.")
-    base.console.print(f"Results in {out_dir}/ (baseline/, variant/, changes.csv, whatif.xlsx, summary.json) "
+        console.print("No --set KEY=VALUE given: the variant is the baseline.")
+    console.print(f"Results in {out_dir}/ (baseline/, variant/, changes.csv, whatif.xlsx, summary.json) "
                        f"in {time.perf_counter() - started:.1f} s")
 
 
@@ -132,8 +131,7 @@ def _print_whatif(console, report) -> None:
 def sweep_command(scenario: str, shares: str, out_dir: Path | None, workers: int | None, quiet: bool) -> None:
     """Run SCENARIO with the general seats of every region at each share of its graduates, and chart the
     vocational share and the unplaced against it, with the 1 : 1 line (JZ §一) and 95% enrollment (HY §六.三)."""
-    from api import cli as base
-    from solver.sweep import ENROLLMENT_TARGET, ShareError, parse_shares, share_label, sweep, write_sweep
+    from solver.analysis.sweep import ENROLLMENT_TARGET, ShareError, parse_shares, share_label, sweep, write_sweep
 
     try:
         steps = parse_shares(shares)
@@ -141,7 +139,7 @@ def sweep_command(scenario: str, shares: str, out_dir: Path | None, workers: int
         raise click.BadParameter(str(exc), param_hint="--general-share") from None
     out_dir = out_dir or _out(scenario, "sweep")
     started = time.perf_counter()
-    with base._progress(quiet) as progress:
+    with progress_display(quiet) as progress:
         sc = _load_or_exit(scenario, progress)
         task = progress.add_task("sweeping", total=len(steps))
 
@@ -160,8 +158,8 @@ def sweep_command(scenario: str, shares: str, out_dir: Path | None, workers: int
                       r.general_vocational_ratio, _pct(r.vocational_share), _pct(r.enrollment_rate),
                       f"{int(r.vocational_vacancies):,}",
                       style=None if r.enrollment_rate >= ENROLLMENT_TARGET else "dim")
-    base.console.print(table)
-    base.console.print(f"dim rows: enrollment below {ENROLLMENT_TARGET:.0%} (HY §六.三). Results in {out_dir}/ "
+    console.print(table)
+    console.print(f"dim rows: enrollment below {ENROLLMENT_TARGET:.0%} (HY §六.三). Results in {out_dir}/ "
                        f"(sweep.csv, sweep.png, sweep.html, summary.json) in {time.perf_counter() - started:.1f} s")
 
 
@@ -176,12 +174,11 @@ def bound_command(scenario: str, out_dir: Path | None, quiet: bool) -> None:
     """How good could it be: the most students who could be placed within their listed choices under the
     quotas and sub-quotas (a maximum flow), beside the rule's placements, the seats it leaves empty while
     applicants stay unplaced, and who goes where (region → school)."""
-    from api import cli as base
-    from solver.flow import bound, write_bound
+    from solver.analysis.flow import bound, write_bound
 
     out_dir = out_dir or _out(scenario, "bound")
     started = time.perf_counter()
-    with base._progress(quiet) as progress:
+    with progress_display(quiet) as progress:
         sc = _load_or_exit(scenario, progress)
         task = progress.add_task("running the rule and the maximum flow", total=None)
         report = bound(sc)
@@ -200,7 +197,7 @@ def bound_command(scenario: str, out_dir: Path | None, quiet: bool) -> None:
                        ("  needs admitted students moved", "needs_moving"),
                        ("seats left empty by the rule", "rule_vacancies")):
         table.add_row(label, f"{s[key]:,}", style="bold" if key in ("rule_placed", "bound") else None)
-    base.console.print(table)
+    console.print(table)
     empty = report.schools[(report.schools["vacancies"] > 0) & (report.schools["unplaced_applicants"] > 0)]
     if len(empty):
         schools = Table(title="seats left empty while applicants who listed the school stay unplaced")
@@ -209,6 +206,6 @@ def bound_command(scenario: str, out_dir: Path | None, quiet: bool) -> None:
         for r in empty.sort_values("vacancies", ascending=False).head(15).itertuples(index=False):
             schools.add_row(str(r.name), f"{r.quota:,}", f"{r.vacancies:,}", f"{r.unplaced_applicants:,}",
                             f"{r.fillable_without_moving:,}")
-        base.console.print(schools)
-    base.console.print(f"Results in {out_dir}/ (bound_schools.csv, flows.csv, bound.xlsx, summary.json) "
+        console.print(schools)
+    console.print(f"Results in {out_dir}/ (bound_schools.csv, flows.csv, bound.xlsx, summary.json) "
                        f"in {time.perf_counter() - started:.1f} s")

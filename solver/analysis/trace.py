@@ -1,7 +1,7 @@
 """为什么 Why this outcome (issue #13.4): one student's path through the rules, step by step.
 
 Parents and schools ask every summer: why was this student not admitted to the school he put first?
-`explain` answers from a scenario and the sequential engine's result (`solver.sequential`), and the
+`explain` answers from a scenario and the sequential engine's result (`solver.engine.sequential`), and the
 CLI (``zhaosheng trace``) and the API (``GET /runs/{id}/trace?student=ID``) both call it:
 
 - R4 the general stage: admitted to general high school, or the region's cutoff / seats not reached;
@@ -30,9 +30,9 @@ import pandas as pd
 from models.columns import codes_of
 from models.results import Result
 from models.scenario import Batch, Scenario
-from solver.arrays import ScenarioArrays, in_sorted
-from solver.choices import batch_choices
-from solver.sequential import admit_round, run_sequential
+from solver.engine.arrays import ScenarioArrays, in_sorted
+from solver.engine.choices import batch_choices
+from solver.engine.sequential import admit_round, run_sequential
 
 OUTCOME_ZH = {"general": "普通高中", "vocational": "中职/技工学校", "unplaced": "未录取",
               "ineligible": "不具备中职录取资格", "none": "无有效志愿"}

@@ -38,7 +38,7 @@ import pandas as pd
 
 from models.results import write_csv, write_json
 from models.scenario import Scenario
-from solver.arrays import ScenarioArrays
+from solver.engine.arrays import ScenarioArrays
 from solver.run import RunOutput, run, write_outputs
 
 OBJECTIVES = ("placed", "first-choice", "ratio")
@@ -243,9 +243,9 @@ def _targets(sc: Scenario, general: np.ndarray, target_share: float | None) -> n
 
 def flow_bound(sc: Scenario, arr: ScenarioArrays, upper: np.ndarray) -> int:
     """The most students who could be placed within their listed choices with every school at the top of
-    its bounds (max flow, `solver.flow`; sub-quotas as they are): the rule's placements under any quota
+    its bounds (max flow, `solver.analysis.flow`; sub-quotas as they are): the rule's placements under any quota
     vector within the bounds are one such flow, so this bounds objective ``placed``."""
-    from solver.flow import build_network, listed_choices, max_flow
+    from solver.analysis.flow import build_network, listed_choices, max_flow
 
     listed = listed_choices(sc, arr)
     who = listed[:, 0] >= 0 if listed.shape[1] else np.zeros(arr.n, dtype=bool)

@@ -1,5 +1,6 @@
-"""Which choices count in a batch: R2 (catalogue), R3 (interview gate), R5 (batch lists, fallback,
-schools declined earlier).  A void choice keeps its place: ranks of the other choices do not move (R2).
+"""Which choices count in a batch: R5 (batch lists, fallback, schools declined earlier), on top of the
+choices void before any batch (R2 catalogue, R3 interview gate: `solver.engine.arrays.void_mask`).  A
+void choice keeps its place: ranks of the other choices do not move (R2).
 """
 
 from __future__ import annotations
@@ -7,21 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.scenario import Batch
-from solver.arrays import ScenarioArrays, in_sorted
-
-
-def void_mask(arr: ScenarioArrays, codes: np.ndarray) -> np.ndarray:
-    """True where a filled choice is void before any batch runs: an unregistered school (R2), or a
-    school requiring an interview the student has not passed (R3, HY §九.3)."""
-    filled = codes >= 0
-    safe = np.where(filled, codes, 0)
-    void = filled & ~arr.registered[safe]
-    gated = filled & arr.requires_interview[safe]
-    if gated.any():
-        rows, cols = np.nonzero(gated)
-        passed = in_sorted(arr.pair_keys(rows, codes[rows, cols]), arr.interview_keys)
-        void[rows[~passed], cols[~passed]] = True
-    return void
+from solver.engine.arrays import ScenarioArrays, in_sorted
 
 
 def batch_choices(arr: ScenarioArrays, batch: Batch, declined_keys: np.ndarray) -> np.ndarray:

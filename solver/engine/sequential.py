@@ -1,6 +1,6 @@
 """The sequential engine: the admission rules exactly as the policy documents state them, vectorized.
 
-R1 eligibility, R2 catalogue and R3 choices (via `solver.choices`), R4 general high school first,
+R1 eligibility, R2 catalogue and R3 choices (via `solver.engine.choices`), R4 general high school first,
 R5 batches in order, R6 the sequential rule (rounds k = 1 .. max_choices, each school taking its k-th
 choice applicants in the order of the tie-break chain), R7 quota caps across batches, R8 regional
 sub-quotas nested in the quota, R9 confirmation and declines, R10 no double admission, R11 offer dates
@@ -19,9 +19,9 @@ import numpy as np
 
 from models.results import Result, build_admissions, build_offers
 from models.scenario import Scenario
-from solver.arrays import ScenarioArrays, cumcount
-from solver.choices import batch_choices
-from solver.general import general_stage
+from solver.engine.arrays import ScenarioArrays, cumcount
+from solver.engine.choices import batch_choices
+from solver.engine.general import general_stage
 
 Progress = Callable[[str, int, int], None]  # (what is being done, steps done, steps in all)
 

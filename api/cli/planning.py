@@ -1,5 +1,5 @@
 """``zhaosheng plan-quotas``: CP-SAT chooses each school's quota within its bounds and the total, with the
-rules R1–R12 as constraints (solver/plan.py), and the sequential engine re-runs the plan to confirm it.
+rules R1–R12 as constraints (solver/analysis/plan.py), and the sequential engine re-runs the plan to confirm it.
 
 Exit codes: 0 planned (re-run equals the prediction), 1 no plan found or the re-run differs, 2 bad input.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from api.cli.common import console, err_console, load, progress_display, show_problems
 from models import ScenarioError
 
 
@@ -39,16 +40,15 @@ def plan_quotas(scenario: str, total: int | None, objective: str, min_change: st
                 school_max: Path | None, target_share: float | None, time_limit: float, workers: int,
                 out_dir: Path | None, quiet: bool) -> None:
     """Choose every school's quota in SCENARIO to optimize OBJECTIVE under the admission rules."""
-    from api.cli import _load, _progress, _show_problems, console, err_console
-    from solver.plan import PlanError, parse_change, plan_quotas as plan, read_school_max, write_plan
+    from solver.analysis.plan import PlanError, parse_change, plan_quotas as plan, read_school_max, write_plan
 
     out_dir = out_dir or Path("results") / f"{Path(scenario).stem}-plan"
     started = time.perf_counter()
     try:
         lo, hi = parse_change(min_change), parse_change(max_change)
         limits = read_school_max(school_max) if school_max else None
-        with _progress(quiet) as progress:
-            sc = _load(scenario, progress)
+        with progress_display(quiet) as progress:
+            sc = load(scenario, progress)
             task = progress.add_task("planning", total=None)
 
             def say(what: str) -> None:
@@ -59,7 +59,7 @@ def plan_quotas(scenario: str, total: int | None, objective: str, min_change: st
             progress.update(task, description="writing the plan")
             write_plan(report, out_dir)
     except ScenarioError as exc:
-        _show_problems(exc.problems)
+        show_problems(exc.problems)
         sys.exit(2)
     except PlanError as exc:
         err_console.print(f"[red]Bad input:[/] {exc}")

@@ -2,7 +2,7 @@
 
 Each step sets every region's general high school seats to a share of its graduates (R4, rounded half
 up; the region's cutoff is dropped and the scenario's ``general_stage`` becomes ``seats``), validates the
-changed scenario like any input (`solver.whatif.rebuild`) and runs the sequential engine.  Per step
+changed scenario like any input (`solver.analysis.whatif.rebuild`) and runs the sequential engine.  Per step
 and region it reports general, vocational and unplaced students, the vocational share, the 普职比, the
 enrollment rate and the vacancies of the vocational schools sitting in the region, with a 合计 row.
 
@@ -10,7 +10,7 @@ The steps are independent: they run in parallel processes (`concurrent.futures.P
 each worker receiving the scenario (and its students as text) once.  The chart puts the vocational
 share and the unplaced students against the general share, with the 1 : 1 line (vocational share 0.5,
 JZ §一, §五) and the 95% enrollment line (HY §六.三): ``sweep.png`` (matplotlib, Chinese labels in the
-CJK font of `solver.fonts`) and ``sweep.html`` (plotly, with plotly.js embedded so that it opens offline).
+CJK font of `solver.analysis.fonts`) and ``sweep.html`` (plotly, with plotly.js embedded so that it opens offline).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from models.columns import codes_of, text
 from models.results import display_name, write_csv, write_json
 from models.scenario import Scenario
 from solver.run import run
-from solver.whatif import rebuild, students_text
+from solver.analysis.whatif import rebuild, students_text
 
 Progress = Callable[[str, int, int], None]
 
@@ -102,7 +102,7 @@ def at_share(sc: Scenario, share: float, text_tables: dict | None = None) -> Sce
 def step_figures(out, share: float) -> pd.DataFrame:
     """One step's rows: per region (by the students' region; vocational quota and vacancies of the
     registered schools sitting in it) and the 合计 row."""
-    from solver.figures import totals
+    from solver.engine.figures import totals
 
     reg = out.regions
     schools = out.schools[out.schools["registered"]]
@@ -229,7 +229,7 @@ def write_sweep(report: SweepReport, out_dir: Path | str) -> Path:
     return out
 
 
-# Chart labels (issue #10.7): Chinese, drawn with the CJK font of solver.fonts.
+# Chart labels (issue #10.7): Chinese, drawn with the CJK font of solver.analysis.fonts.
 X_LABEL = "普通高中招生计划占初中毕业生的比例（%）"
 ONE_TO_ONE_LABEL = "普职比 1 : 1（JZ §一、§五）"
 ENROLLMENT_LABEL = "高中阶段入学率 95%（HY §六.三）"
@@ -241,14 +241,14 @@ def chart_title(report: SweepReport) -> str:
 
 def chart_png(report: SweepReport, path: Path) -> None:
     """Vocational share and enrollment rate (left) and unplaced students and vocational vacancies (right)
-    against the general share, with the 1 : 1 and 95% lines; labels in Chinese (`solver.fonts`)."""
+    against the general share, with the 1 : 1 and 95% lines; labels in Chinese (`solver.analysis.fonts`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
-    from solver.fonts import use_cjk_font
+    from solver.analysis.fonts import use_cjk_font
 
     use_cjk_font()
     t = report.totals

@@ -2,7 +2,8 @@
 
 Row i of every student array is row i of ``scenario.students``; school j is row j of
 ``scenario.schools``; region r is row r of ``scenario.regions``.  Choice cells are school codes, -1
-where empty.  Building this is the only place where ids are turned into codes.
+where empty.  Building this is the only place where ids are turned into codes; the choices void before
+any batch runs (R2 unregistered school, R3 interview without a pass) are marked here too (`void_mask`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from models.columns import codes_of
+from models.headers import choice_column
 from models.scenario import Scenario
 
 
@@ -92,14 +94,26 @@ class ScenarioArrays:
             interview_keys=np.unique(iv_student * S + iv_school),
             declines=declines,
         )
-        from solver.choices import void_mask  # the R2/R3 rules live there
-
         arrays.void = {name: void_mask(arrays, codes) for name, codes in lists.items()}
         return arrays
 
     def pair_keys(self, students: np.ndarray, schools: np.ndarray) -> np.ndarray:
         """One int64 per (student, school) pair, for set look-ups (see `in_sorted`)."""
         return students.astype(np.int64) * self.n_schools + schools.astype(np.int64)
+
+
+def void_mask(arr: ScenarioArrays, codes: np.ndarray) -> np.ndarray:
+    """True where a filled choice is void before any batch runs: an unregistered school (R2), or a
+    school requiring an interview the student has not passed (R3, HY §九.3)."""
+    filled = codes >= 0
+    safe = np.where(filled, codes, 0)
+    void = filled & ~arr.registered[safe]
+    gated = filled & arr.requires_interview[safe]
+    if gated.any():
+        rows, cols = np.nonzero(gated)
+        passed = in_sorted(arr.pair_keys(rows, codes[rows, cols]), arr.interview_keys)
+        void[rows[~passed], cols[~passed]] = True
+    return void
 
 
 def cumcount(groups: np.ndarray) -> np.ndarray:
@@ -128,8 +142,6 @@ def _known(codes: np.ndarray, what: str) -> np.ndarray:
 
 
 def _choice_cols(sc: Scenario, list_name: str) -> list[str | None]:
-    from models.headers import choice_column
-
     cols = []
     for k in range(1, sc.settings.max_choices + 1):
         c = choice_column(list_name, k)

@@ -34,9 +34,9 @@ import pandas as pd
 from models.columns import codes_of, text
 from models.results import Result, write_csv, write_json
 from models.scenario import Scenario
-from solver.arrays import ScenarioArrays
-from solver.choices import batch_choices
-from solver.general import general_stage
+from solver.engine.arrays import ScenarioArrays
+from solver.engine.choices import batch_choices
+from solver.engine.general import general_stage
 
 SOURCE, SINK = "source", "sink"
 
@@ -205,7 +205,7 @@ def bound(sc: Scenario, result: Result | None = None, arr: ScenarioArrays | None
     t0 = time.perf_counter()
     arr = arr or ScenarioArrays.from_scenario(sc)
     if result is None:
-        from solver.sequential import run_sequential
+        from solver.engine.sequential import run_sequential
 
         result = run_sequential(sc, arrays=arr)
     general = general_stage(sc, arr)

@@ -56,7 +56,7 @@ from models.workbooks import (
     COUNT, OUTCOME_LABELS, PERCENT, REGION, SCHOOL, Book, bold_cell, cell, labels, zh_header,
 )
 from models.writers import scenario_tables, settings_dict
-from solver import figures
+from solver.engine import figures
 from solver.run import RunOutput, run, write_outputs
 
 Progress = Callable[[str, int, int], None]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.scenario import Scenario
-from solver.arrays import ScenarioArrays, cumcount
+from solver.engine.arrays import ScenarioArrays, cumcount
 
 
 def general_stage(sc: Scenario, arr: ScenarioArrays) -> np.ndarray:

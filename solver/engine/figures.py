@@ -15,8 +15,8 @@ import pandas as pd
 from models.columns import codes_of
 from models.results import PROGRESS_HEADERS, Result
 from models.scenario import OUTCOMES, Scenario
-from solver.arrays import ScenarioArrays
-from solver.choices import batch_choices
+from solver.engine.arrays import ScenarioArrays
+from solver.engine.choices import batch_choices
 
 
 def _ratio_text(general: float, vocational: float) -> str:

@@ -1,0 +1,28 @@
+"""The ``zhaosheng`` command: every command is registered here, each written in the module of its job
+(`running`, `auditing`, `analysis`, `planning`, `tracing`, `serving`), all sharing `api.cli.common`.
+
+Thin: a command parses its arguments, shows progress, and calls `scenarios`, `models` and `solver`.
+Exit codes: 0 done, 1 failed (or not verified), 2 bad input or usage (errors listed and written to
+errors.csv)."""
+
+from __future__ import annotations
+
+import click
+
+from api.cli import analysis, auditing, planning, running, serving, tracing
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="zhaosheng")
+def cli() -> None:
+    """Plan and check secondary vocational (中职/技工) admissions under the rules R1–R12."""
+
+
+for command in (running.run, running.verify, auditing.audit, running.validate, running.generate, running.export,
+                running.list_scenarios, serving.serve, analysis.whatif_command, analysis.sweep_command,
+                analysis.bound_command, planning.plan_quotas, tracing.trace):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="zhaosheng")
