@@ -53,8 +53,8 @@ def main() -> None:
     args = ap.parse_args()
 
     import scenarios
-    from solver.run import run
     from solver.analysis.sweep import parse_shares, sweep, write_sweep
+    from solver.run import run
 
     shares = parse_shares(args.shares)
     sc = scenarios.load(args.scenario)

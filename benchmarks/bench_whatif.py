@@ -31,8 +31,8 @@ def main() -> None:
     args = ap.parse_args()
 
     import scenarios
-    from solver.run import run
     from solver.analysis.whatif import whatif, write_whatif
+    from solver.run import run
 
     t = time.perf_counter()
     sc = scenarios.load(args.scenario)

@@ -64,7 +64,7 @@ class Lookup:
     ok: bool = True  # False when the table itself could not be read: references to it are not checked
 
     @classmethod
-    def of(cls, ids: pd.Series, names: pd.Series | None) -> "Lookup":
+    def of(cls, ids: pd.Series, names: pd.Series | None) -> Lookup:
         lookup = {i: i for i in ids if i}
         ambiguous: dict[str, list[str]] = {}
         if names is not None:

@@ -7,8 +7,9 @@ of FORMATS.md (``FORMATS students.csv``).  Errors stop a run; warnings (void cho
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 import pandas as pd
 

@@ -15,11 +15,20 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-from models.headers import (
-    CARRIED, COHORTS, EVALUATION_GRADES, FALSE_WORDS, REGION_KINDS, SCHOOL_KINDS, TRUE_WORDS, choice_column,
-    normalize, parse_choice_column, suggestion,
-)
 from models.columns import member, numbers, text, translate
+from models.headers import (
+    CARRIED,
+    COHORTS,
+    EVALUATION_GRADES,
+    FALSE_WORDS,
+    REGION_KINDS,
+    SCHOOL_KINDS,
+    TRUE_WORDS,
+    choice_column,
+    normalize,
+    parse_choice_column,
+    suggestion,
+)
 from models.ids import FIX, Lookup, mangled, truncated
 from models.problems import ProblemLog
 from models.raw import BLANK, RawTable
@@ -716,7 +725,7 @@ class _SettingsView:
         self.batch_lists = batch_lists  # the lists the batches name (each needs columns, R5)
 
     @classmethod
-    def of(cls, data: dict | None, settings: Settings | None) -> "_SettingsView":
+    def of(cls, data: dict | None, settings: Settings | None) -> _SettingsView:
         if settings is not None:
             return cls(settings.max_choices, {b.id for b in settings.batches}, settings.choice_lists,
                        list(dict.fromkeys(b.choices for b in settings.batches)))

@@ -15,9 +15,9 @@ import io
 import math
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -288,7 +288,7 @@ def _rows(body: _Body) -> Iterator[bytes]:
     letters = [get_column_letter(i + 1) for i in range(len(body.columns))]
     head = "".join(f'<c r="{c}1" t="inlineStr" s="{body.header_style}"><is><t>{_escape(name)}</t></is></c>'
                    for c, name in zip(letters, body.header))
-    yield f'<row r="1" ht="{body.header_height}" customHeight="1">{head}</row>'.encode("utf-8")
+    yield f'<row r="1" ht="{body.header_height}" customHeight="1">{head}</row>'.encode()
     n = len(body.columns[0].values) if body.columns else 0
     for lo in range(0, n, CHUNK):
         hi = min(n, lo + CHUNK)
@@ -299,7 +299,7 @@ def _rows(body: _Body) -> Iterator[bytes]:
         yield "".join(rows.to_pylist()).encode("utf-8")
     if body.rest:
         r = n + 2
-        yield f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>{_escape(body.rest)}</t></is></c></row>'.encode("utf-8")
+        yield f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>{_escape(body.rest)}</t></is></c></row>'.encode()
 
 
 def _cells(letter: str, row: pa.Array, values: pa.Array, number: bool, style: int) -> pa.Array:

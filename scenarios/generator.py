@@ -109,7 +109,7 @@ class Population:
     interview_pass_share: float = 0.7  # of students listing an interview school: passed
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "Population":
+    def from_dict(cls, data: dict | None) -> Population:
         """From ``students.yaml`` (``population:``) or keyword knobs; unknown keys are an error."""
         data = dict(data or {})
         known = {f.name for f in fields(cls)}

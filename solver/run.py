@@ -7,9 +7,9 @@ leaves half a result (errors.csv and a summary with status "failed" instead).
 from __future__ import annotations
 
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,8 +18,16 @@ import pandas as pd
 
 from models.problems import Problem, problems_frame
 from models.results import (
-    ADMISSION_COLUMNS, OFFER_COLUMNS, Result, progress_title, publish_files, write_admissions_workbook, write_csv,
-    write_failed, write_json, write_progress_workbook,
+    ADMISSION_COLUMNS,
+    OFFER_COLUMNS,
+    Result,
+    progress_title,
+    publish_files,
+    write_admissions_workbook,
+    write_csv,
+    write_failed,
+    write_json,
+    write_progress_workbook,
 )
 from models.scenario import Scenario
 from solver.engine import figures
@@ -47,7 +55,7 @@ class RunOutput:
     subquotas: pd.DataFrame
     timings: dict = field(default_factory=dict)
     engine: str = "sequential"
-    verification: "Verification | None" = None  # solver.verify (imported when both engines run)
+    verification: Verification | None = None  # solver.verify (imported when both engines run)
 
     def summary(self) -> dict:
         sc = self.scenario

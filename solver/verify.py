@@ -8,15 +8,15 @@ A time limit is respected: a solve or proof cut short is reported as "not proven
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pandas as pd
 
 from models.results import Result
 from models.scenario import Scenario
-from solver.engine.arrays import ScenarioArrays
 from solver.cpsat import AdmissionModel, build_instance
+from solver.engine.arrays import ScenarioArrays
 from solver.engine.sequential import run_sequential
 
 COMPARED = ["outcome", "school_id", "batch", "choice_rank"]

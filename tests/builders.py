@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -287,3 +288,59 @@ def drop_offer(off, sid, batch=None) -> pd.DataFrame:
     if batch is not None:
         keep |= off["batch"] != batch
     return off[keep].reset_index(drop=True)
+
+
+# Scenarios and edits shared by several test modules ---------------------------------------------------
+
+SCENARIO_YAML = """\
+name: cli-tiny
+year: 2021
+max_choices: 2
+general_stage: seats
+batches:
+  - {id: 1, open: 2021-07-10, admit_by: 2021-07-20, confirm_by: 2021-07-22}
+  - {id: 2, choices: batch2, fallback: true, admit_by: 2021-07-24, confirm_by: 2021-07-26}
+"""
+
+
+def write_tiny(folder: Path, students: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "scenario.yaml").write_text(SCENARIO_YAML, encoding="utf-8")
+    (folder / "regions.csv").write_text("region_id,name,kind,graduates,general_seats\nR1,甲区,urban,4,1\nR2,乙县,county,3,0\n",
+                                        encoding="utf-8")
+    (folder / "schools.csv").write_text("school_id,name,kind,region_id,quota\nS1,一中职,vocational,R1,1\nS2,二技工,technical,R2,1\n",
+                                        encoding="utf-8")
+    (folder / "students.csv").write_text(students or textwrap.dedent("""\
+        student_id,region_id,score,evaluation,choice_1,choice_2,batch2_choice_1,batch2_choice_2
+        1,R1,500,A,S1,S2,,
+        2,R1,480,B,S1,S2,,
+        3,R2,470,A,S1,S2,,
+        4,R2,300,C,,,,
+        5,R1,200,D,S2,,,
+        """), encoding="utf-8")
+    return folder
+
+
+def envy_scenario(**kw):
+    """G1 and G2 go to general high school (R4) though they listed S03; C takes S01; A (512) takes S03 at
+    his 1st choice; B (498) is rejected at S01 and finds S03 full.  (Without G1 and G2 nobody would be
+    ahead of A at S03, and "A was free and S03 had a free seat at his turn" would be the smaller proof.)"""
+    no = {"applies_general": False}
+    return dict(students=[student("A", 512, ["S03"], **no), student("B", 498, ["S01", "S03"], **no),
+                          student("C", 520, ["S01"], **no), student("G1", 600, ["S03"]), student("G2", 590, ["S03"])],
+                schools=[school("S01", 1), school("S03", 1)], regions=[region("R1", seats=2)],
+                general_stage="seats", **kw)
+
+
+def moved(sc, adm: pd.DataFrame, sid: str, school_id: str | None, rank: int | None = 1) -> pd.DataFrame:
+    """admissions with ``sid`` put at ``school_id`` in batch 1 (None: unplaced)."""
+    if school_id is None:
+        return set_outcome(sc, adm, sid, "unplaced")
+    return set_outcome(sc, adm, sid, "vocational", school_id, 1, rank)
+
+
+def contested():
+    """Two schools, A popular: moving seats from B to A places more students at their first choice, and
+    B has too few applicants to fill its quota."""
+    students = [student(f"s{i}", 90 - i, ["A", "B"]) for i in range(5)] + [student("t", 40, ["B"])]
+    return scenario_dict(students=students, schools=[school("A", 2), school("B", 4)])

@@ -11,10 +11,11 @@ from __future__ import annotations
 import pandas as pd
 
 import solver.cpsat.model as model_module
-from builders import placements, plain
 from models.results import Result
 from solver.cpsat import AdmissionModel, build_instance
 from solver.engine.sequential import run_sequential
+
+from builders import placements, plain
 
 FOUND = ("OPTIMAL", "FEASIBLE")
 UNPLACED = ("unplaced", None, None, None)

@@ -12,6 +12,7 @@ from rich.table import Table
 from api.cli.common import console, err_console, load, progress_display, show_problems
 from models import ScenarioError
 
+
 @click.command()
 @click.argument("scenario")
 @click.option("--result", "result_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -31,7 +32,8 @@ def audit(scenario: str, result_path: Path, offers_path: Path | None, out_dir: P
     summary.json.  Exit 0 clean, 1 violations, 2 bad input."""
     from models.problems import ProblemLog
     from models.published import read_published_into
-    from solver.audit import audit as run_audit, write_audit, write_audit_failure
+    from solver.audit import audit as run_audit
+    from solver.audit import write_audit, write_audit_failure
 
     out_dir = out_dir or result_path.parent / "audit"
     started = time.perf_counter()

@@ -40,7 +40,8 @@ def plan_quotas(scenario: str, total: int | None, objective: str, min_change: st
                 school_max: Path | None, target_share: float | None, time_limit: float, workers: int,
                 out_dir: Path | None, quiet: bool) -> None:
     """Choose every school's quota in SCENARIO to optimize OBJECTIVE under the admission rules."""
-    from solver.analysis.plan import PlanError, parse_change, plan_quotas as plan, read_school_max, write_plan
+    from solver.analysis.plan import PlanError, parse_change, read_school_max, write_plan
+    from solver.analysis.plan import plan_quotas as plan
 
     out_dir = out_dir or Path("results") / f"{Path(scenario).stem}-plan"
     started = time.perf_counter()

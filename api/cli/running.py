@@ -11,7 +11,14 @@ import click
 from rich.table import Table
 
 from api.cli.common import (
-    DEFAULT_SCENARIO, console, default_out, err_console, load, progress_display, show_problems, show_reading_warnings,
+    DEFAULT_SCENARIO,
+    console,
+    default_out,
+    err_console,
+    load,
+    progress_display,
+    show_problems,
+    show_reading_warnings,
 )
 from models import ScenarioError
 
@@ -46,7 +53,8 @@ def _regions_summary(out) -> Table:
 def _engine_run(scenario: str, out_dir: Path, engine: str, quiet: bool, time_limit: float | None, hint: bool,
                 roster: bool | None = None):
     """Load, run and write, with progress; exits 2 on bad input, 1 when CP-SAT finds no result."""
-    from solver.run import NotSolved, run as run_scenario, write_failure, write_outputs
+    from solver.run import NotSolved, write_failure, write_outputs
+    from solver.run import run as run_scenario
 
     try:
         with progress_display(quiet) as progress:

@@ -9,6 +9,7 @@ import click
 
 from api.cli.common import err_console
 
+
 @click.command()
 @click.option("--host", help="Address to listen on [default: 127.0.0.1, or $ZHAOSHENG_HOST].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port [default: 8000, or $ZHAOSHENG_PORT].")

@@ -10,6 +10,7 @@ from rich.table import Table
 from api.cli.common import DEFAULT_SCENARIO, console, err_console, load, progress_display, show_problems
 from models import ScenarioError
 
+
 @click.command("trace")
 @click.argument("scenario", default=DEFAULT_SCENARIO)
 @click.option("--student", "student_id", required=True, help="The student's id (考生号).")

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from api.service import errors
 from api.service.config import Settings
 from api.service.db import QUEUED, RUNNING, AnalysisRecord, RunRecord, make_engine, session_factory, upgrade
-from api.service.deps import SessionDep, JobsDep, require_token
+from api.service.deps import JobsDep, SessionDep, require_token
 from api.service.jobs import JobManager
 from api.service.routes import analysis, audits, runs, scenarios, trace
 from api.service.schemas import ErrorOut, Health

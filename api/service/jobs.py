@@ -51,9 +51,18 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from api.service.config import Settings
-from api.service.db import (ACTIVE, FAILED, QUEUED, RUNNING, AnalysisRecord, AuditRecord, RunRecord, ScenarioRecord,
-                            utcnow)
-from api.service.storage import analysis_dir, audit_dir, run_dir, scenario_dir, settle_folder
+from api.service.db import (
+    ACTIVE,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    AnalysisRecord,
+    AuditRecord,
+    RunRecord,
+    ScenarioRecord,
+    utcnow,
+)
+from api.service.storage import analysis_dir, run_dir, settle_folder
 from api.service.uploads import UploadRejected
 from api.service.worker import analysis_worker, audit_worker, run_worker, scenario_source, validate_worker
 

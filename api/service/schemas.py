@@ -14,7 +14,7 @@ Status = Literal["queued", "running", "done", "failed"]
 
 def _iso_utc(value: dt.datetime) -> str:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)  # stored as naive UTC (`api.service.db.utcnow`)
+        value = value.replace(tzinfo=dt.UTC)  # stored as naive UTC (`api.service.db.utcnow`)
     return value.isoformat().replace("+00:00", "Z")
 
 
@@ -94,7 +94,7 @@ class RunProgress(BaseModel):
     detail: str | None = None
 
     @classmethod
-    def of(cls, progress: dict | None, done_status: bool) -> "RunProgress | None":
+    def of(cls, progress: dict | None, done_status: bool) -> RunProgress | None:
         """The progress a worker wrote to its job's row (runs and analyses alike); complete when done."""
         if done_status:
             return cls(phase="done", fraction=1.0)

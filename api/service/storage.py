@@ -33,8 +33,19 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from api.service.db import (ACTIVE, FAILED, QUEUED, RUNNING, AdmissionRecord, AnalysisRecord, AuditRecord, FigureRecord,
-                            RunRecord, ScenarioRecord, ViolationRecord)
+from api.service.db import (
+    ACTIVE,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    AdmissionRecord,
+    AnalysisRecord,
+    AuditRecord,
+    FigureRecord,
+    RunRecord,
+    ScenarioRecord,
+    ViolationRecord,
+)
 
 INSERT_CHUNK = 20_000
 ADMISSION_FIELDS = ("student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",

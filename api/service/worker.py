@@ -144,7 +144,8 @@ def run_worker(run_id: str, db_url: str, data_dir: str, source, engine: str, tim
     try:
         import scenarios
         from models import ScenarioError
-        from solver.run import NotSolved, run as run_scenario, write_failure, write_outputs
+        from solver.run import NotSolved, write_failure, write_outputs
+        from solver.run import run as run_scenario
 
         reporter = _Reporter(db, run_id)
         out_dir.parent.mkdir(parents=True, exist_ok=True)

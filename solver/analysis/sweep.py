@@ -18,10 +18,10 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -29,8 +29,8 @@ import pandas as pd
 from models.columns import codes_of, text
 from models.results import display_name, write_csv, write_json
 from models.scenario import Scenario
-from solver.run import run
 from solver.analysis.whatif import rebuild, students_text
+from solver.run import run
 
 Progress = Callable[[str, int, int], None]
 

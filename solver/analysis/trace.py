@@ -107,7 +107,7 @@ class TraceBasis:
     school_names: np.ndarray
     region_names: dict
 
-    def batch_state(self, pos: int) -> "_BatchState":
+    def batch_state(self, pos: int) -> _BatchState:
         return _BatchState.of(self, pos)
 
 
@@ -178,7 +178,7 @@ class _BatchState:
     declined_keys: np.ndarray  # (student, school) pairs declined in earlier batches (R5)
 
     @classmethod
-    def of(cls, basis: TraceBasis, pos: int) -> "_BatchState":
+    def of(cls, basis: TraceBasis, pos: int) -> _BatchState:
         arr, b = basis.arr, basis.sc.settings.batches[pos]
         before = (basis.school >= 0) & (basis.batch_pos < pos)  # confirmed in an earlier batch
         pool = arr.eligible & (basis.outcome != "general") & ~before  # R1, R4, R5

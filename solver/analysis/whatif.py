@@ -36,9 +36,9 @@ import dataclasses
 import math
 import re
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -53,7 +53,16 @@ from models.results import display_name, write_csv, write_json
 from models.scenario import Scenario
 from models.validate import build_scenario
 from models.workbooks import (
-    COUNT, OUTCOME_LABELS, PERCENT, REGION, SCHOOL, Book, bold_cell, cell, labels, zh_header,
+    COUNT,
+    OUTCOME_LABELS,
+    PERCENT,
+    REGION,
+    SCHOOL,
+    Book,
+    bold_cell,
+    cell,
+    labels,
+    zh_header,
 )
 from models.writers import scenario_tables, settings_dict
 from solver.engine import figures

@@ -64,7 +64,7 @@ class AuditReport:
     differences_by_school: pd.DataFrame  # school_id, name, differences, published_not_rule, rule_not_published
     with_offers: bool = False
     timings: dict = field(default_factory=dict)
-    explanations: "Explanations | None" = None  # solver.audit.explain, when asked for
+    explanations: Explanations | None = None  # solver.audit.explain, when asked for
     title: str = ""  # the scenario as a planner names it (models.results.display_name)
 
     @property

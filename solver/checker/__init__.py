@@ -18,8 +18,20 @@ import numpy as np
 import pandas as pd
 
 from models.scenario import Scenario
-from solver.checker import (r01_eligibility, r02_catalogue, r03_choices, r04_general, r05_batches, r06_order,
-                            r07_quota, r08_subquota, r09_confirmation, r10_no_double, r11_dates, r12_outcome)
+from solver.checker import (
+    r01_eligibility,
+    r02_catalogue,
+    r03_choices,
+    r04_general,
+    r05_batches,
+    r06_order,
+    r07_quota,
+    r08_subquota,
+    r09_confirmation,
+    r10_no_double,
+    r11_dates,
+    r12_outcome,
+)
 from solver.checker.context import COLUMNS, Context, build, empty
 
 RULES = {

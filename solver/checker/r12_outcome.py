@@ -11,8 +11,20 @@ import numpy as np
 import pandas as pd
 
 from models.scenario import OUTCOMES
-from solver.checker.context import (INELIGIBLE, NONE, UNPLACED, VOCATIONAL, Context, at, in_sorted, join, joint_keys,
-                                    pick, position_in_group, violations)
+from solver.checker.context import (
+    INELIGIBLE,
+    NONE,
+    UNPLACED,
+    VOCATIONAL,
+    Context,
+    at,
+    in_sorted,
+    join,
+    joint_keys,
+    pick,
+    position_in_group,
+    violations,
+)
 
 
 def check(ctx: Context) -> pd.DataFrame:

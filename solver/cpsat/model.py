@@ -8,14 +8,15 @@ asking for any other.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
 from models.results import Result, build_admissions, build_offers
+from solver.cpsat.builder import ProtoBuilder
 from solver.cpsat.instance import Instance
 from solver.cpsat.r03_choices import R03Choices
 from solver.cpsat.r04_general import R04GeneralStage
@@ -26,7 +27,6 @@ from solver.cpsat.r08_subquota import R08Subquota
 from solver.cpsat.r09_confirmation import R09Confirmation, confirmation_literals
 from solver.cpsat.r10_no_double import R10NoDouble, repeated_offers
 from solver.cpsat.r11_dates import R11Dates, dated_offers
-from solver.cpsat.builder import ProtoBuilder
 from solver.cpsat.variables import AdmissionVars
 
 RULE_MODULES = (R09Confirmation(), R04GeneralStage(), R05Batches(), R03Choices(), R06Order(), R07Quota(),

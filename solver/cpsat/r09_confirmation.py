@@ -10,7 +10,6 @@ every decline names a batch of the scenario.
 from __future__ import annotations
 
 
-
 class R09Confirmation:
     def build(self, inst, model, v) -> None:
         batch_ids = {b.id for b in inst.sc.settings.batches}

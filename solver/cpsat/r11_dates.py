@@ -10,7 +10,6 @@ results take those; a given result's own dates are checked by `dated_offers`.
 from __future__ import annotations
 
 
-
 class R11Dates:
     def build(self, inst, model, v) -> None:
         v.b.flush()  # variables made here by the API come after the builder's

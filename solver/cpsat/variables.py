@@ -66,7 +66,7 @@ class AdmissionVars:
     dates: dict = field(default_factory=dict)  # batch id -> (admit date var, confirm date var) R11
 
     @classmethod
-    def create(cls, inst: Instance, b: ProtoBuilder) -> "AdmissionVars":
+    def create(cls, inst: Instance, b: ProtoBuilder) -> AdmissionVars:
         A = inst.n_apps
         S = inst.arr.n_schools
         x = b.new_bools(A)

@@ -44,7 +44,7 @@ class ScenarioArrays:
     void: dict[str, np.ndarray] = field(default_factory=dict)  # list -> bool[n, m]: void before any batch (R2, R3)
 
     @classmethod
-    def from_scenario(cls, sc: Scenario) -> "ScenarioArrays":
+    def from_scenario(cls, sc: Scenario) -> ScenarioArrays:
         st, sch, reg = sc.students, sc.schools, sc.regions
         n, S, R = len(st), len(sch), len(reg)
         school_ids = sch["school_id"].to_numpy(dtype=object)

@@ -13,7 +13,7 @@ all applications of the round.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

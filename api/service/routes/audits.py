@@ -25,9 +25,9 @@ from api.service import storage
 from api.service.db import FAILED, RUNNING, AuditRecord, ScenarioRecord, ViolationRecord, utcnow
 from api.service.deps import JobsDep, SessionDep, SettingsDep
 from api.service.errors import ProblemsError
-from api.service.worker import scenario_source
 from api.service.routes.scenarios import find_scenario
 from api.service.schemas import AuditOut, ErrorOut, Page, ViolationOut
+from api.service.worker import scenario_source
 
 router = APIRouter(tags=["audits"])
 

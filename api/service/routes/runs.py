@@ -22,8 +22,7 @@ from api.service.deps import JobsDep, SessionDep, SettingsDep
 from api.service.errors import ProblemsError
 from api.service.routes.common import queue_job
 from api.service.routes.scenarios import find_scenario
-from api.service.schemas import (AdmissionOut, ErrorOut, Page, RunCreate, RunOut, RunProgress, Status,
-                                 elapsed_seconds)
+from api.service.schemas import AdmissionOut, ErrorOut, Page, RunCreate, RunOut, RunProgress, Status, elapsed_seconds
 
 router = APIRouter(tags=["runs"])
 

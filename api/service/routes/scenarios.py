@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 
@@ -52,7 +52,7 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {
 
 # helpers -------------------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def _bundled_info(name: str) -> tuple[str, dict]:
     import scenarios
 
