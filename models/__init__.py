@@ -1,4 +1,4 @@
-"""Scenario and result types, loading and writing files, validation (RULES.md entities, FORMATS.md)."""
+"""Scenario and result types, loading and writing files, validation (docs/rules.md entities, docs/formats.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Column headers and cell values as planners write them, mapped to the names of FORMATS.md.
+"""Column headers and cell values as planners write them, mapped to the names of docs/formats.md.
 
-Every header of an input table is either known (a FORMATS.md name or one of its synonyms below, in
+Every header of an input table is either known (a docs/formats.md name or one of its synonyms below, in
 English or in Chinese as the admission systems export them: 考生号, 学籍所在地, 中考成绩, 第一志愿学校代码
 ...), declared as an extra column in ``scenario.yaml`` (``extra_columns``), or reported as an error by
 `models.validate` with the nearest known names.  Nothing unrecognized is silently kept or dropped.
@@ -79,7 +79,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "school_name": ("学校名称",),
         "note": _NOTE,
     },
-    "admissions": {  # a published result (FORMATS.md, "A run's results"), as an audit reads it
+    "admissions": {  # a published result (docs/formats.md, "A run's results"), as an audit reads it
         "student_id": _STUDENT_ID + ("student",),
         "region_id": ("学籍所在地",) + _REGION_ID + ("region",),
         "outcome": ("录取结果", "结果", "录取类别", "录取状态", "result"),
@@ -176,7 +176,7 @@ def _chinese_choice(key: str) -> str | None:
 
 
 def canonical_header(table: str, header) -> str | None:
-    """The FORMATS.md name of ``header`` in ``table``, or None when it is not a known column."""
+    """The docs/formats.md name of ``header`` in ``table``, or None when it is not a known column."""
     key = normalize(header)
     columns = COLUMNS.get(table, {})
     if key in columns:

@@ -1,8 +1,8 @@
 """Problems found in input files: every one is collected, none is fatal on its own.
 
 A problem names the file, the row as a spreadsheet numbers it (header = row 1, first data row = 2),
-the column, the offending value and the clause it breaks: a rule id of RULES.md (``R3``) or a clause
-of FORMATS.md (``FORMATS students.csv``).  Errors stop a run; warnings (void choices, R2/R3) do not.
+the column, the offending value and the clause it breaks: a rule id of docs/rules.md (``R3``) or a clause
+of docs/formats.md (``FORMATS students.csv``).  Errors stop a run; warnings (void choices, R2/R3) do not.
 """
 
 from __future__ import annotations

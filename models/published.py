@@ -1,4 +1,4 @@
-"""A published result read for an audit: ``admissions.csv`` and ``offers.csv`` of FORMATS.md ("A run's
+"""A published result read for an audit: ``admissions.csv`` and ``offers.csv`` of docs/formats.md ("A run's
 results"), as CSV (UTF-8, a BOM accepted) or as an ``.xlsx`` workbook, the way an admission office
 exports them (UTF-8 or GB18030 CSV, a title row above the header, as `models.csv_files` and
 `models.workbook_files` read any input).
@@ -43,7 +43,7 @@ from models.workbook_files import sheet_table
 KINDS = ("admissions", "offers")
 REQUIRED = {"admissions": ("student_id", "outcome"), "offers": ("student_id", "school_id", "batch")}
 
-# Outcome words (R12) -> the FORMATS.md value.
+# Outcome words (R12) -> the docs/formats.md value.
 OUTCOME_WORDS = {
     "general": "general", "普高": "general", "普通高中": "general", "普高录取": "general",
     "vocational": "vocational", "中职": "vocational", "中职录取": "vocational", "职高": "vocational",

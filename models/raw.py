@@ -1,4 +1,4 @@
-"""Raw input tables: every cell as text, headers mapped to FORMATS.md names, rows numbered as a
+"""Raw input tables: every cell as text, headers mapped to docs/formats.md names, rows numbered as a
 spreadsheet shows them.  Shared by the CSV, workbook and JSON readers; nothing is interpreted here
 beyond the headers (`models.validate` checks the cells).
 """

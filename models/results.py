@@ -1,4 +1,4 @@
-"""A run's result (FORMATS.md, "A run's results") and the files it is written to.
+"""A run's result (docs/formats.md, "A run's results") and the files it is written to.
 
 `admissions.csv` has one row per student, `offers.csv` one row per offer made.  Figures
 (`schools.csv`, `regions.csv`, `progress.xlsx`) are computed in `solver.engine.figures` and written here.

@@ -1,5 +1,5 @@
 """The scenario: regions, schools, sub-quotas, students with their choice lists, declines, interview
-passes, batches and settings (RULES.md, Entities).  Students are rows of a DataFrame, never objects.
+passes, batches and settings (docs/rules.md, Entities).  Students are rows of a DataFrame, never objects.
 
 A `Scenario` is always valid: it is made by `models.validate.build_scenario`, which reports every
 problem of the input at once.  Identifiers are strings; choice cells hold a ``school_id`` or ``""``.
@@ -137,7 +137,7 @@ class Scenario:
     def priority_order(self) -> np.ndarray:
         """Student row positions in the order of the tie-break chain (R6), best first.
 
-        The chain always ends with ``student_id`` so that priorities are strict (RULES.md, uniqueness).
+        The chain always ends with ``student_id`` so that priorities are strict (docs/rules.md, uniqueness).
         Ids compare as numbers when every id is a whole number, else as text.
         """
         keys = []  # np.lexsort: last key is the primary one

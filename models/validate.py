@@ -1,7 +1,7 @@
 """Turn raw text tables into a valid `Scenario`, reporting every problem at once.
 
-Each check is vectorized over rows and names the clause it enforces: R-ids of RULES.md where a rule
-stands behind the requirement (quota R7, sub-quota R8, choices R3, dates R11 ...), FORMATS.md
+Each check is vectorized over rows and names the clause it enforces: R-ids of docs/rules.md where a rule
+stands behind the requirement (quota R7, sub-quota R8, choices R3, dates R11 ...), docs/formats.md
 otherwise.  Missing quotas, scores or graduates are errors, never defaulted.  Void choices (a school
 that is not registered, R2, or that needs an interview the student has not passed, R3) are warnings.
 """
@@ -63,10 +63,10 @@ def build_scenario(raw: RawScenario, log: ProblemLog) -> Scenario:
 
 # Settings (scenario.yaml) ------------------------------------------------------------------------
 
-# Keys of scenario.yaml and of a batch (FORMATS.md); any other key is an error, never ignored.
+# Keys of scenario.yaml and of a batch (docs/formats.md); any other key is an error, never ignored.
 SETTINGS_KEYS = ("name", "title", "year", "max_choices", "general_stage", "tie_break", "batches", "extra_columns")
 BATCH_KEYS = ("id", "name", "choices", "fallback", "open", "admit_by", "confirm_by", "mechanism", "e")
-MECHANISMS = ("boston",)  # R6; parallel and chen-kesten (RULES.md, R6 variants) are refused until built
+MECHANISMS = ("boston",)  # R6; parallel and chen-kesten (docs/rules.md, R6 variants) are refused until built
 
 
 def _unknown_key(key, known, where: str) -> str:
@@ -124,7 +124,7 @@ def _settings(raw: RawScenario, log: ProblemLog) -> Settings | None:
         if direction and direction not in ("asc", "desc"):
             bad("tie_break", t, "R6", "a tie-break key may end in ':asc' or ':desc' only")
     if not any(t.partition(":")[0] == "student_id" for t in tie_break):
-        tie_break.append("student_id")  # priorities must be strict (RULES.md, uniqueness)
+        tie_break.append("student_id")  # priorities must be strict (docs/rules.md, uniqueness)
     batches = _batches(data.get("batches"), file, log, raw.batches_sheet)
     if batches is None:
         ok = False

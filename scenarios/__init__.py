@@ -3,7 +3,7 @@
     import scenarios
     scenarios.bundled_names()             # ['hengyang-2021', 'jiaozuo-2022']
     sc = scenarios.load("jiaozuo-2022")   # students materialized once into the cache, then loaded
-    sc = scenarios.load("my-city/")       # any FORMATS.md folder, .xlsx workbook or .json file
+    sc = scenarios.load("my-city/")       # any docs/formats.md folder, .xlsx workbook or .json file
     sc = scenarios.generate(100_000, regions=12, schools=40, seed=1)
 
 A bundled scenario is loaded through `models.load_scenario` from its materialized folder, so it passes

@@ -7,7 +7,7 @@ A bundled scenario is a folder ``scenarios/<name>/`` holding what is real or doc
 fields of `scenarios.generator.Population`).
 
 On first use the students are drawn (`scenarios.generator.populate`) and the whole scenario is written
-as an ordinary FORMATS.md folder into the cache (``$ZHAOSHENG_CACHE``, default ``~/.cache/zhaosheng``,
+as an ordinary docs/formats.md folder into the cache (``$ZHAOSHENG_CACHE``, default ``~/.cache/zhaosheng``,
 subfolder ``scenarios/<name>-<hash>``), keyed by a hash of the bundled files and of the generator's
 source, so a changed definition is materialized anew.  The folder is written under a temporary name
 and renamed into place when complete, so a crash never leaves half a scenario.  It is then loaded

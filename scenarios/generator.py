@@ -1,5 +1,5 @@
 """Synthetic scenarios, the same for the same seed: regions, schools, sub-quotas, students with their
-choice lists, declines and interview passes (RULES.md, Entities; FORMATS.md, "A scenario").
+choice lists, declines and interview passes (docs/rules.md, Entities; docs/formats.md, "A scenario").
 
 `generate` invents a whole city; `populate` adds synthetic students to a given definition (the
 regions, schools and sub-quotas of a bundled scenario, `scenarios.bundled`).  Both return a
@@ -158,7 +158,7 @@ def generate(students: int, regions: int, schools: int, seed: int, *,
     """A synthetic scenario with ``students`` students, ``regions`` regions and ``schools`` schools
     (the unregistered ones included), the same for the same ``seed``.
 
-    - ``batches``, ``max_choices``, ``year``: the calendar of FORMATS.md (HY §九.2 dates in ``year``;
+    - ``batches``, ``max_choices``, ``year``: the calendar of docs/formats.md (HY §九.2 dates in ``year``;
       batch 2 falls back to the original list, R5) and the length of each choice list (R3).
     - ``general_stage``: ``seats`` (general_seats per region), ``cutoff`` (general_cutoff per region,
       set where the region's ``general_share`` of graduates would pass) or ``none`` (R4).
@@ -221,7 +221,7 @@ def generate(students: int, regions: int, schools: int, seed: int, *,
 
 
 def calendar(year: int, count: int) -> tuple[Batch, ...]:
-    """The batches of FORMATS.md in ``year`` (HY §九.2): 第一批次 (open 07-10, 预录 07-20, 确认 07-22),
+    """The batches of docs/formats.md in ``year`` (HY §九.2): 第一批次 (open 07-10, 预录 07-20, 确认 07-22),
     第二批次 falling back to the original list (07-24, 07-26), 调剂补录 (08-10, 08-15); each later batch
     ten days after the one before.  Batch b > 1 opens at batch b-1's ``confirm_by`` (R11)."""
     d = lambda month, day: dt.date(year, month, day)  # noqa: E731

@@ -148,7 +148,7 @@ ROSTER_LIMIT = 300_000
 
 
 def write_outputs(out: RunOutput, target: Path, extra_timings: dict | None = None, roster: bool | None = None) -> Path:
-    """Write every result file of FORMATS.md into ``target`` (replaced as a whole when complete), and
+    """Write every result file of docs/formats.md into ``target`` (replaced as a whole when complete), and
     admissions.xlsx, the 录取名册 a planner forwards (issue #10.7): always with ``roster=True``, never
     with False, and by default up to `ROSTER_LIMIT` students (summary.json says when it is left out)."""
     if roster is None:

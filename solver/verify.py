@@ -1,5 +1,5 @@
 """The verification layer: the CP-SAT model's result equals the sequential engine's, it is the model's
-only feasible assignment, and the independent checker finds no violation in either (RULES.md, "Why the
+only feasible assignment, and the independent checker finds no violation in either (docs/rules.md, "Why the
 CP-SAT model has exactly one solution").
 
 A time limit is respected: a solve or proof cut short is reported as "not proven", never as a verdict.

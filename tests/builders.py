@@ -8,7 +8,7 @@
 
 `scenario_dict` gives the JSON form (``{"scenario": {...}, "regions": [...], ...}``, models.readers
 .read_json); `write_csv_folder` and `write_workbook` write the same rows, cell for cell, as a folder of
-CSV files or one .xlsx workbook, so that bad input can be tested in all three forms (FORMATS.md).
+CSV files or one .xlsx workbook, so that bad input can be tested in all three forms (docs/formats.md).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import yaml
 
 from models import Scenario, load_scenario, load_scenario_data
 
-# The Hengyang calendar of FORMATS.md (R5, R11): batch 2 falls back to the original list, batch 3 not.
+# The Hengyang calendar of docs/formats.md (R5, R11): batch 2 falls back to the original list, batch 3 not.
 CALENDAR = [
     {"id": 1, "name": "第一批次", "choices": "choices", "open": "2021-07-10", "admit_by": "2021-07-20",
      "confirm_by": "2021-07-22"},

@@ -1,5 +1,5 @@
 """Test set-up: the project root on ``sys.path`` (the package is used in place, not installed), and the
-fixtures shared by the rule modules (RULES.md R1-R12) and the bad-input tests (FORMATS.md)."""
+fixtures shared by the rule modules (docs/rules.md R1-R12) and the bad-input tests (docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -17,5 +17,5 @@ for p in (str(ROOT), str(TESTS)):
 
 @pytest.fixture(params=["csv", "xlsx", "json"])
 def form(request) -> str:
-    """The three forms a scenario arrives in (FORMATS.md, "A scenario"): CSV folder, workbook, JSON."""
+    """The three forms a scenario arrives in (docs/formats.md, "A scenario"): CSV folder, workbook, JSON."""
     return request.param

@@ -3,7 +3,7 @@ of `solver.cpsat`, hold it against the sequential engine, prove it unique, and b
 place to see that `AdmissionModel.feasible_with` rejects it.
 
 `model_without` builds the model with some rule modules left out, so a test can show that it is *that*
-rule's module which excludes a broken result (RULES.md: one module per rule id).
+rule's module which excludes a broken result (docs/rules.md: one module per rule id).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""An independent oracle: RULES.md R1-R12 as a plain loop over students, written from the text of the
+"""An independent oracle: docs/rules.md R1-R12 as a plain loop over students, written from the text of the
 rules and nothing else.  It is slow on purpose and makes no attempt to be clever; the vectorized engine
 (solver.engine.sequential) must give exactly the same admissions and offers (tests/test_engine_vs_reference.py).
 
 Input is a valid `models.Scenario` (only its tables and settings are read); output is two lists of
-dicts in the columns of FORMATS.md (admissions.csv, offers.csv + region_id, confirm_date).
+dicts in the columns of docs/formats.md (admissions.csv, offers.csv + region_id, confirm_date).
 """
 
 from __future__ import annotations

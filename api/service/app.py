@@ -29,7 +29,7 @@ from api.service.routes import analysis, audits, runs, scenarios, trace
 from api.service.schemas import ErrorOut, Health
 
 DESCRIPTION = """Plan and check secondary vocational (中职/技工) admissions under the rules R1-R12 over HTTP:
-upload a scenario (a .zip of the FORMATS.md folder, an .xlsx workbook or JSON), run it with the sequential
+upload a scenario (a .zip of the docs/formats.md folder, an .xlsx workbook or JSON), run it with the sequential
 engine, CP-SAT or both (verified), follow its progress, download the CLI's files or page through the
 admissions, audit a published result, and ask what-if, sweep and bound questions of a plan."""
 

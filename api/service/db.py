@@ -146,7 +146,7 @@ class AnalysisRecord(Base):
 
 
 class ViolationRecord(Base):
-    """violations.csv of an audit (FORMATS.md, "An audit"), one row per violation."""
+    """violations.csv of an audit (docs/formats.md, "An audit"), one row per violation."""
     __tablename__ = "violations"
     __table_args__ = (Index("ix_violations_rule", "audit_id", "rule", "pos"),
                       Index("ix_violations_school", "audit_id", "school_id", "pos"))

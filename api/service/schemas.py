@@ -23,7 +23,7 @@ Time = Annotated[dt.datetime, PlainSerializer(_iso_utc, return_type=str, when_us
 
 class ProblemOut(BaseModel):
     """One problem of an input: the file, the row as a spreadsheet numbers it, the column, the value, and
-    the rule (R1-R12) or FORMATS.md clause it breaks."""
+    the rule (R1-R12) or docs/formats.md clause it breaks."""
     severity: Literal["error", "warning"] = "error"
     file: str
     row: int | None = None

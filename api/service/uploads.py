@@ -1,6 +1,6 @@
 """Uploaded files made safe before anything reads them.
 
-A scenario arrives as a ``.zip`` of the FORMATS.md folder, an ``.xlsx`` workbook (itself a zip) or JSON.
+A scenario arrives as a ``.zip`` of the docs/formats.md folder, an ``.xlsx`` workbook (itself a zip) or JSON.
 A zip is checked before a byte is written: no absolute path, no ``..``, no drive letter, no symlink,
 no encrypted member, no two members of one name; at most ``max_members`` members, at most
 ``max_unzipped`` bytes in all and no member above 1 MiB compressed more than ``max_ratio`` times (a
@@ -159,7 +159,7 @@ def sniff(path: Path, filename: str | None) -> str:
         return "json"
     if suffix in (".zip", ".xlsx", ".xlsm"):
         raise UploadRejected(422, f"the file is named {suffix} but is not a readable zip file", filename or "upload")
-    raise UploadRejected(422, "a scenario is a .zip of the FORMATS.md folder, an .xlsx workbook or JSON",
+    raise UploadRejected(422, "a scenario is a .zip of the docs/formats.md folder, an .xlsx workbook or JSON",
                          filename or "upload")
 
 

@@ -42,7 +42,7 @@ PROBLEM_FIELDS = ("severity", "file", "row", "column", "value", "clause", "messa
 
 
 def problem_dicts(problems, limit: int = MAX_PROBLEMS) -> list[dict]:
-    """Problems as the API shows them (the fields of FORMATS.md's errors.csv), at most ``limit``."""
+    """Problems as the API shows them (the fields of docs/formats.md's errors.csv), at most ``limit``."""
     return [{f: getattr(p, f) for f in PROBLEM_FIELDS} for p in list(problems)[:limit]]
 
 

@@ -4,7 +4,7 @@ given total, with the admission rules R1–R12 kept as constraints over the quot
 The model is the verification model (`solver.cpsat.AdmissionModel`) with one change: R7's cap is an
 integer variable ``q_s`` in ``[min_s, max_s]`` per school (``full <=> count >= q_s``, the seats held after
 each batch stay ``<= q_s``), and ``sum(q_s) == total``.  For any fixed quota vector the rules have a
-single outcome (RULES.md, "Why the CP-SAT model has exactly one solution"), so every feasible
+single outcome (docs/rules.md, "Why the CP-SAT model has exactly one solution"), so every feasible
 assignment of the model is "a quota vector and *its* outcome under the rules"; the objective picks the
 best vector.  The result is not trusted: the sequential engine re-runs the scenario with the chosen
 quotas and must give exactly the predicted admissions and offers (``rerun_equal``).

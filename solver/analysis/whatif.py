@@ -26,7 +26,7 @@ is reported like bad input, with the key that caused it (`ChangeError`, a `Scena
 per region (general, vocational, unplaced, 普职比, enrollment rate), per school (quota, confirmed,
 vacancies, fill) and per school and batch (confirmed, vacancies after the batch, the lowest admitted
 score), and the students whose outcome changed.  ``write_whatif(report, out_dir)`` writes
-``baseline/`` and ``variant/`` (every result file of FORMATS.md), ``changes.csv``, the comparison
+``baseline/`` and ``variant/`` (every result file of docs/formats.md), ``changes.csv``, the comparison
 tables, ``whatif.xlsx`` and ``summary.json``.
 """
 
@@ -739,7 +739,7 @@ def changed_students(base: RunOutput, var: RunOutput) -> pd.DataFrame:
 # Writing --------------------------------------------------------------------------------------------------
 
 def write_whatif(report: WhatIfReport, out_dir: Path | str) -> Path:
-    """``baseline/`` and ``variant/`` (the full result files of FORMATS.md), ``changes.csv`` (the
+    """``baseline/`` and ``variant/`` (the full result files of docs/formats.md), ``changes.csv`` (the
     changed students), ``regions_compare.csv``, ``schools_compare.csv``, ``schools_by_batch_compare.csv``,
     ``whatif.xlsx`` (for a planner to forward) and ``summary.json`` (written last)."""
     out = Path(out_dir)

@@ -1,4 +1,4 @@
-"""The audit of a published result (issue #4; FORMATS.md, "An audit"): which rules R1-R12 it breaks,
+"""The audit of a published result (issue #4; docs/formats.md, "An audit"): which rules R1-R12 it breaks,
 and where it differs from the result the rules give.
 
 ``audit(scenario, admissions, offers=None)`` runs the independent checker (`solver.checker.check`) on

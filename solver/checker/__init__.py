@@ -1,7 +1,7 @@
-"""The checker: a verifier that knows nothing of the engines, one module per rule id (RULES.md R1-R12).
+"""The checker: a verifier that knows nothing of the engines, one module per rule id (docs/rules.md R1-R12).
 
 ``check(scenario, admissions, offers=None)`` reads a scenario and a published result in the form of
-FORMATS.md (``admissions.csv``, optionally ``offers.csv``; typed frames or every column as text) and
+docs/formats.md (``admissions.csv``, optionally ``offers.csv``; typed frames or every column as text) and
 returns the violations (``violations.csv``: rule, student_id, school_id, batch, other_student_id,
 detail), sorted by rule, then student.  An empty frame means the result follows every rule.
 

@@ -1,6 +1,6 @@
 """The facts every rule of the checker needs, computed once from a scenario and a published result.
 
-This is a second, independent reading of RULES.md: it imports nothing of the engines (no
+This is a second, independent reading of docs/rules.md: it imports nothing of the engines (no
 `solver.engine.sequential`, `solver.engine.choices`, `solver.engine.arrays`), only the scenario model.  It works out
 
 - the codes of students, schools, regions and sub-quota pairs, and the tie-break chain rank
@@ -198,7 +198,7 @@ def flags(values, n: int, default: bool) -> np.ndarray:
 
 
 def violations(rule: str, student_id, school_id=None, batch=None, other=None, detail="") -> pd.DataFrame:
-    """Violation rows (FORMATS.md violations.csv); scalars are repeated.  ``batch``: batch ids, -1 for none."""
+    """Violation rows (docs/formats.md violations.csv); scalars are repeated.  ``batch``: batch ids, -1 for none."""
     if len(student_id) == 0:
         return _EMPTY.copy()
     student_id = as_text(student_id, 0)
@@ -433,7 +433,7 @@ def _offers(ctx: Context, offers: pd.DataFrame | None) -> pd.DataFrame:
     o = offers.reset_index(drop=True)
     return pd.DataFrame({**_rows(ctx, o), "confirmed": flags(o["confirmed"] if "confirmed" in o.columns else None,
                                                               len(o), True),
-                         # offers.csv of FORMATS.md has no confirm_date; where it is given, it is checked (R11)
+                         # offers.csv of docs/formats.md has no confirm_date; where it is given, it is checked (R11)
                          "has_confirm_date": np.full(len(o), "confirm_date" in o.columns)})
 
 

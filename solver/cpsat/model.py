@@ -1,7 +1,7 @@
-"""The CP-SAT model of the admission rules, composed of one module per rule (RULES.md R3–R11; R1, R2
+"""The CP-SAT model of the admission rules, composed of one module per rule (docs/rules.md R3–R11; R1, R2
 and R12 shape the data and the result).  The model knows the scenario only, never a result of the
 sequential engine: it must find the admissions from the constraints alone.  Its feasible assignment is
-unique (RULES.md, "Why the CP-SAT model has exactly one solution"); `prove_unique` checks that by
+unique (docs/rules.md, "Why the CP-SAT model has exactly one solution"); `prove_unique` checks that by
 asking for any other.
 """
 

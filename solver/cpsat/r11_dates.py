@@ -3,7 +3,7 @@ admit_by, and confirmed within admit_date <= confirm_date <= confirm_by; batch b
 than batch b-1's confirm_by, and nobody is admitted before batch 1 opens (不得私自提前录取).
 
 One admit date and one confirm date per batch (day numbers) inside the window; a calendar out of order
-is infeasible.  In a simulation an offer carries its batch's admit_by and confirm_by (RULES.md R11), so
+is infeasible.  In a simulation an offer carries its batch's admit_by and confirm_by (docs/rules.md R11), so
 results take those; a given result's own dates are checked by `dated_offers`.
 """
 

@@ -1,4 +1,4 @@
-"""The figures a planner reads (RULES.md, "Figures"; JZ §一, §五, A1, A2; HY §二.二, §六.三).
+"""The figures a planner reads (docs/rules.md, "Figures"; JZ §一, §五, A1, A2; HY §二.二, §六.三).
 
 Computed from a scenario and any result (admissions + offers), so that every engine, and a published
 result under audit, gets the same tables: per school (quota, applicants by batch and choice rank,

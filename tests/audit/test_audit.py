@@ -1,4 +1,4 @@
-"""``zhaosheng audit`` (issue #4; FORMATS.md, "An audit"): a result of the sequential engine audits
+"""``zhaosheng audit`` (issue #4; docs/formats.md, "An audit"): a result of the sequential engine audits
 clean; broken in exactly one way it is reported under that rule alone (with the right pair for R6 and
 R7) and its differences from the rule's result are listed; Chinese headers and workbooks are read; a
 malformed published file exits 2 with every bad row in errors.csv."""

@@ -32,7 +32,7 @@ does a confirmed offer to a general student: both are asserted below as the mini
 one student in admissions.csv is not a double admission but a malformed file: the CLI refuses it (exit
 2, FORMATS admissions.csv) and the checker reports it as R12.
 
-The same faults go once through ``zhaosheng audit`` (the CSV files of FORMATS.md, click's CliRunner):
+The same faults go once through ``zhaosheng audit`` (the CSV files of docs/formats.md, click's CliRunner):
 exit 1 and the rows of violations.csv; the engine's result exits 0 with a header-only violations.csv.
 """
 

@@ -140,7 +140,7 @@ def test_cache_is_reused_and_complete(cache, hengyang):
                  "declines.csv", "interviews.csv", "README.md", "students.yaml"):
         assert (folder / name).is_file(), name
     assert again.students.equals(hengyang.students)
-    assert load_scenario(folder).students.equals(hengyang.students)  # a plain FORMATS.md folder
+    assert load_scenario(folder).students.equals(hengyang.students)  # a plain docs/formats.md folder
 
 
 def test_fresh_cache_folder_re_materializes(tmp_path, monkeypatch, jiaozuo):

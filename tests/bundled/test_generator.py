@@ -1,5 +1,5 @@
 """scenarios.generator: the same scenario for the same seed, the sizes asked for, equal after a round
-trip through the files of FORMATS.md, tables that keep the promises of RULES.md (R1 R2 R3 R5 R8 R9
+trip through the files of docs/formats.md, tables that keep the promises of docs/rules.md (R1 R2 R3 R5 R8 R9
 R11), and a run of the sequential engine on it."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The checker (solver.checker): an independent verifier, one module per rule id (RULES.md R1-R12,
+"""The checker (solver.checker): an independent verifier, one module per rule id (docs/rules.md R1-R12,
 STYLE.md "a verifier that knows nothing of the solver").  Here: a result of the sequential engine
 checks clean, on hand-made scenarios that exercise every rule, on generated and bundled scenarios, with
 and without offers.csv, from typed frames and from CSV text; the violations frame has the columns of
-FORMATS.md.  test_checker_mutations.py breaks correct results one way at a time."""
+docs/formats.md.  test_checker_mutations.py breaks correct results one way at a time."""
 
 from __future__ import annotations
 

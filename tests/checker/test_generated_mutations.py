@@ -130,7 +130,7 @@ ADMISSION = ["student_id", "outcome", "school_id", "batch", "choice_rank"]
 @given(city=cities(), edit=st.sampled_from(["school", "rank", "drop", "add", "flip", "swap", "batch"]),
        data=st.data())
 def test_any_other_result_is_reported(city, edit, data):
-    """The rules determine the result (RULES.md, "why exactly one solution"): change any offer, keep the
+    """The rules determine the result (docs/rules.md, "why exactly one solution"): change any offer, keep the
     two files consistent with each other and dated by the calendar, and some rule is broken.  Without
     offers.csv the same holds for admissions.csv where no decline hides an offer."""
     sc = make_scenario(**city)

@@ -1,6 +1,6 @@
 """The verification layer (`solver.verify`) and the CP-SAT model on random scenarios: the model, built
 from the scenario alone, finds exactly the sequential engine's admissions and offers, a second solve
-("differ somewhere") is infeasible, and the independent checker finds nothing (RULES.md, "Why the CP-SAT
+("differ somewhere") is infeasible, and the independent checker finds nothing (docs/rules.md, "Why the CP-SAT
 model has exactly one solution").  Then the layer itself: it must say FAILED when the engines differ or
 the model has a second solution, and `feasible_with` must reject any result that differs from the
 right one in a single offer.

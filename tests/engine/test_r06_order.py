@@ -81,7 +81,7 @@ def test_lottery_alone_decides_when_the_chain_is_only_the_lottery():
 
 
 def test_equal_lottery_falls_back_to_student_id():
-    """The chain always ends with student_id so that priorities are strict (RULES.md, uniqueness)."""
+    """The chain always ends with student_id so that priorities are strict (docs/rules.md, uniqueness)."""
     sc = make_scenario(schools=[school("A", 1)], tie_break=["score", "lottery"],
                        students=[student("s9", 80, ["A"], lottery=1), student("s4", 80, ["A"], lottery=1)])
     assert placements(run_sequential(sc))["s4"] == ("vocational", "A", 1, 1)

@@ -1,7 +1,7 @@
-"""Bad input, one test per class, in all three forms of a scenario (FORMATS.md): a CSV folder, one .xlsx
+"""Bad input, one test per class, in all three forms of a scenario (docs/formats.md): a CSV folder, one .xlsx
 workbook, a JSON object.  Every problem names the file, the row as a spreadsheet numbers it (header =
 row 1, first data row = 2; JSON counts records from 1), the column, the value and the clause: a rule id
-of RULES.md or a clause of FORMATS.md.  Void choices (R2, R3) are warnings, never errors.
+of docs/rules.md or a clause of docs/formats.md.  Void choices (R2, R3) are warnings, never errors.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The zhaosheng command: run writes every FORMATS.md file, bad input exits 2 with errors.csv and no
+"""The zhaosheng command: run writes every docs/formats.md file, bad input exits 2 with errors.csv and no
 result, unavailable engines say so, validate/export/generate work."""
 
 from __future__ import annotations

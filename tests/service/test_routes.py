@@ -1,5 +1,5 @@
 """The service's routes through FastAPI's TestClient (issue #5): scenarios uploaded in the three forms of
-FORMATS.md, invalid ones refused with the loader's row-level problems, runs whose results equal what the
+docs/formats.md, invalid ones refused with the loader's row-level problems, runs whose results equal what the
 CLI's `solver.run` writes, the paged JSON views, audits, deletion, and errors without stack traces.
 
 The runs here are real: each goes through the job manager into a worker process."""
@@ -40,7 +40,7 @@ def client(data_dir):
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
-    """A generated city (1,500 students) as a FORMATS.md folder."""
+    """A generated city (1,500 students) as a docs/formats.md folder."""
     folder = tmp_path_factory.mktemp("generated") / "city"
     write_scenario(generate(1500, regions=3, schools=6, seed=5), folder)
     return folder

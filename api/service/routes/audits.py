@@ -1,6 +1,6 @@
 """Audits of published results (`solver.audit`, as ``zhaosheng audit``): upload the published
 ``admissions.csv`` (field ``result``, CSV or .xlsx, Chinese headers accepted) and optionally
-``offers.csv`` (field ``offers``); the answer is the audit with its violations (FORMATS.md, "An audit")
+``offers.csv`` (field ``offers``); the answer is the audit with its violations (docs/formats.md, "An audit")
 as JSON, and violations.csv, differences.csv, explanations.csv and audit.xlsx to download.  Bad input
 is 422 with every problem of the scenario and the files, and nothing is stored.
 

@@ -1,4 +1,4 @@
-"""Scenarios: upload (a .zip of the FORMATS.md folder, an .xlsx workbook, or JSON), list, show, delete.
+"""Scenarios: upload (a .zip of the docs/formats.md folder, an .xlsx workbook, or JSON), list, show, delete.
 
 An upload is received into ``uploads/`` (a JSON body streamed to a file, never held whole), unpacked
 there after the zip checks of `api.service.uploads`, and validated by the loader in a worker process
@@ -42,9 +42,9 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {
     "multipart/form-data": {"schema": {
         "type": "object", "required": ["file"],
         "properties": {"file": {"type": "string", "format": "binary",
-                                "description": "a .zip of the FORMATS.md folder, an .xlsx workbook or a .json file"}}}},
+                                "description": "a .zip of the docs/formats.md folder, an .xlsx workbook or a .json file"}}}},
     "application/json": {"schema": {
-        "type": "object", "description": "the JSON form of a scenario (FORMATS.md): {\"scenario\": {settings}, "
+        "type": "object", "description": "the JSON form of a scenario (docs/formats.md): {\"scenario\": {settings}, "
                                          "\"regions\": [...], \"schools\": [...], \"students\": [...], ...}",
         "additionalProperties": True}},
 }}}
@@ -181,7 +181,7 @@ async def _receive_body(request: Request, dest: Path) -> None:
              responses={413: {"model": ErrorOut, "description": "the upload, or what it unpacks to, is too large"},
                         415: {"model": ErrorOut, "description": "neither multipart/form-data nor JSON"}})
 async def upload_scenario(request: Request, response: Response, settings: SettingsDep, jobs: JobsDep) -> ScenarioOut:
-    """Upload a scenario as the multipart field ``file`` (a .zip of the FORMATS.md folder, an .xlsx
+    """Upload a scenario as the multipart field ``file`` (a .zip of the docs/formats.md folder, an .xlsx
     workbook or a .json file) or as a JSON body.  It is validated as the CLI validates it: 422 lists its
     problems (file, row, column, value, clause, message; past ``max_problems`` the last row says how many
     more) and nothing is stored; 413 when it is too large to unpack or to validate within the limits."""

@@ -4,7 +4,7 @@
     GET /scenarios/{scenario_id}/trace?student=ID the path in the rules' result of a scenario
 
 Both answer with `solver.analysis.trace.explain`, the function behind ``zhaosheng trace``.  A run's result is the
-rules' result of its scenario (the sequential engine's; CP-SAT's equals it, RULES.md "exactly one
+rules' result of its scenario (the sequential engine's; CP-SAT's equals it, docs/rules.md "exactly one
 solution"), so both routes trace the scenario's sequential result.  Scenarios never change once stored
 (an id is never reused), so the prepared result (`solver.analysis.trace.prepare`) is kept for the last few
 scenarios: the first trace of a scenario loads and admits it (seconds for a million students), every
