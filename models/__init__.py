@@ -35,7 +35,8 @@ def load_scenario(path: str | Path, limit: int | None = DEFAULT_LIMIT) -> Scenar
     return build_scenario(raw, log)
 
 
-def load_scenario_data(data: dict, label: str = "scenario.json", limit: int | None = DEFAULT_LIMIT) -> Scenario:
+def load_scenario_data(data: dict[str, object], label: str = "scenario.json",
+                       limit: int | None = DEFAULT_LIMIT) -> Scenario:
     """Load a scenario given as a JSON-like dict (the API's JSON upload)."""
     log = ProblemLog(limit)
     return build_scenario(read_json(None, log, data=data, label=label), log)

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from numpy.typing import NDArray
 
 from models.columns import TEXT, text
 from models.problems import ProblemLog
@@ -80,12 +81,12 @@ def read_csv_table(path: Path, table: str, log: ProblemLog, label: str | None = 
 
 
 def _parse(content: str, data: bytes, names: list[str], skip: int, file: str,
-           log: ProblemLog) -> tuple[pd.DataFrame, np.ndarray]:
+           log: ProblemLog) -> tuple[pd.DataFrame, NDArray[np.int64]]:
     """The rows below the header as a text frame and their spreadsheet row numbers; empty and
     comma-only rows are dropped, a row with a value beyond the header's columns is an error."""
     ragged: list[int] = []
 
-    def invalid(row) -> str:
+    def invalid(row: object) -> str:
         ragged.append(1)
         return "skip"
 
@@ -109,18 +110,21 @@ def _parse(content: str, data: bytes, names: list[str], skip: int, file: str,
     rows = np.flatnonzero(filled) + skip + 1
     if not filled.all():
         trimmed = trimmed.filter(pa.array(filled))
-    return trimmed.to_pandas(types_mapper={pa.string(): TEXT}.get), rows
+    frame: pd.DataFrame = trimmed.to_pandas(types_mapper={pa.string(): TEXT}.get)
+    return frame, rows
 
 
-def _parse_exactly(content: str, names: list[str], skip: int, file: str, log: ProblemLog):
+def _parse_exactly(content: str, names: list[str], skip: int, file: str,
+                   log: ProblemLog) -> tuple[pd.DataFrame, NDArray[np.int64]]:
     """The standard library's reader, row by row, for a file with ragged rows: a short row is padded
     (its missing cells are empty, as Excel means), a value beyond the header is reported."""
     width = len(names)
-    body, rows = [], []
-    for number, cells in enumerate(csv.reader(io.StringIO(content)), start=1):
+    body: list[list[str]] = []
+    rows: list[int] = []
+    for number, record in enumerate(csv.reader(io.StringIO(content)), start=1):
         if number <= skip:
             continue
-        cells = [c.strip() for c in cells]
+        cells = [c.strip() for c in record]
         if not any(cells):
             continue
         beyond = [j for j in range(width, len(cells)) if cells[j]]

@@ -129,7 +129,7 @@ _CHOICE_ZH = re.compile(
 _CHOICE_EN = re.compile(r"^(?:(?P<list>[a-z][a-z0-9]*)_)?choice_?(?P<k>\d+)$")
 
 
-def normalize(header) -> str:
+def normalize(header: object) -> str:
     """A header as compared: BOM and spaces removed, full-width brackets folded; ASCII lower-cased with
     spaces and hyphens as underscores."""
     text = str(header).replace("\ufeff", "").strip()
@@ -175,7 +175,7 @@ def _chinese_choice(key: str) -> str | None:
     return choice_column("choices" if batch == 1 else f"batch{batch}", k)
 
 
-def canonical_header(table: str, header) -> str | None:
+def canonical_header(table: str, header: object) -> str | None:
     """The docs/formats.md name of ``header`` in ``table``, or None when it is not a known column."""
     key = normalize(header)
     columns = COLUMNS.get(table, {})
@@ -197,7 +197,7 @@ def known_names(table: str) -> list[tuple[str, str]]:
     return [(name, synonyms[0] if synonyms else "") for name, synonyms in COLUMNS.get(table, {}).items()]
 
 
-def suggestion(table: str, header) -> str:
+def suggestion(table: str, header: object) -> str:
     """' did you mean `choice_1` (第一志愿)?' with the nearest known names, or '' when none is near."""
     key = normalize(header)
     labels: dict[str, str] = {}  # candidate text -> how it is shown
@@ -210,8 +210,8 @@ def suggestion(table: str, header) -> str:
             labels[f"choice_{k}"] = labels[f"第{zh}志愿"] = labels[f"志愿{k}"] = f"`choice_{k}` (第{zh}志愿)"
             labels[f"batch2_choice_{k}"] = labels[f"第二批次第{zh}志愿"] = f"`batch2_choice_{k}` (第二批次第{zh}志愿)"
     near = difflib.get_close_matches(key, list(labels), n=6, cutoff=0.5)
-    shown = list(dict.fromkeys(labels[n] for n in near))[:3]
-    return f" did you mean {' or '.join(shown)}?" if shown else ""
+    nearest = list(dict.fromkeys(labels[n] for n in near))[:3]
+    return f" did you mean {' or '.join(nearest)}?" if nearest else ""
 
 
 # Cell values -------------------------------------------------------------------------------------

@@ -90,23 +90,24 @@ class ProblemLog:
         if self._room(1):
             self.items.append(problem)
 
-    def error(self, file: str, row: int | None, column: str | None, value, clause: str, message: str,
+    def error(self, file: str, row: int | None, column: str | None, value: object, clause: str, message: str,
               *, root: bool = False) -> None:
         self.add(Problem(file, row, column, _text(value), clause, message, "error", root))
 
-    def warning(self, file: str, row: int | None, column: str | None, value, clause: str, message: str) -> None:
+    def warning(self, file: str, row: int | None, column: str | None, value: object, clause: str, message: str) -> None:
         self.add(Problem(file, row, column, _text(value), clause, message, "warning"))
 
-    def rows(self, severity: Severity, file: str, rows, column: str | None, values, clause: str, message) -> None:
+    def rows(self, severity: Severity, file: str, rows: Iterable[int], column: str | None, values: Iterable[object],
+             clause: str, message: str | Iterable[str]) -> None:
         """Add one problem per row; ``message`` is a string or a sequence aligned with ``rows``."""
-        rows = list(rows)
-        if not rows:
+        row_list = list(rows)
+        if not row_list:
             return
         self._errors |= severity == "error"
-        keep = self._room(len(rows))
-        values = list(values)[:keep]
+        keep = self._room(len(row_list))
+        kept_values = list(values)[:keep]
         messages = [message] * keep if isinstance(message, str) else list(message)[:keep]
-        for row, value, text in zip(rows[:keep], values, messages):
+        for row, value, text in zip(row_list[:keep], kept_values, messages):
             self.items.append(Problem(file, int(row), column, _text(value), clause, text, severity))
 
     def extend(self, problems: Iterable[Problem]) -> None:
@@ -126,7 +127,7 @@ class ProblemLog:
             raise ScenarioError(self.ordered(), self.omitted)
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     if value is None:
         return None
     return str(value)

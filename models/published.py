@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from models.columns import arrow, text
 from models.csv_files import read_csv_table
@@ -80,7 +82,20 @@ def read_published_into(path: Path | str, kind: str, log: ProblemLog) -> pd.Data
     raw = _read_table(path, kind, log)
     if raw is None:
         return pd.DataFrame()
-    frame, written = raw.frame, raw.headers
+    if not _header_problems(raw, kind, clause, log):
+        return raw.frame
+    cells = _Cells(raw, clause, log)
+    cells.check_ids()
+    cells.canonical_values()
+    if kind == "admissions":
+        cells.one_row_per_student()
+    return raw.frame
+
+
+def _header_problems(raw: RawTable, kind: str, clause: str, log: ProblemLog) -> bool:
+    """Report unknown columns, values under no header and missing required columns; False when a
+    required column is missing (the cells are then not read)."""
+    frame = raw.frame
     for col in raw.unknown:
         log.error(raw.file, raw.header_row, col, None, clause,
                   f"unknown column {col!r}:{suggestion(kind, col) or ' no known column is near it.'} "
@@ -91,47 +106,65 @@ def read_published_into(path: Path | str, kind: str, log: ProblemLog) -> pd.Data
     missing = [c for c in REQUIRED[kind] if c not in frame.columns]
     for col in missing:
         log.error(raw.file, raw.header_row, col, None, clause, f"the required column {col!r} is missing", root=True)
-    if missing:
-        return frame
-    rows = raw.row_numbers()
+    return not missing
 
-    def bad(column: str, mask: np.ndarray, message: str) -> None:
+
+class _Cells:
+    """The cells of a published table with every required column: checked, and turned into canonical
+    values in place (``raw.frame``)."""
+
+    def __init__(self, raw: RawTable, clause: str, log: ProblemLog) -> None:
+        self.raw, self.frame, self.clause, self.log = raw, raw.frame, clause, log
+        self.rows = raw.row_numbers()
+
+    def bad(self, column: str, mask: NDArray[np.bool_], message: str) -> None:
+        """One error per row of ``mask``, on ``column`` with its value."""
         idx = np.flatnonzero(mask)
         if len(idx):
-            log.rows("error", raw.file, rows[idx], written.get(column, column), frame[column].to_numpy()[idx],
-                     clause, message)
+            self.log.rows("error", self.raw.file, self.rows[idx], self.raw.headers.get(column, column),
+                          self.frame[column].to_numpy()[idx], self.clause, message)
 
-    sid = frame["student_id"]
-    bad("student_id", (sid == "").to_numpy(), "the student id is empty")
-    for col in ("student_id", "school_id", "region_id"):
-        if col in frame.columns:
-            wrong, messages = mangled(frame[col])
-            for message in pd.unique(messages[wrong]):
-                bad(col, wrong & (messages == message), message)
-    if "outcome" in frame.columns:
-        frame["outcome"], unknown = _outcomes(frame["outcome"])
-        bad("outcome", unknown, "unknown outcome: use general, vocational, unplaced, ineligible or none "
-                                "(普高, 中职, 未录取, 不符合条件, 无) (R12)")
-    for col in ("batch", "choice_rank"):
-        if col in frame.columns:
-            frame[col], wrong = _whole_numbers(frame[col])
-            bad(col, wrong, f"{col} must be a whole number (or empty)")
-    for col in ("admit_date", "confirm_date"):
-        if col in frame.columns:
-            frame[col], wrong = _dates(frame[col])
-            bad(col, wrong, f"{col} is not a date (YYYY-MM-DD)")
-    if "confirmed" in frame.columns:
-        frame["confirmed"], wrong = _flags(frame["confirmed"])
-        bad("confirmed", wrong, "confirmed must be true or false (是/否)")
-    if kind == "admissions":
+    def check_ids(self) -> None:
+        """An empty student id; an id Excel turned into a number (R12 reads ids as text)."""
+        frame = self.frame
+        self.bad("student_id", (frame["student_id"] == "").to_numpy(), "the student id is empty")
+        for col in ("student_id", "school_id", "region_id"):
+            if col in frame.columns:
+                wrong, messages = mangled(frame[col])
+                for message in pd.unique(messages[wrong]):
+                    self.bad(col, wrong & (messages == message), str(message))
+
+    def canonical_values(self) -> None:
+        """Outcomes in English, whole numbers without decimals, ISO dates, ``confirmed`` as true/false."""
+        frame = self.frame
+        if "outcome" in frame.columns:
+            frame["outcome"], unknown = _outcomes(frame["outcome"])
+            self.bad("outcome", unknown, "unknown outcome: use general, vocational, unplaced, ineligible or none "
+                                         "(普高, 中职, 未录取, 不符合条件, 无) (R12)")
+        for col in ("batch", "choice_rank"):
+            if col in frame.columns:
+                frame[col], wrong = _whole_numbers(frame[col])
+                self.bad(col, wrong, f"{col} must be a whole number (or empty)")
+        for col in ("admit_date", "confirm_date"):
+            if col in frame.columns:
+                frame[col], wrong = _dates(frame[col])
+                self.bad(col, wrong, f"{col} is not a date (YYYY-MM-DD)")
+        if "confirmed" in frame.columns:
+            frame["confirmed"], wrong = _flags(frame["confirmed"])
+            self.bad("confirmed", wrong, "confirmed must be true or false (是/否)")
+
+    def one_row_per_student(self) -> None:
+        """A student with a second row in admissions.csv (R12)."""
+        sid = self.frame["student_id"]
         dup = sid.duplicated(keep="first").to_numpy() & (sid != "").to_numpy()
         if dup.any():
-            first_row = pd.Series(rows, index=frame.index).groupby(sid.to_numpy()).transform("min").to_numpy()
+            rows = self.rows
+            first_row = pd.Series(rows, index=self.frame.index).groupby(sid.to_numpy()).transform("min").to_numpy()
             idx = np.flatnonzero(dup)
-            log.rows("error", raw.file, rows[idx], written.get("student_id", "student_id"), sid.to_numpy()[idx],
-                     clause, [f"the student has another row (row {first_row[i]}): one row per student (R12)"
-                              for i in idx])
-    return frame
+            self.log.rows("error", self.raw.file, rows[idx], self.raw.headers.get("student_id", "student_id"),
+                          sid.to_numpy()[idx], self.clause,
+                          [f"the student has another row (row {first_row[i]}): one row per student (R12)"
+                           for i in idx])
 
 
 # Reading ---------------------------------------------------------------------------------------------
@@ -162,7 +195,7 @@ def _read_table(path: Path, kind: str, log: ProblemLog) -> RawTable | None:
 
 # Values ----------------------------------------------------------------------------------------------
 
-def _by_distinct(values: pd.Series, convert) -> tuple[pd.Series, np.ndarray]:
+def _by_distinct(values: pd.Series, convert: Callable[[str], tuple[str, bool]]) -> tuple[pd.Series, NDArray[np.bool_]]:
     """Apply ``convert(text) -> (canonical text, ok)`` once per distinct value (a million rows carry a
     handful of outcomes, batches and dates)."""
     codes, uniques = pd.factorize(values.fillna(""))
@@ -173,8 +206,8 @@ def _by_distinct(values: pd.Series, convert) -> tuple[pd.Series, np.ndarray]:
     return text(canon[codes], index=values.index), ~ok[codes]
 
 
-def _outcomes(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    def one(v: str):
+def _outcomes(values: pd.Series) -> tuple[pd.Series, NDArray[np.bool_]]:
+    def one(v: str) -> tuple[str, bool]:
         key = v.strip()
         word = OUTCOME_WORDS.get(key.lower(), OUTCOME_WORDS.get(key))
         return (word, True) if word else (key, False)
@@ -182,13 +215,13 @@ def _outcomes(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return _by_distinct(values, one)
 
 
-def _whole_numbers(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def _whole_numbers(values: pd.Series) -> tuple[pd.Series, NDArray[np.bool_]]:
     a = arrow(values)
     ok = pc.fill_null(pc.match_substring_regex(a, _WHOLE), False)
     if pc.all(pc.or_(ok, pc.equal(a, ""))).as_py():
         return values, np.zeros(len(values), dtype=bool)  # the usual case: nothing to convert
 
-    def one(v: str):
+    def one(v: str) -> tuple[str, bool]:
         t = v.strip()
         if t == "" or re.fullmatch(_WHOLE, t):
             return (str(int(t)) if t else "", True)
@@ -201,8 +234,8 @@ def _whole_numbers(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return _by_distinct(values, one)
 
 
-def _dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    def one(v: str):
+def _dates(values: pd.Series) -> tuple[pd.Series, NDArray[np.bool_]]:
+    def one(v: str) -> tuple[str, bool]:
         t = v.strip()
         if t == "":
             return ("", True)
@@ -218,8 +251,8 @@ def _dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return _by_distinct(values, one)
 
 
-def _flags(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    def one(v: str):
+def _flags(values: pd.Series) -> tuple[pd.Series, NDArray[np.bool_]]:
+    def one(v: str) -> tuple[str, bool]:
         t = v.strip().lower()
         if t == "":
             return ("", True)  # the checker's default: an offer is confirmed unless said otherwise (R9)

@@ -6,10 +6,12 @@ beyond the headers (`models.validate` checks the cells).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from models.columns import TEXT, text
 from models.headers import FALLBACK, canonical_header, normalize
@@ -25,20 +27,20 @@ class RawTable:
     first_row: int  # spreadsheet row number of frame.iloc[0] (2 below a header in row 1)
     headers: dict[str, str] = field(default_factory=dict)  # frame column -> header as written
     unknown: list[str] = field(default_factory=list)  # frame columns whose header is not a known one
-    rows: np.ndarray | None = None  # spreadsheet row of each frame row, where not first_row + position
+    rows: NDArray[np.int64] | None = None  # spreadsheet row of each frame row, where not first_row + position
     unreadable: bool = False  # the file itself could not be read: its columns are not "missing"
-    info: dict = field(default_factory=dict)  # how it was read (encoding, header row), for summary.json
+    info: dict[str, object] = field(default_factory=dict)  # how it was read (encoding, header row), for summary.json
     header_row: int | None = -1  # where the header stands (None: JSON records have none; -1: the row above)
 
     def __post_init__(self) -> None:
         if self.header_row == -1:
             self.header_row = (self.first_row - 1) or None
 
-    def row_numbers(self) -> np.ndarray:
+    def row_numbers(self) -> NDArray[np.int64]:
         """The spreadsheet row of every frame row (empty rows dropped in between keep their numbers)."""
         if self.rows is not None:
             return self.rows
-        return np.arange(len(self.frame)) + self.first_row
+        return np.arange(len(self.frame), dtype=np.int64) + self.first_row
 
 
 def map_headers(table: str, header: list[str], file: str, header_row: int,
@@ -46,7 +48,9 @@ def map_headers(table: str, header: list[str], file: str, header_row: int,
     """Frame column names for the header cells of ``table``: canonical names for known headers, the
     header as written for unknown ones (`models.validate` reports them unless declared), ``__blankN``
     for empty header cells.  A column named twice is an error."""
-    names, written, unknown = [], {}, []
+    names: list[str] = []
+    written: dict[str, str] = {}
+    unknown: list[str] = []
     canon = [canonical_header(table, h) if str(h).strip() else None for h in header]
     for i, (h, name) in enumerate(zip(header, canon)):
         raw = str(h).strip()
@@ -88,7 +92,7 @@ def skipped_titles(file: str, rows: list[list[str]], header: int, log: ProblemLo
                         f"row {i + 1} is above the header (row {header + 1}): read as a title and skipped")
 
 
-def cell_text(value) -> str:
+def cell_text(value: object) -> str:
     """A cell as text the way a planner typed it: 512.0 -> "512", dates as ISO, None -> ""."""
     if value is None:
         return ""
@@ -108,21 +112,27 @@ def cell_text(value) -> str:
 LONG_NUMBER = 1e15  # Excel keeps 15 significant digits of a number
 
 
-def table_from_rows(table: str, header: list, rows: list[list], file: str, header_row: int,
+def _magnitude(value: object) -> float:
+    """|value| of a number cell (0 for anything else)."""
+    return abs(value) if isinstance(value, (int, float)) else 0.0
+
+
+def table_from_rows(table: str, header: Sequence[object], rows: Sequence[Sequence[object]], file: str, header_row: int,
                     log: ProblemLog, lossy: tuple[type, ...] = (float,)) -> RawTable:
     """A raw table from a header and rows of Python values (workbook sheets, JSON records).  Rows whose
     every cell is empty are dropped (Excel leaves them behind); the others keep their row numbers.  A
     number of the ``lossy`` types with 16 or more digits is an error: its last digits are lost."""
     names, written, unknown = map_headers(table, [cell_text(h) for h in header], file, header_row, log)
     width = len(names)
-    body, numbers = [], []
+    body: list[list[str]] = []
+    numbers: list[int] = []
     for i, r in enumerate(rows):
         cells = [cell_text(v) for v in r]
         if not any(cells):
             continue
         row = header_row + 1 + i
         for j, v in enumerate(r):
-            if isinstance(v, lossy) and not isinstance(v, bool) and abs(v) >= LONG_NUMBER:
+            if isinstance(v, lossy) and not isinstance(v, bool) and _magnitude(v) >= LONG_NUMBER:
                 log.error(file, row, str(header[j]) if j < len(header) else f"column {j + 1}", cells[j], "FORMATS",
                           "a number of 16 or more digits: Excel keeps only 15, so its last digits are lost; "
                           "format the column as text (文本) and enter the ids again", root=True)
@@ -137,7 +147,7 @@ def table_from_rows(table: str, header: list, rows: list[list], file: str, heade
                     header_row=header_row)
 
 
-def spaced(numbers) -> np.ndarray | None:
+def spaced(numbers: Sequence[int] | NDArray[np.int64]) -> NDArray[np.int64] | None:
     """The row numbers when some rows were dropped between them, else None (first_row + position)."""
     if len(numbers) == 0 or numbers[-1] - numbers[0] == len(numbers) - 1:
         return None

@@ -7,8 +7,10 @@ readers cannot place is reported too: a CSV file, a sheet or a JSON key that is 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import yaml
@@ -17,6 +19,9 @@ from models.csv_files import read_csv_table
 from models.problems import ProblemLog
 from models.raw import RawTable, cell_text, table_from_rows
 from models.workbook_files import cell_problems, sheet_table, sheet_tables, unknown_sheets
+
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is read
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 __all__ = ["RawScenario", "RawTable", "read_csv_table", "read_folder", "read_json", "read_workbook", "read_yaml"]
 
@@ -37,7 +42,7 @@ FOLDER_EXTRAS = ("README.md", "students.yaml")
 
 @dataclass
 class RawScenario:
-    settings: dict | None
+    settings: dict[str, object] | None  # scenario.yaml as given
     settings_file: str
     tables: dict[str, RawTable]
     source: str
@@ -46,7 +51,7 @@ class RawScenario:
     batches_sheet: tuple[str, int] | None = None  # a workbook's batches sheet: (label, first data row)
 
     @property
-    def inputs(self) -> dict[str, dict]:
+    def inputs(self) -> dict[str, dict[str, object]]:
         """How each table was read (encoding, header row), for summary.json."""
         return {t.file: t.info for t in self.tables.values() if t.info}
 
@@ -54,7 +59,7 @@ class RawScenario:
 # Folder of CSV files ------------------------------------------------------------------------------
 
 def read_folder(folder: Path, log: ProblemLog) -> RawScenario:
-    settings = None
+    settings: dict[str, object] | None = None
     yaml_path = folder / "scenario.yaml"
     if not yaml_path.exists():
         yaml_path = folder / "scenario.yml"
@@ -63,7 +68,7 @@ def read_folder(folder: Path, log: ProblemLog) -> RawScenario:
     else:
         log.error("scenario.yaml", None, None, None, "FORMATS scenario.yaml", f"{folder} has no scenario.yaml",
                   root=True)
-    tables = {}
+    tables: dict[str, RawTable] = {}
     for table in TABLES:
         path = folder / f"{table}.csv"
         if path.exists():
@@ -77,7 +82,7 @@ def read_folder(folder: Path, log: ProblemLog) -> RawScenario:
     return RawScenario(settings, yaml_path.name, tables, str(folder))
 
 
-def read_yaml(path: Path, log: ProblemLog) -> dict | None:
+def read_yaml(path: Path, log: ProblemLog) -> dict[str, object] | None:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except yaml.MarkedYAMLError as exc:
@@ -115,7 +120,10 @@ def read_workbook(path: Path, log: ProblemLog) -> RawScenario:
         sheets = sheet_tables(wb.sheetnames, label, log)
         unknown_sheets(wb, sheets, label, log)
         cell_problems(path, sheets, label, log)
-        settings, settings_file, settings_rows, batches = None, f"{label}:scenario", {}, None
+        settings: dict[str, object] | None = None
+        settings_file = f"{label}:scenario"
+        settings_rows: dict[str, int] = {}
+        batches: tuple[str, int] | None = None
         if "scenario" in sheets:
             settings_file = f"{label}:{sheets['scenario']}"
             settings, settings_rows = _settings_from_sheet(wb[sheets["scenario"]], settings_file, log)
@@ -135,9 +143,10 @@ def read_workbook(path: Path, log: ProblemLog) -> RawScenario:
     return RawScenario(settings, settings_file, tables, str(path), settings_rows=settings_rows, batches_sheet=batches)
 
 
-def _settings_from_sheet(sheet, label: str, log: ProblemLog) -> tuple[dict | None, dict[str, int]]:
+def _settings_from_sheet(sheet: ReadOnlyWorksheet, label: str,
+                         log: ProblemLog) -> tuple[dict[str, object] | None, dict[str, int]]:
     """Key/value rows (key in column A, value in B); a first row ``key | value`` is a header."""
-    settings: dict = {}
+    settings: dict[str, object] = {}
     rows: dict[str, int] = {}
     for i, row in enumerate(sheet.iter_rows(values_only=True), start=1):
         cells = list(row)
@@ -154,7 +163,7 @@ def _settings_from_sheet(sheet, label: str, log: ProblemLog) -> tuple[dict | Non
                       "a settings row holds a key in column A and its value in column B, nothing beyond")
         if key in ("batches", "tie_break", "extra_columns") and isinstance(value, str):
             try:
-                value = yaml.safe_load(value) if key != "tie_break" else [v.strip() for v in value.split(",") if v.strip()]
+                value = _sheet_value(key, value)
             except yaml.YAMLError as exc:
                 log.error(label, i, "B", value, "FORMATS scenario.yaml", f"malformed YAML in {key}: {exc}")
                 continue
@@ -165,14 +174,25 @@ def _settings_from_sheet(sheet, label: str, log: ProblemLog) -> tuple[dict | Non
     return settings, rows
 
 
+def _sheet_value(key: str, value: str) -> object:
+    """A list or mapping written into one cell of the settings sheet: YAML, or ``tie_break`` as
+    comma-separated keys."""
+    if key == "tie_break":
+        return [v.strip() for v in value.split(",") if v.strip()]
+    loaded: object = yaml.safe_load(value)
+    return loaded
+
+
 # JSON ------------------------------------------------------------------------------------------------
 
-def read_json(path: Path | None, log: ProblemLog, data=None, label: str | None = None) -> RawScenario:
+def read_json(path: Path | None, log: ProblemLog, data: object = None, label: str | None = None) -> RawScenario:
     """A JSON object ``{"scenario": {...settings...}, "regions": [{...}, ...], "schools": [...], ...}``."""
     label = label or (path.name if path else "scenario.json")
     if data is None:
+        if path is None:
+            raise ValueError("read_json needs a path or data")
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             row = getattr(exc, "lineno", None)
             log.error(label, row, None, None, "FORMATS", f"malformed JSON: {exc}", root=True)
@@ -193,31 +213,38 @@ def read_json(path: Path | None, log: ProblemLog, data=None, label: str | None =
     if settings is None:
         log.error(label, None, "scenario", None, "FORMATS scenario.yaml", "the JSON has no 'scenario' settings object",
                   root=True)
-    tables = {}
+    tables: dict[str, RawTable] = {}
     for table in TABLES:
         records = data.get(table)
         if records is None:
             continue
-        if isinstance(records, dict) and isinstance(records.get("columns"), list) and isinstance(records.get("rows"), list):
-            header, rows = [str(c) for c in records["columns"]], [list(r) for r in records["rows"]]
-        elif isinstance(records, list) and all(isinstance(r, dict) for r in records):
-            header = list(EMPTY_TABLE_COLUMNS[table]) if not records else []
-            for r in records:
-                header.extend(k for k in r if k not in header)
-            rows = [[r.get(k) for k in header] for r in records]
-        else:
+        cells = _json_cells(table, records)
+        if cells is None:
             log.error(label, None, table, None, "FORMATS",
                       f"'{table}' must be a list of objects, or {{\"columns\": [...], \"rows\": [[...], ...]}}",
                       root=True)
             continue
         # JSON has no spreadsheet rows: row n is the n-th record (1-based), and no header row.
-        t = table_from_rows(table, header, rows, f"{label}:{table}", 0, log)
+        t = table_from_rows(table, *cells, f"{label}:{table}", 0, log)
         t.header_row = None
         tables[table] = t
     return RawScenario(dict(settings) if settings else None, f"{label}:scenario", tables, label)
 
 
-def empty_table(file: str, columns) -> RawTable:
+def _json_cells(table: str, records: object) -> tuple[list[str], list[list[object]]] | None:
+    """(header, rows) of a JSON table: a list of records, or ``{"columns": [...], "rows": [[...], ...]}``;
+    None when it is neither."""
+    if isinstance(records, dict) and isinstance(records.get("columns"), list) and isinstance(records.get("rows"), list):
+        return [str(c) for c in records["columns"]], [list(r) for r in records["rows"]]
+    if isinstance(records, list) and all(isinstance(r, dict) for r in records):
+        header = list(EMPTY_TABLE_COLUMNS[table]) if not records else []
+        for r in records:
+            header.extend(k for k in r if k not in header)
+        return header, [[r.get(k) for k in header] for r in records]
+    return None
+
+
+def empty_table(file: str, columns: Iterable[str]) -> RawTable:
     """A table with these columns and no rows (a bundled scenario's students before they are drawn)."""
     from models.columns import text
 

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,10 +19,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from numpy.typing import NDArray
 
 from models.columns import codes_of, take, text
 from models.headers import CARRIED_LABELS
-from models.scenario import Scenario
+from models.problems import Problem
+from models.scenario import Batch, Scenario
 
 ADMISSION_COLUMNS = ["student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",
                      "confirm_date"]
@@ -33,12 +36,18 @@ class Result:
     admissions: pd.DataFrame  # ADMISSION_COLUMNS; batch and choice_rank nullable integers
     offers: pd.DataFrame  # OFFER_COLUMNS (+ region_id, confirm_date)
     engine: str
-    timings: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)  # engine-specific facts for summary.json
-    offer_rows: np.ndarray | None = None  # scenario row of each offer's student, where the engine knows it
+    timings: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)  # engine-specific facts for summary.json
+    offer_rows: NDArray[np.integer] | None = None  # scenario row of each offer's student, where the engine knows it
 
 
-def build_admissions(sc: Scenario, student_ids, school_ids, outcome, school, batch, rank) -> pd.DataFrame:
+# One batch's offers: (batch, student rows, school positions, choice ranks, confirmed), aligned arrays.
+OfferPart = tuple[Batch, NDArray[np.integer], NDArray[np.integer], NDArray[np.integer], NDArray[np.bool_]]
+
+
+def build_admissions(sc: Scenario, student_ids: Collection[object], school_ids: Collection[object],
+                     outcome: NDArray[np.object_], school: NDArray[np.integer], batch: NDArray[np.integer],
+                     rank: NDArray[np.integer]) -> pd.DataFrame:
     """admissions.csv from per-student arrays (school = -1 unless vocational); dates from R11."""
     voc = school >= 0
     batches = sc.settings.batches
@@ -62,15 +71,16 @@ def build_admissions(sc: Scenario, student_ids, school_ids, outcome, school, bat
     })
 
 
-def build_offers(sc: Scenario, student_ids, school_ids, parts) -> pd.DataFrame:
+def build_offers(sc: Scenario, student_ids: Collection[object], school_ids: Collection[object],
+                 parts: Iterable[OfferPart]) -> pd.DataFrame:
     """offers.csv from per-batch arrays: (batch, students, schools, ranks, confirmed)."""
     frames = []
     region = sc.students["region_id"]
-    school_ids = np.asarray(school_ids, dtype=object)
+    school_list = list(np.asarray(school_ids, dtype=object))
     for b, students, schools, ranks, confirmed in parts:
         frames.append(pd.DataFrame({
             "student_id": take(student_ids, students),
-            "school_id": take(list(school_ids), schools),
+            "school_id": take(school_list, schools),
             "batch": np.full(len(students), b.id, dtype=np.int64),
             "choice_rank": np.asarray(ranks, dtype=np.int64),
             "admit_date": text([b.admit_by.isoformat()] * len(students)),
@@ -107,7 +117,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 def _for_csv(frame: pd.DataFrame) -> pd.DataFrame:
     """Arrow writes booleans as true/false and missing values (NaN, <NA>) as empty cells; only
     columns of Python objects need turning into text first."""
-    out = {}
+    out: dict[str, pd.Series] = {}
     for col in frame.columns:
         s = frame[col]
         out[col] = s.where(s.notna(), "").astype(str) if s.dtype == object else s
@@ -119,17 +129,18 @@ def read_result_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
-def write_json(data: dict, path: Path) -> None:
+def write_json(data: dict[str, object], path: Path) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n", encoding="utf-8")
 
 
-def _json_default(value):
+def _json_default(value: object) -> object:
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):
         return None if np.isnan(value) else float(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
+    isoformat = getattr(value, "isoformat", None)  # dates, times, timestamps
+    if callable(isoformat):
+        return isoformat()
     raise TypeError(f"not JSON: {type(value)}")
 
 
@@ -230,7 +241,7 @@ def admissions_roster(sc: Scenario, admissions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _at(values: pd.Series, rows: np.ndarray) -> pd.Series:
+def _at(values: pd.Series, rows: NDArray[np.integer]) -> pd.Series:
     """values[rows] as text, "" where a row is -1."""
     if (rows >= 0).all():
         return take(text(values), rows)
@@ -254,7 +265,7 @@ def write_admissions_workbook(sc: Scenario, admissions: pd.DataFrame, path: Path
     book.save(path)
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating, float)):
@@ -262,7 +273,7 @@ def _plain(value):
     return value
 
 
-def write_failed(target: Path, problems, stale: tuple[str, ...], info: dict) -> Path:
+def write_failed(target: Path, problems: Sequence[Problem], stale: tuple[str, ...], info: dict[str, object]) -> Path:
     """A failed run or audit: ``errors.csv`` with every problem and a summary with status "failed";
     the ``stale`` files of an earlier success are removed so that nobody reads them as this one's."""
     from models.problems import problems_frame

@@ -15,11 +15,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from models.headers import EVALUATION_GRADES, choice_column, parse_choice_column
 from models.problems import Problem
 
 GeneralStage = Literal["seats", "cutoff", "none"]
+GENERAL_STAGES: dict[str, GeneralStage] = {"seats": "seats", "cutoff": "cutoff", "none": "none"}  # R4
+
+
+def general_stage(word: str) -> GeneralStage | None:
+    """The R4 stage a word names (``seats``, ``cutoff``, ``none``), None for any other word."""
+    return GENERAL_STAGES.get(word)
 
 DEFAULT_TIE_BREAK = ("score", "evaluation", "student_id")
 # Direction of each known tie-break key (R6): True = higher first.
@@ -53,7 +60,7 @@ class Settings:
     batches: tuple[Batch, ...]  # R5, R11
     tie_break: tuple[str, ...] = DEFAULT_TIE_BREAK  # R6
     year: int | None = None
-    extra: dict = field(default_factory=dict)  # title and extra_columns as given, kept for round trips
+    extra: dict[str, object] = field(default_factory=dict)  # title and extra_columns as given, kept for round trips
     extra_columns: dict[str, frozenset[str]] = field(default_factory=dict)  # table or "*" -> headers
 
     @property
@@ -88,7 +95,7 @@ class Scenario:
     interviews: pd.DataFrame  # student_id, school_id
     warnings: list[Problem] = field(default_factory=list)
     source: str = ""
-    inputs: dict[str, dict] = field(default_factory=dict)  # per file read: how (encoding, header row)
+    inputs: dict[str, dict[str, object]] = field(default_factory=dict)  # per file read: how (encoding, header row)
 
     @property
     def name(self) -> str:
@@ -105,7 +112,7 @@ class Scenario:
         return [c for c in self.students.columns if c not in RULE_STUDENT_COLUMNS and parse_choice_column(c) is None
                 and c not in {k.partition(":")[0] for k in self.settings.tie_break}]
 
-    def evaluation_values(self) -> np.ndarray:
+    def evaluation_values(self) -> NDArray[np.float64]:
         """综合素质评价 as numbers, higher better: A > B > C > D, or the number given (R6)."""
         ev = self.students["evaluation"] if "evaluation" in self.students.columns else None
         if ev is None:
@@ -120,39 +127,39 @@ class Scenario:
             except ValueError:
                 values[i] = 0.0
         values[-1] = 0.0  # missing
-        return values[codes]
+        return np.asarray(values[codes], dtype=np.float64)
 
-    def _id_key(self) -> np.ndarray:
+    def _id_key(self) -> NDArray[np.int64]:
         """student_id ascending: as numbers when every id is a whole number (then as text), else as text."""
         ids = pa.array(self.students["student_id"].array)
         if len(ids) and pc.max(pc.utf8_length(ids)).as_py() <= 18 and pc.all(pc.utf8_is_digit(ids)).as_py():
-            numbers = pc.cast(ids, pa.int64()).to_numpy()
+            numbers = np.asarray(pc.cast(ids, pa.int64()).to_numpy(), dtype=np.int64)
             ordered = np.sort(numbers)
             if not (ordered[1:] == ordered[:-1]).any():
                 return numbers
-            text_rank = pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
+            text_rank = np.asarray(pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy(), dtype=np.int64)
             return np.lexsort((text_rank, numbers)).argsort()  # equal numbers ("7", "07") in text order
-        return pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
+        return np.asarray(pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy(), dtype=np.int64)
 
-    def priority_order(self) -> np.ndarray:
+    def priority_order(self) -> NDArray[np.intp]:
         """Student row positions in the order of the tie-break chain (R6), best first.
 
         The chain always ends with ``student_id`` so that priorities are strict (docs/rules.md, uniqueness).
         Ids compare as numbers when every id is a whole number, else as text.
         """
-        keys = []  # np.lexsort: last key is the primary one
+        keys: list[NDArray[np.float64] | NDArray[np.int64]] = []  # np.lexsort: last key is the primary one
         for key in reversed(self.settings.tie_break):
             keys.append(self._sort_key(key))
         return np.lexsort(keys)
 
-    def priority_rank(self) -> np.ndarray:
+    def priority_rank(self) -> NDArray[np.int64]:
         """rank[i] = position of student i in the tie-break chain (0 = first)."""
         order = self.priority_order()
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         return rank
 
-    def _sort_key(self, spec: str) -> np.ndarray:
+    def _sort_key(self, spec: str) -> NDArray[np.float64] | NDArray[np.int64]:
         key, _, direction = spec.partition(":")
         descending = TIE_BREAK_DESCENDING.get(key, True) if not direction else direction == "desc"
         s = self.students

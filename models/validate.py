@@ -11,9 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from models.columns import member, numbers, text, translate
 from models.headers import (
@@ -30,12 +33,13 @@ from models.headers import (
     suggestion,
 )
 from models.ids import FIX, Lookup, mangled, truncated
-from models.problems import ProblemLog
+from models.problems import ProblemLog, Severity
 from models.raw import BLANK, RawTable
 from models.readers import REQUIRED_TABLES, TABLES, RawScenario
-from models.scenario import DEFAULT_TIE_BREAK, Batch, Scenario, Settings
+from models.scenario import DEFAULT_TIE_BREAK, Batch, Scenario, Settings, general_stage
 
 F_YAML = "FORMATS scenario.yaml"
+Mask = NDArray[np.bool_] | pd.Series  # rows of a table: a bool array or a bool Series aligned with it
 
 
 def build_scenario(raw: RawScenario, log: ProblemLog) -> Scenario:
@@ -53,10 +57,12 @@ def build_scenario(raw: RawScenario, log: ProblemLog) -> Scenario:
     declines = v.declines()
     interviews = v.interviews()
     if settings is not None and students is not None and schools is not None:
-        v.void_choice_warnings(students, schools, interviews)
+        v.void_choice_warnings(settings, students, schools, interviews)
     if regions is not None and students is not None and not log.has_errors:
         v.graduates_warnings(regions, students)
     log.raise_if_errors()
+    if settings is None or regions is None or schools is None or students is None:  # each reported an error
+        raise RuntimeError("the scenario is incomplete, yet no error was reported")
     return Scenario(settings, regions, schools, subquotas, students, declines, interviews,
                     warnings=log.ordered(), source=raw.source, inputs=raw.inputs)
 
@@ -69,74 +75,99 @@ BATCH_KEYS = ("id", "name", "choices", "fallback", "open", "admit_by", "confirm_
 MECHANISMS = ("boston",)  # R6; parallel and chen-kesten (docs/rules.md, R6 variants) are refused until built
 
 
-def _unknown_key(key, known, where: str) -> str:
+def _unknown_key(key: object, known: Sequence[str], where: str) -> str:
     near = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
     hint = f"; did you mean {near[0]!r}?" if near else ""
     return f"unknown key {key!r} in {where}{hint} (keys: {', '.join(known)})"
 
 
+class _ErrorLog(Protocol):
+    """Where the settings checks report: a `ProblemLog`, or a `_SheetLog` in front of one."""
+
+    def error(self, file: str, row: int | None, column: str | None, value: object, clause: str,
+              message: str) -> None: ...
+
+
+class _SettingsProblems:
+    """Reports a problem of one settings key (on the workbook row of the key, if any) and remembers
+    that the settings are not valid."""
+
+    def __init__(self, raw: RawScenario, log: ProblemLog) -> None:
+        self.raw, self.log = raw, log
+        self.ok = True
+
+    def __call__(self, key: str, value: object, clause: str, message: str) -> None:
+        self.ok = False
+        self.log.error(self.raw.settings_file, self.raw.settings_rows.get(key), key, value, clause, message)
+
+
 def _settings(raw: RawScenario, log: ProblemLog) -> Settings | None:
-    data = raw.settings
-    file = raw.settings_file
-    if data is None:
+    if raw.settings is None:
         return None
-    data = dict(data)
-    ok = True
-
-    def bad(key, value, clause, message):
-        nonlocal ok
-        ok = False
-        log.error(file, raw.settings_rows.get(key), key, value, clause, message)
-
+    data = dict(raw.settings)
+    bad = _SettingsProblems(raw, log)
     for key in data:
         if key not in SETTINGS_KEYS:
             bad(key, None, F_YAML, _unknown_key(key, SETTINGS_KEYS, "scenario.yaml"))
     name = str(data.get("name") or "").strip() or _stem(raw.source)
-    year = data.get("year")
-    if year not in (None, ""):
-        try:
-            year = int(str(year))
-        except ValueError:
-            bad("year", year, F_YAML, "year must be a whole number")
-            year = None
-    else:
-        year = None
-    max_choices = data.get("max_choices")
+    year = _year(data.get("year"), bad)
+    max_choices = _max_choices(data.get("max_choices"), bad)
+    stage = general_stage(str(data.get("general_stage", "")).strip().lower())
+    if stage is None:
+        bad("general_stage", data.get("general_stage"), "R4", "general_stage must be one of seats, cutoff, none")
+    tie_break = _tie_break(data.get("tie_break", list(DEFAULT_TIE_BREAK)), bad)
+    batches = _batches(data.get("batches"), raw.settings_file, log, raw.batches_sheet)
+    extra_columns = _extra_columns(data.get("extra_columns"), bad)
+    if not bad.ok or batches is None or stage is None:
+        return None
+    extra = {k: data[k] for k in ("title", "extra_columns") if data.get(k) not in (None, "")}
+    return Settings(name=name, year=year, max_choices=max_choices, general_stage=stage,
+                    batches=tuple(batches), tie_break=tuple(tie_break), extra=extra, extra_columns=extra_columns)
+
+
+def _year(value: object, bad: _SettingsProblems) -> int | None:
+    """``year``: a whole number, or absent."""
+    if value in (None, ""):
+        return None
     try:
-        max_choices = int(str(max_choices))
+        return int(str(value))
+    except ValueError:
+        bad("year", value, F_YAML, "year must be a whole number")
+        return None
+
+
+def _max_choices(value: object, bad: _SettingsProblems) -> int:
+    """``max_choices`` (R3): a whole number >= 1; 0 after reporting anything else."""
+    try:
+        max_choices = int(str(value))
         if max_choices < 1:
             raise ValueError
     except (TypeError, ValueError):
-        bad("max_choices", max_choices, "R3", "max_choices must be a whole number >= 1 (HY §八.三: 2)")
-        max_choices = 0
-    stage = str(data.get("general_stage", "")).strip().lower()
-    if stage not in ("seats", "cutoff", "none"):
-        bad("general_stage", data.get("general_stage"), "R4", "general_stage must be one of seats, cutoff, none")
-    tie_break = data.get("tie_break", list(DEFAULT_TIE_BREAK))
-    if isinstance(tie_break, str):
-        tie_break = [t.strip() for t in tie_break.split(",") if t.strip()]
-    if not isinstance(tie_break, list) or not tie_break or not all(isinstance(t, str) for t in tie_break):
-        bad("tie_break", tie_break, "R6", "tie_break must be a list of column names, e.g. [score, evaluation, student_id]")
-        tie_break = list(DEFAULT_TIE_BREAK)
-    tie_break = [t.strip() for t in tie_break]
+        bad("max_choices", value, "R3", "max_choices must be a whole number >= 1 (HY §八.三: 2)")
+        return 0
+    return max_choices
+
+
+def _tie_break(value: object, bad: _SettingsProblems) -> list[str]:
+    """``tie_break`` (R6): column names, each may end in ``:asc`` or ``:desc``, as a list or comma-separated;
+    ``student_id`` is added last when absent, so that priorities are strict."""
+    if isinstance(value, str):
+        value = [t.strip() for t in value.split(",") if t.strip()]
+    if not isinstance(value, list) or not value or not all(isinstance(t, str) for t in value):
+        bad("tie_break", value, "R6",
+            "tie_break must be a list of column names, e.g. [score, evaluation, student_id]")
+        value = list(DEFAULT_TIE_BREAK)
+    tie_break = [str(t).strip() for t in value]
     for t in tie_break:
-        key, _, direction = t.partition(":")
+        _, _, direction = t.partition(":")
         if direction and direction not in ("asc", "desc"):
             bad("tie_break", t, "R6", "a tie-break key may end in ':asc' or ':desc' only")
     if not any(t.partition(":")[0] == "student_id" for t in tie_break):
         tie_break.append("student_id")  # priorities must be strict (docs/rules.md, uniqueness)
-    batches = _batches(data.get("batches"), file, log, raw.batches_sheet)
-    if batches is None:
-        ok = False
-    extra_columns = _extra_columns(data.get("extra_columns"), bad)
-    if not ok:
-        return None
-    extra = {k: data[k] for k in ("title", "extra_columns") if data.get(k) not in (None, "")}
-    return Settings(name=name, year=year, max_choices=max_choices, general_stage=stage,  # type: ignore[arg-type]
-                    batches=tuple(batches), tie_break=tuple(tie_break), extra=extra, extra_columns=extra_columns)
+    return tie_break
 
 
-def _extra_columns(value, bad) -> dict[str, frozenset[str]]:
+def _extra_columns(value: object, bad: _SettingsProblems) -> dict[str, frozenset[str]]:
     """``extra_columns``: headers kept as given and carried into the outputs, as a list (any table) or
     a mapping table -> list.  Returns table -> normalized headers ("*" for any table)."""
     if value in (None, ""):
@@ -159,7 +190,7 @@ def _stem(source: str) -> str:
     return p.stem if p.suffix else p.name
 
 
-def _date(value) -> dt.date | None:
+def _date(value: object) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -170,7 +201,7 @@ def _date(value) -> dt.date | None:
     return dt.date.fromisoformat(text[:10])
 
 
-def _bool_value(value, default: bool) -> bool | None:
+def _bool_value(value: object, default: bool) -> bool | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     if isinstance(value, bool):
@@ -183,90 +214,125 @@ def _bool_value(value, default: bool) -> bool | None:
     return None
 
 
-def _batches(items, file: str, log: ProblemLog, sheet: tuple[str, int] | None = None) -> list[Batch] | None:
+def _batches(items: object, file: str, log: ProblemLog, sheet: tuple[str, int] | None = None) -> list[Batch] | None:
     """Batches from scenario.yaml (problems named ``batches[i].key``) or a workbook's batches sheet
-    (problems on the sheet's row, column ``key``)."""
+    (problems on the sheet's row, column ``key``).  Once a batch has a problem, the later ones are
+    still checked on their own but not against it (R11 order)."""
     if not isinstance(items, list) or not items:
         log.error(file, None, "batches", None, "R5", "batches must be a non-empty list (HY §九.2)")
         return None
-    if sheet is not None:
-        log = _SheetLog(log, sheet)
+    where_log: _ErrorLog = log if sheet is None else _SheetLog(log, sheet)
     out: list[Batch] = []
     ok = True
     seen: set[int] = set()
     for i, item in enumerate(items, start=1):
-        where = f"batches[{i}]"
-        if not isinstance(item, dict):
-            log.error(file, None, where, item, "R5", "each batch must be a mapping with id, admit_by, confirm_by")
+        b = _batch(item, i, file, where_log, out, seen)
+        if b is None or not ok:
             ok = False
             continue
-        for key in item:
-            if key not in BATCH_KEYS:
-                log.error(file, None, f"{where}.{key}", item[key], "FORMATS scenario.yaml",
-                          _unknown_key(key, BATCH_KEYS, f"batch {i}"))
-                ok = False
-        mechanism = str(item.get("mechanism") or "boston").strip().lower()
-        if mechanism not in MECHANISMS:
-            log.error(file, None, f"{where}.mechanism", item.get("mechanism"), "R6",
-                      f"mechanism {mechanism!r} is not supported yet: this version admits by the sequential rule "
-                      "(boston, R6) only")
-            ok = False
-        if item.get("e") not in (None, ""):
-            log.error(file, None, f"{where}.e", item.get("e"), "R6", "e belongs to mechanism chen-kesten only")
-            ok = False
-        try:
-            bid = int(str(item.get("id", i)).strip())
-        except ValueError:
-            log.error(file, None, f"{where}.id", item.get("id"), "R5", "batch id must be a whole number")
-            ok = False
-            continue
-        if bid in seen:
-            log.error(file, None, f"{where}.id", bid, "R5", f"batch id {bid} appears twice")
-            ok = False
-        seen.add(bid)
-        dates = {}
-        for key in ("open", "admit_by", "confirm_by"):
-            try:
-                dates[key] = _date(item.get(key))
-            except ValueError:
-                log.error(file, None, f"{where}.{key}", item.get(key), "R11", f"{key} must be an ISO date (2021-07-20)")
-                ok = False
-                dates[key] = None
-            if dates[key] is None and key != "open" and item.get(key) in (None, ""):
-                log.error(file, None, f"{where}.{key}", None, "R11", f"batch {bid} has no {key} date")
-                ok = False
-        open_given = dates["open"] is not None
-        if not open_given:
-            if not out:
-                if item.get("open") in (None, ""):
-                    log.error(file, None, f"{where}.open", None, "R11", "the first batch needs an open date")
-                ok = False
-            else:
-                dates["open"] = out[-1].confirm_by  # R11: batch b opens no earlier than b-1's confirm_by
-        fallback = _bool_value(item.get("fallback"), False)
-        if fallback is None:
-            log.error(file, None, f"{where}.fallback", item.get("fallback"), "R5", "fallback must be true or false")
-            ok = False
-        choices = str(item.get("choices") or ("choices" if not out else f"batch{bid}")).strip()
-        if parse_choice_column(choice_column(choices, 1)) != (choices, 1):
-            log.error(file, None, f"{where}.choices", choices, "R5",
-                      "a choice list is named by letters and digits, e.g. choices, batch2")
-            ok = False
-        if not ok or None in (dates["open"], dates["admit_by"], dates["confirm_by"]):
-            ok = False
-            continue
-        b = Batch(bid, str(item.get("name") or f"第{bid}批次"), choices, bool(fallback),
-                  dates["open"], dates["admit_by"], dates["confirm_by"], open_given)
-        if not (b.open <= b.admit_by <= b.confirm_by):
-            log.error(file, None, where, f"{b.open} / {b.admit_by} / {b.confirm_by}", "R11",
-                      f"batch {bid}: dates out of order, need open <= admit_by <= confirm_by")
-            ok = False
-        if out and b.open < out[-1].confirm_by:
-            log.error(file, None, f"{where}.open", b.open, "R11",
-                      f"batch {bid} opens before batch {out[-1].id} is confirmed ({out[-1].confirm_by})")
-            ok = False
+        ok = _batch_in_order(b, out, f"batches[{i}]", file, where_log)
         out.append(b)
     return out if ok else None
+
+
+def _batch(item: object, i: int, file: str, log: _ErrorLog, before: list[Batch], seen: set[int]) -> Batch | None:
+    """The i-th batch (1-based) of the list, or None after reporting its problems.  ``before``: the
+    valid batches before it (the first one's open date is required, a later one may take the previous
+    one's confirm_by); ``seen``: the batch ids so far."""
+    where = f"batches[{i}]"
+    if not isinstance(item, dict):
+        log.error(file, None, where, item, "R5", "each batch must be a mapping with id, admit_by, confirm_by")
+        return None
+    ok = _batch_keys(item, i, file, log)
+    try:
+        bid = int(str(item.get("id", i)).strip())
+    except ValueError:
+        log.error(file, None, f"{where}.id", item.get("id"), "R5", "batch id must be a whole number")
+        return None
+    if bid in seen:
+        log.error(file, None, f"{where}.id", bid, "R5", f"batch id {bid} appears twice")
+        ok = False
+    seen.add(bid)
+    dates, dates_ok = _batch_dates(item, where, bid, file, log)
+    ok &= dates_ok
+    open_given = dates["open"] is not None
+    if not open_given:
+        if not before:
+            if item.get("open") in (None, ""):
+                log.error(file, None, f"{where}.open", None, "R11", "the first batch needs an open date")
+            ok = False
+        else:
+            dates["open"] = before[-1].confirm_by  # R11: batch b opens no earlier than b-1's confirm_by
+    fallback = _bool_value(item.get("fallback"), False)
+    if fallback is None:
+        log.error(file, None, f"{where}.fallback", item.get("fallback"), "R5", "fallback must be true or false")
+        ok = False
+    choices = str(item.get("choices") or ("choices" if not before else f"batch{bid}")).strip()
+    if parse_choice_column(choice_column(choices, 1)) != (choices, 1):
+        log.error(file, None, f"{where}.choices", choices, "R5",
+                  "a choice list is named by letters and digits, e.g. choices, batch2")
+        ok = False
+    open_date, admit_by, confirm_by = dates["open"], dates["admit_by"], dates["confirm_by"]
+    if not ok or open_date is None or admit_by is None or confirm_by is None:
+        return None
+    return Batch(bid, str(item.get("name") or f"第{bid}批次"), choices, bool(fallback), open_date, admit_by,
+                 confirm_by, open_given)
+
+
+def _batch_keys(item: dict[object, object], i: int, file: str, log: _ErrorLog) -> bool:
+    """Every key of a batch is known, its mechanism is one this version admits by, and ``e`` is absent;
+    False after reporting what is not."""
+    where = f"batches[{i}]"
+    ok = True
+    for key in item:
+        if key not in BATCH_KEYS:
+            log.error(file, None, f"{where}.{key}", item[key], "FORMATS scenario.yaml",
+                      _unknown_key(key, BATCH_KEYS, f"batch {i}"))
+            ok = False
+    mechanism = str(item.get("mechanism") or "boston").strip().lower()
+    if mechanism not in MECHANISMS:
+        log.error(file, None, f"{where}.mechanism", item.get("mechanism"), "R6",
+                  f"mechanism {mechanism!r} is not supported yet: this version admits by the sequential rule "
+                  "(boston, R6) only")
+        ok = False
+    if item.get("e") not in (None, ""):
+        log.error(file, None, f"{where}.e", item.get("e"), "R6", "e belongs to mechanism chen-kesten only")
+        ok = False
+    return ok
+
+
+def _batch_dates(item: dict[object, object], where: str, bid: int, file: str,
+                 log: _ErrorLog) -> tuple[dict[str, dt.date | None], bool]:
+    """open, admit_by and confirm_by of a batch (R11), None where empty or malformed; and False when a
+    date is malformed or admit_by or confirm_by is missing (reported; ``open`` may follow from the
+    previous batch)."""
+    dates: dict[str, dt.date | None] = {}
+    ok = True
+    for key in ("open", "admit_by", "confirm_by"):
+        try:
+            dates[key] = _date(item.get(key))
+        except ValueError:
+            log.error(file, None, f"{where}.{key}", item.get(key), "R11", f"{key} must be an ISO date (2021-07-20)")
+            ok = False
+            dates[key] = None
+        if dates[key] is None and key != "open" and item.get(key) in (None, ""):
+            log.error(file, None, f"{where}.{key}", None, "R11", f"batch {bid} has no {key} date")
+            ok = False
+    return dates, ok
+
+
+def _batch_in_order(b: Batch, before: list[Batch], where: str, file: str, log: _ErrorLog) -> bool:
+    """R11: open <= admit_by <= confirm_by, and no batch opens before the previous one is confirmed."""
+    ok = True
+    if not (b.open <= b.admit_by <= b.confirm_by):
+        log.error(file, None, where, f"{b.open} / {b.admit_by} / {b.confirm_by}", "R11",
+                  f"batch {b.id}: dates out of order, need open <= admit_by <= confirm_by")
+        ok = False
+    if before and b.open < before[-1].confirm_by:
+        log.error(file, None, f"{where}.open", b.open, "R11",
+                  f"batch {b.id} opens before batch {before[-1].id} is confirmed ({before[-1].confirm_by})")
+        ok = False
+    return ok
 
 
 class _SheetLog:
@@ -275,7 +341,8 @@ class _SheetLog:
     def __init__(self, log: ProblemLog, sheet: tuple[str, int]):
         self.log, (self.file, self.first_row) = log, sheet
 
-    def error(self, file, row, column, value, clause, message) -> None:
+    def error(self, file: str, row: int | None, column: str | None, value: object, clause: str,
+              message: str) -> None:
         if column and column.startswith("batches["):
             index, _, key = column[len("batches["):].partition("]")
             row, column, file = self.first_row + int(index) - 1, key.lstrip(".") or None, self.file
@@ -327,22 +394,23 @@ class _Validator:
         extra = self.settings.extra_columns if self.settings else {}
         return extra.get("*", frozenset()) | extra.get(table, frozenset())
 
-    def _rows(self, t: RawTable, mask) -> np.ndarray:
+    def _rows(self, t: RawTable, mask: Mask) -> NDArray[np.int64]:
         return t.row_numbers()[np.flatnonzero(np.asarray(mask))]
 
-    def _report(self, t: RawTable, mask, column: str, clause: str, message, severity="error", root=False) -> None:
-        mask = np.asarray(mask, dtype=bool)
-        if not mask.any():
+    def _report(self, t: RawTable, mask: Mask, column: str, clause: str, message: str | NDArray[np.object_],
+                severity: Severity = "error", root: bool = False) -> None:
+        """A problem on each row of ``mask``: one ``message``, or a message per row of the table."""
+        rows = np.asarray(mask, dtype=bool)
+        if not rows.any():
             return
-        values = t.frame[column].to_numpy()[mask] if column in t.frame.columns else [None] * int(mask.sum())
-        if not isinstance(message, str):
-            message = np.asarray(message, dtype=object)[mask]
+        values = t.frame[column].to_numpy()[rows] if column in t.frame.columns else [None] * int(rows.sum())
+        messages = message if isinstance(message, str) else [str(m) for m in np.asarray(message, dtype=object)[rows]]
         header = t.headers.get(column, column)
         if root:
-            for row, value, text in zip(self._rows(t, mask), values, np.broadcast_to(message, (int(mask.sum()),))):
+            for row, value, text in zip(self._rows(t, rows), values, np.broadcast_to(messages, (int(rows.sum()),))):
                 self.log.error(t.file, int(row), header, value, clause, str(text), root=True)
             return
-        self.log.rows(severity, t.file, self._rows(t, mask), header, values, clause, message)
+        self.log.rows(severity, t.file, self._rows(t, rows), header, values, clause, messages)
 
     def _require(self, t: RawTable, column: str, clause: str) -> bool:
         if column in t.frame.columns:
@@ -364,7 +432,7 @@ class _Validator:
                      f"rest with zeros; {FIX}", root=True)
         dup = (ids.duplicated(keep="first") & (ids != "")).to_numpy()
         if dup.any():
-            first_row = {}
+            first_row: dict[str, int] = {}
             numbers = t.row_numbers()
             for pos, v in zip(np.flatnonzero(ids.duplicated(keep=False).to_numpy()), ids[ids.duplicated(keep=False)]):
                 first_row.setdefault(v, int(numbers[pos]))
@@ -516,17 +584,20 @@ class _Validator:
         pair = school + "\x00" + region
         dup = pair.duplicated(keep="first") & (school != "") & (region != "")
         self._report(t, dup, "region_id", "R8", "a second sub-quota for the same school and region")
-        frame = pd.DataFrame({"school_id": school, "region_id": region, "quota": quota.fillna(0).round().astype(np.int64)})
+        frame = pd.DataFrame({"school_id": school, "region_id": region,
+                              "quota": quota.fillna(0).round().astype(np.int64)})
         schools = self.raw.tables.get("schools")
         if schools is not None and "quota" in schools.frame.columns and len(frame):
-            school_quota = dict(zip(schools.frame.get("school_id", []), pd.to_numeric(schools.frame["quota"], errors="coerce")))
+            school_quota = dict(zip(schools.frame.get("school_id", []),
+                                    pd.to_numeric(schools.frame["quota"], errors="coerce")))
             total = frame[school != ""].groupby("school_id")["quota"].sum()
             for sid, tot in total.items():
                 q = school_quota.get(sid)
                 if q is not None and q == q and tot > q:
                     rows = t.row_numbers()[np.flatnonzero((school == sid).to_numpy())]
                     self.log.error(t.file, int(rows[0]), "quota", int(tot), "R8",
-                                   f"sub-quotas of {sid} add up to {int(tot)}, more than its quota {int(q)} (rows {', '.join(map(str, rows))})")
+                                   f"sub-quotas of {sid} add up to {int(tot)}, more than its quota {int(q)} "
+                                   f"(rows {', '.join(map(str, rows))})")
         return frame.reset_index(drop=True)
 
     # students -----------------------------------------------------------------------------------
@@ -559,7 +630,8 @@ class _Validator:
             if key in ("score", "evaluation", "student_id"):
                 continue
             if self._require(t, key, "R6"):
-                columns[key] = self._number(t, key, "R6", f"tie-break {key}", required=True, integer=False, minimum=None)
+                columns[key] = self._number(t, key, "R6", f"tie-break {key}", required=True, integer=False,
+                                            minimum=None)
         if "lottery" in t.frame.columns and "lottery" not in chain_keys:
             columns["lottery"] = t.frame["lottery"]  # kept as given (round trips), though it decides nothing
             self.log.warning(t.file, t.header_row or None, t.headers.get("lottery"), None, "R6",
@@ -596,50 +668,63 @@ class _Validator:
         # With broken settings, the columns are still checked (every problem at once), as far as known.
         m = self.view.max_choices or max((max(cols) for cols in by_list.values()), default=0)
         read = self.view.choice_lists if self.view.choice_lists is not None else list(by_list)
-        header_row = t.header_row or None
+        self._missing_choice_lists(t, by_list)
+        for list_name, cols in by_list.items():
+            if list_name in read:
+                out.update(self._choice_list(t, list_name, cols, m))
+            else:
+                self._unread_choice_list(t, list_name, cols)
+                out.update({c: t.frame[c] for c in cols.values()})
+        return out
+
+    def _missing_choice_lists(self, t: RawTable, by_list: dict[str, dict[int, str]]) -> None:
+        """A list a batch reads must have its columns (R5)."""
         for list_name in self.view.batch_lists or ():
             if list_name not in by_list and len(t.frame):  # with no students no choice can be lost
-                self.log.error(t.file, header_row, choice_column(list_name, 1), None, "R5",
-                               f"a batch reads the choice list {list_name!r}, but the students table has no column "
-                               f"of it ({choice_column(list_name, 1)}, {choice_column(list_name, 2)} …; for batch 2 "
-                               "also 第二批次第一志愿 …): add the columns, or let the batch read another list", root=True)
-        for list_name, cols in by_list.items():
-            if list_name not in read:
-                filled = np.zeros(len(t.frame), dtype=bool)
-                for c in cols.values():
-                    filled |= (t.frame[c] != "").to_numpy()
-                if filled.any():
-                    self.log.warning(t.file, header_row, t.headers.get(next(iter(cols.values()))), None, "R5",
-                                     f"choice list {list_name!r} is read by no batch, so its {int(filled.sum())} filled "
-                                     f"row(s) are not used: add a batch with choices: {list_name} if they should be")
-                for c in cols.values():
-                    out[c] = t.frame[c]
+                self.log.error(t.file, t.header_row or None, choice_column(list_name, 1), None, "R5",
+                               f"a batch reads the choice list {list_name!r}, but the students table has no "
+                               f"column of it ({choice_column(list_name, 1)}, {choice_column(list_name, 2)} …; "
+                               "for batch 2 also 第二批次第一志愿 …): add the columns, or let the batch read another "
+                               "list", root=True)
+
+    def _unread_choice_list(self, t: RawTable, list_name: str, cols: dict[int, str]) -> None:
+        """A warning for a filled list that no batch reads (its columns are kept as given)."""
+        filled = np.zeros(len(t.frame), dtype=bool)
+        for c in cols.values():
+            filled |= (t.frame[c] != "").to_numpy()
+        if filled.any():
+            self.log.warning(t.file, t.header_row or None, t.headers.get(next(iter(cols.values()))), None, "R5",
+                             f"choice list {list_name!r} is read by no batch, so its {int(filled.sum())} filled "
+                             f"row(s) are not used: add a batch with choices: {list_name} if they should be")
+
+    def _choice_list(self, t: RawTable, list_name: str, cols: dict[int, str], m: int) -> dict[str, pd.Series]:
+        """One list a batch reads (R3): no missing column before a later one, at most ``m`` filled, known
+        schools, none twice, no gap."""
+        out: dict[str, pd.Series] = {}
+        for k in range(1, max(cols) + 1):
+            if k not in cols:
+                self.log.error(t.file, t.header_row or None, choice_column(list_name, k), None, "R3",
+                               f"column {choice_column(list_name, k)} is missing while a later choice column "
+                               "exists", root=True)
+        mapped = {}
+        for k in sorted(cols):
+            c = cols[k]
+            if k > m:
+                self._report(t, t.frame[c] != "", c, "R3", f"more filled choices than max_choices = {m}")
+                out[c] = text([""] * len(t.frame), index=t.frame.index)
                 continue
-            top = max(cols)
-            for k in range(1, top + 1):
-                if k not in cols:
-                    self.log.error(t.file, header_row, choice_column(list_name, k), None, "R3",
-                                   f"column {choice_column(list_name, k)} is missing while a later choice column exists",
-                                   root=True)
-            mapped = {}
-            for k in sorted(cols):
-                c = cols[k]
-                if k > m:
-                    self._report(t, t.frame[c] != "", c, "R3", f"more filled choices than max_choices = {m}")
-                    out[c] = text([""] * len(t.frame), index=t.frame.index)
-                    continue
-                mapped[k] = self._reference(t, c, self.school_lookup, "school", "R3", allow_empty=True)
-                out[c] = mapped[k]
-            ks = sorted(mapped)
-            for a_i, a in enumerate(ks):  # a school listed twice in one list
-                for b in ks[a_i + 1:]:
-                    same = (mapped[a] == mapped[b]) & (mapped[a] != "")
-                    self._report(t, same, cols[b], "R3", f"the same school is also choice {a} of this list")
-            later_filled = np.zeros(len(t.frame), dtype=bool)
-            for k in reversed(sorted(cols)):  # a gap: choice k empty, a later one filled
-                cell = (t.frame[cols[k]] != "").to_numpy()
-                self._report(t, ~cell & later_filled, cols[k], "R3", "empty choice before a filled later choice")
-                later_filled |= cell
+            mapped[k] = self._reference(t, c, self.school_lookup, "school", "R3", allow_empty=True)
+            out[c] = mapped[k]
+        ks = sorted(mapped)
+        for a_i, a in enumerate(ks):  # a school listed twice in one list
+            for b in ks[a_i + 1:]:
+                same = (mapped[a] == mapped[b]) & (mapped[a] != "")
+                self._report(t, same, cols[b], "R3", f"the same school is also choice {a} of this list")
+        later_filled = np.zeros(len(t.frame), dtype=bool)
+        for k in reversed(sorted(cols)):  # a gap: choice k empty, a later one filled
+            cell = (t.frame[cols[k]] != "").to_numpy()
+            self._report(t, ~cell & later_filled, cols[k], "R3", "empty choice before a filled later choice")
+            later_filled |= cell
         return out
 
     # declines and interviews --------------------------------------------------------------------
@@ -693,13 +778,16 @@ class _Validator:
                              f"{int(graduates[i]):,} graduates: its enrollment rate could pass 100%")
 
     # void choices (warnings) --------------------------------------------------------------------
-    def void_choice_warnings(self, students: pd.DataFrame, schools: pd.DataFrame, interviews: pd.DataFrame) -> None:
+    def void_choice_warnings(self, settings: Settings, students: pd.DataFrame, schools: pd.DataFrame,
+                             interviews: pd.DataFrame) -> None:
         t = self._table("students")
+        if t is None:
+            return
         unregistered = set(schools.loc[~schools["registered"], "school_id"])
         interview = set(schools.loc[schools["requires_interview"], "school_id"])
         passed = interviews["student_id"] + "\x00" + interviews["school_id"]  # (student, school) keys
-        for list_name in self.settings.choice_lists:
-            for k in range(1, self.settings.max_choices + 1):
+        for list_name in settings.choice_lists:
+            for k in range(1, settings.max_choices + 1):
                 c = choice_column(list_name, k)
                 if c not in students.columns:
                     continue
@@ -725,30 +813,30 @@ class _SettingsView:
         self.batch_lists = batch_lists  # the lists the batches name (each needs columns, R5)
 
     @classmethod
-    def of(cls, data: dict | None, settings: Settings | None) -> _SettingsView:
+    def of(cls, data: dict[str, object] | None, settings: Settings | None) -> _SettingsView:
         if settings is not None:
             return cls(settings.max_choices, {b.id for b in settings.batches}, settings.choice_lists,
                        list(dict.fromkeys(b.choices for b in settings.batches)))
         data = data or {}
+        m: int | None
         try:
             m = int(str(data.get("max_choices")))
             m = m if m >= 1 else None
         except ValueError:
             m = None
         batches = data.get("batches")
-        ids, lists = None, None
         if isinstance(batches, list) and batches and all(isinstance(b, dict) for b in batches):
             try:
-                ids, names = set(), []
+                ids: set[int] = set()
+                names: list[str] = []
                 for i, b in enumerate(batches, start=1):  # the defaults of `_batches`
                     bid = int(str(b.get("id", i)))
                     ids.add(bid)
                     names.append(str(b.get("choices") or ("choices" if i == 1 else f"batch{bid}")))
-                lists = list(dict.fromkeys(["choices"] + names))
             except ValueError:
-                ids, lists, names = None, None, None
-            return cls(m, ids, lists, list(dict.fromkeys(names)) if names else None)
-        return cls(m, ids, lists)
+                return cls(m, None, None, None)
+            return cls(m, ids, list(dict.fromkeys(["choices"] + names)), list(dict.fromkeys(names)) if names else None)
+        return cls(m, None, None)
 
 
 def _table_file(t: RawTable) -> str:

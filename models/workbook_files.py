@@ -10,11 +10,16 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
 from models.headers import normalize
 from models.problems import ProblemLog
 from models.raw import RawTable, cell_text, find_header, skipped_titles, table_from_rows
+
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is read
+    from openpyxl.workbook.workbook import Workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 # Sheet name (after `normalize`) -> what it holds.  A notes sheet (说明) is for people and is not read.
 SHEETS = {
@@ -53,7 +58,7 @@ def sheet_tables(names: list[str], file: str, log: ProblemLog) -> dict[str, str]
     return found
 
 
-def unknown_sheets(wb, tables: dict[str, str], file: str, log: ProblemLog) -> None:
+def unknown_sheets(wb: Workbook, tables: dict[str, str], file: str, log: ProblemLog) -> None:
     """A sheet with content that is neither a table nor notes is an error: it may be a misnamed table."""
     known = ", ".join(f"{t} ({zh})" for zh, t in SHEETS.items() if not zh.isascii() and t != "scenario") + \
         ", scenario (设置), notes (说明)"
@@ -69,11 +74,11 @@ def sheet_paths(path: Path) -> dict[str, str]:
     with zipfile.ZipFile(path) as z:
         book = ElementTree.fromstring(z.read("xl/workbook.xml"))
         rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.findall("p:Relationship", _NS)}
+    targets = {r.get("Id", ""): r.get("Target", "") for r in rels.findall("p:Relationship", _NS)}
     out = {}
     for sheet in book.findall("m:sheets/m:sheet", _NS):
-        target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
-        out[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+        target = targets.get(sheet.get(f"{{{_NS['r']}}}id", ""), "")
+        out[sheet.get("name", "")] = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
     return out
 
 
@@ -102,10 +107,10 @@ def cell_problems(path: Path, sheets: dict[str, str], file: str, log: ProblemLog
 
 
 def _row_of(ref: bytes) -> int:
-    return int(re.search(rb"\d+", ref).group())
+    return int(ref.lstrip(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ").partition(b":")[0])
 
 
-def sheet_table(sheet, table: str, label: str, log: ProblemLog) -> RawTable:
+def sheet_table(sheet: ReadOnlyWorksheet, table: str, label: str, log: ProblemLog) -> RawTable:
     """One sheet as a raw table: the header found below any title rows, long numbers reported."""
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     head = [[cell_text(v) for v in r] for r in rows[:6]]

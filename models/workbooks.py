@@ -18,11 +18,17 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is written
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+    from openpyxl.worksheet.worksheet import Worksheet
 
 COUNT = "#,##0"  # whole numbers with thousands separators
 PERCENT = "0.00%"
@@ -65,7 +71,7 @@ _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # not allowed in XML 1.0
 _EMPTY_SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData>\s*</sheetData>")
 
 
-def zh_header(column: str, names: dict | None = None) -> str:
+def zh_header(column: str, names: dict[str, str] | None = None) -> str:
     """The Chinese header of one of our columns (``names`` first, then `HEADERS`): ``applicants_b1_r2`` is
     第1批次第2志愿报考, a side suffix (``_baseline``, ``_rule`` …) is told in brackets; others as they are."""
     table = {**HEADERS, **(names or {})}
@@ -82,11 +88,11 @@ def zh_header(column: str, names: dict | None = None) -> str:
 
 def labels(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
     """Codes shown as words (outcomes, kinds of change); codes not in ``mapping`` stay as they are."""
-    values = values.astype(object)
-    return values.map(mapping).where(values.isin(list(mapping)), values)
+    codes = values.astype(object)
+    return codes.map(mapping).where(codes.isin(list(mapping)), codes)
 
 
-def print_setup(ws, title_rows: str | None = "1:1", page_title: str = "") -> None:
+def print_setup(ws: Worksheet | WriteOnlyWorksheet, title_rows: str | None = "1:1", page_title: str = "") -> None:
     """Landscape A4 fit to the page width, as many pages down as needed, ``title_rows`` repeated on every
     page, ``page_title`` at the top and the page number at the bottom of each page."""
     ws.page_setup.orientation = "landscape"
@@ -103,7 +109,7 @@ def print_setup(ws, title_rows: str | None = "1:1", page_title: str = "") -> Non
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
-def text_width(values) -> int:
+def text_width(values: pa.Array | pa.ChunkedArray | Iterable[str]) -> int:
     """The widest text as Excel draws it: a CJK character (3 bytes in UTF-8) as wide as two Latin ones."""
     arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(list(values), type=pa.string())
     if len(arr) == 0 or arr.null_count == len(arr):
@@ -139,7 +145,7 @@ def _column(series: pd.Series, percent: bool) -> _Column:
     return _text_column(arr)
 
 
-def _missing(value) -> bool:
+def _missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
@@ -192,10 +198,12 @@ class Book:
 
         self.wb = openpyxl.Workbook(write_only=True)
         self.page_title = page_title
-        self._bodies: list[tuple[object, _Body]] = []  # (sheet, its rows); sheets get their file names at save
-        self._styles: dict[tuple, int] = {}
+        # (sheet, its rows); sheets get their file names at save
+        self._bodies: list[tuple[WriteOnlyWorksheet, _Body]] = []
+        self._styles: dict[tuple[bool, bool, str | None], int] = {}
 
-    def _style(self, ws, *, bold: bool = False, wrap: bool = False, number_format: str | None = None) -> int:
+    def _style(self, ws: WriteOnlyWorksheet, *, bold: bool = False, wrap: bool = False,
+               number_format: str | None = None) -> int:
         """The workbook's style id for bold and/or wrapped cells with ``number_format`` (0: none)."""
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Alignment, Font
@@ -209,10 +217,10 @@ class Book:
                 cell.alignment = Alignment(wrap_text=True, vertical="top" if not bold else "center")
             if number_format:
                 cell.number_format = number_format
-            self._styles[key] = cell.style_id
+            self._styles[key] = int(cell.style_id)
         return self._styles[key]
 
-    def sheet(self, title: str, widths: Iterable[float] = ()):
+    def sheet(self, title: str, widths: Iterable[float] = ()) -> WriteOnlyWorksheet:
         """A free sheet (a title, key/value rows) to fill with ``ws.append``; printed like the tables."""
         from openpyxl.utils import get_column_letter
 
@@ -222,7 +230,7 @@ class Book:
             ws.column_dimensions[get_column_letter(i)].width = width
         return ws
 
-    def table(self, title: str, frame: pd.DataFrame, *, names: dict | None = None, freeze_columns: int = 0,
+    def table(self, title: str, frame: pd.DataFrame, *, names: dict[str, str] | None = None, freeze_columns: int = 0,
               limit: int | None = None, rest: str = "", percent: Iterable[str] = ()) -> None:
         """``frame`` as sheet ``title``: headers by `zh_header` (``names`` first), the header row and the first
         ``freeze_columns`` columns frozen, at most ``limit`` rows (a last line says the rest are in ``rest``);
@@ -262,6 +270,8 @@ class Book:
                     continue
                 xml = data.decode("utf-8")
                 found = _EMPTY_SHEET_DATA.search(xml)
+                if found is None:
+                    raise ValueError(f"{info.filename}: openpyxl wrote a sheet with rows; expected an empty one")
                 with dst.open(info.filename, "w", force_zip64=True) as out:
                     out.write(xml[: found.start()].encode("utf-8") + b"<sheetData>")
                     for part in _rows(body):
@@ -272,7 +282,8 @@ class Book:
 def _widths(header: list[str], columns: list[_Column]) -> tuple[list[int], int]:
     """Each column's width from its widest value (text longer than MAX_WIDTH wraps) and its header (a long
     one wraps onto two lines or more), and the lines the header row needs."""
-    widths, lines = [], 1
+    widths: list[int] = []
+    lines = 1
     for name, col in zip(header, columns):
         head = text_width([name])
         width = min(MAX_WIDTH, max(MIN_WIDTH, col.width, head if head <= SHORT_HEADER else math.ceil(head / 2)) + 2)
@@ -318,7 +329,8 @@ def _escape(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def cell(ws, value, *, bold: bool = False, number_format: str | None = None):
+def cell(ws: WriteOnlyWorksheet, value: object, *, bold: bool = False,
+         number_format: str | None = None) -> WriteOnlyCell:
     """A cell of a free sheet: bold, and/or with a number format (`COUNT`, `PERCENT`)."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -331,6 +343,6 @@ def cell(ws, value, *, bold: bool = False, number_format: str | None = None):
     return c
 
 
-def bold_cell(ws, value):
+def bold_cell(ws: WriteOnlyWorksheet, value: object) -> WriteOnlyCell:
     """A bold cell for the free sheets (titles, headers)."""
     return cell(ws, value, bold=True)

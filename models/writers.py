@@ -18,17 +18,25 @@ from models.scenario import Scenario
 TABLE_ORDER = ("regions", "schools", "subquotas", "students", "declines", "interviews")
 
 
-def settings_dict(scenario: Scenario) -> dict:
+def settings_dict(scenario: Scenario) -> dict[str, object]:
+    """The settings as scenario.yaml holds them."""
     s = scenario.settings
-    data: dict = {"name": s.name}
+    data: dict[str, object] = {"name": s.name}
     if s.year is not None:
         data["year"] = s.year
     data["max_choices"] = s.max_choices
     data["general_stage"] = s.general_stage
     data["tie_break"] = list(s.tie_break)
-    batches = []
-    for b in s.batches:
-        item = {"id": b.id, "name": b.name, "choices": b.choices}
+    data["batches"] = batch_dicts(scenario)
+    data.update(s.extra)
+    return data
+
+
+def batch_dicts(scenario: Scenario) -> list[dict[str, object]]:
+    """The batches as scenario.yaml lists them (``fallback`` only when true, ``open`` only when given)."""
+    batches: list[dict[str, object]] = []
+    for b in scenario.settings.batches:
+        item: dict[str, object] = {"id": b.id, "name": b.name, "choices": b.choices}
         if b.fallback:
             item["fallback"] = True
         if b.open_given:
@@ -36,9 +44,7 @@ def settings_dict(scenario: Scenario) -> dict:
         item["admit_by"] = b.admit_by
         item["confirm_by"] = b.confirm_by
         batches.append(item)
-    data["batches"] = batches
-    data.update(s.extra)
-    return data
+    return batches
 
 
 def scenario_tables(scenario: Scenario) -> dict[str, pd.DataFrame]:
@@ -49,7 +55,7 @@ def scenario_tables(scenario: Scenario) -> dict[str, pd.DataFrame]:
 def _tables(scenario: Scenario) -> dict[str, pd.DataFrame]:
     """The tables with their types, in file order: unused general-stage columns and empty optional
     tables left out, the choice columns of the students last."""
-    tables = {}
+    tables: dict[str, pd.DataFrame] = {}
     regions = scenario.regions.copy()
     for col in ("general_seats", "general_cutoff"):
         if regions[col].isna().all():
@@ -72,16 +78,23 @@ def _tables(scenario: Scenario) -> dict[str, pd.DataFrame]:
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    out = {}
+    out: dict[str, pd.Series] = {}
     for col in frame.columns:
         s = frame[col]
         if s.dtype == bool:
             out[col] = s.map({True: "true", False: "false"})
         elif pd.api.types.is_float_dtype(s):
-            out[col] = s.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else repr(float(v))))
+            out[col] = s.map(_number_text)
         else:
             out[col] = s.astype(object).where(s.notna(), "").astype(str)
     return pd.DataFrame(out, columns=list(frame.columns))
+
+
+def _number_text(value: float) -> str:
+    """A float cell as written: "" when missing, whole numbers without decimals."""
+    if pd.isna(value):
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def write_scenario(scenario: Scenario, target: str | Path) -> Path:
@@ -119,16 +132,17 @@ def write_workbook(scenario: Scenario, path: Path) -> None:
     for key, value in settings.items():
         if key == "batches":
             continue
-        if key == "tie_break":
-            value = ", ".join(value)
+        if key == "tie_break" and isinstance(value, list):
+            ws.append([key, ", ".join(map(str, value))])
         elif isinstance(value, (dict, list)):
-            value = yaml.safe_dump(value, allow_unicode=True)
-        ws.append([key, value])
+            ws.append([key, yaml.safe_dump(value, allow_unicode=True)])
+        else:
+            ws.append([key, value])
     cols = ["id", "name", "choices", "fallback", "open", "admit_by", "confirm_by"]
-    batches = pd.DataFrame([[_cell(b.get(c, "")) for c in cols] for b in settings["batches"]], columns=cols)
-    for name, frame in {"batches": batches, **_tables(scenario)}.items():
-        frame = _flags_as_text(frame)
-        book.table(name, frame, names={c: c for c in frame.columns})
+    batches = pd.DataFrame([[_cell(b.get(c, "")) for c in cols] for b in batch_dicts(scenario)], columns=cols)
+    for name, table in {"batches": batches, **_tables(scenario)}.items():
+        frame = _flags_as_text(table)
+        book.table(name, frame, names={str(c): str(c) for c in frame.columns})
     book.save(path)
 
 
@@ -143,7 +157,7 @@ def _flags_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _cell(value):
+def _cell(value: object) -> object:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value.isoformat() if hasattr(value, "isoformat") else value
@@ -152,8 +166,8 @@ def _cell(value):
 def write_json(scenario: Scenario, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     settings = settings_dict(scenario)
-    settings["batches"] = [{k: _cell(v) if k != "fallback" else v for k, v in b.items()} for b in settings["batches"]]
-    data = {"scenario": settings}
+    settings["batches"] = [{k: _cell(v) if k != "fallback" else v for k, v in b.items()} for b in batch_dicts(scenario)]
+    data: dict[str, object] = {"scenario": settings}
     for name, frame in scenario_tables(scenario).items():
         # A list of no records would name no columns: an empty table keeps its header this way.
         data[name] = frame.to_dict("records") if len(frame) else {"columns": list(frame.columns), "rows": []}
