@@ -144,10 +144,10 @@ def _table(ws: Any, columns: list[Column]) -> None:
         cell.font = Font(bold=True)
         if column.required:
             cell.fill = PatternFill("solid", fgColor="FFF2CC")
-        ws.column_dimensions[get_column_letter(i)].width = max(10, 2 * len(column.header) + 4)
+        dimension = ws.column_dimensions[get_column_letter(i)]
+        dimension.width = max(10, 2 * len(column.header) + 4)
         if column.text:
-            for r in range(2, 2002):  # text cells for the first 2,000 rows
-                ws.cell(row=r, column=i).number_format = "@"
+            dimension.number_format = "@"  # the whole column as text: what is typed into it stays text
     ws.freeze_panes = "A2"
 
 

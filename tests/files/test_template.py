@@ -26,7 +26,8 @@ def test_every_header_is_understood_and_explained(tmp_path):
             assert (sheet, h) in explained
     assert {k for k, _, _ in SETTINGS} <= {c for s, c in explained if s == "设置"}
     assert [c.value for c in wb["考生"][1]][:4] == ["考生号", "学籍所在地", "中考成绩", "综合素质评价"]
-    assert wb["考生"]["A2"].number_format == "@"  # ids stay text in Excel
+    assert wb["考生"].column_dimensions["A"].number_format == "@"  # ids stay text in Excel
+    assert wb["考生"].max_row == 1  # rows typed or appended start on row 2
     assert template_bytes()[:2] == b"PK"
 
 

@@ -1,0 +1,957 @@
+/* 招生工作台 (issue #13): plain JavaScript on the service's own API.  No framework, nothing from outside:
+   plotly.js is served by our server from the installed plotly package (/static/plotly.min.js). */
+"use strict";
+
+// ---------------------------------------------------------------------------------------------------------
+// words
+
+const OUTCOMES = { general: "普通高中", vocational: "中职录取", unplaced: "未录取", ineligible: "不符合条件 (R1)",
+                   none: "未填报志愿" };
+const RULES = { R1: "资格", R2: "备案目录", R3: "志愿", R4: "普高优先", R5: "批次", R6: "顺序录取", R7: "招生计划",
+                R8: "分地区计划", R9: "确认", R10: "不重复录取", R11: "录取时间", R12: "录取结果" };
+const ENGINES = { sequential: "顺序规则引擎", cpsat: "CP-SAT 约束模型", both: "两种引擎（验证）" };
+const STATUS = { queued: "排队中", running: "运行中", done: "已完成", failed: "失败", clean: "无违规",
+                 violations: "有违规" };
+const PHASES = {
+  "starting": "启动", "loading the scenario": "读取情景", "sequential engine": "顺序规则引擎",
+  "building the CP-SAT model": "建立 CP-SAT 模型", "building the model": "建立模型", "solving": "求解",
+  "proving uniqueness": "证明唯一性", "checking both results (R1-R12)": "规则检查 (R1–R12)",
+  "writing results": "写出结果文件", "storing the tables": "保存结果表", "applying the changes": "应用调整",
+  "running the baseline": "运行基准", "running the variant": "运行调整方案", "comparing": "比较", "compared": "已比较",
+  "sweeping": "测算", "running the rules and the maximum flow": "规则录取与最大流", "done": "完成",
+};
+const PHASE_ORDER = ["starting", "loading the scenario", "sequential engine", "building the CP-SAT model", "solving",
+                     "proving uniqueness", "checking both results (R1-R12)", "writing results", "storing the tables"];
+const KINDS = { urban: "城区", county: "县（市）", vocational: "中职", technical: "技工" };
+const REGION_COLUMNS = [
+  ["region_id", "地区代码"], ["name", "地区名称"], ["kind", "类型", (v) => KINDS[v] || v],
+  ["graduates", "初中应届毕业生", count], ["general", "普高录取", count], ["vocational", "中职录取", count],
+  ["unplaced", "未录取", count], ["ineligible", "不符合条件", count], ["none", "未填报志愿", count],
+  ["general_vocational_ratio", "普职比"], ["vocational_share", "中职占比", pct], ["enrollment_rate", "高中阶段入学率", pct],
+];
+const SCHOOL_COLUMNS = [
+  ["school_id", "学校代码"], ["name", "学校名称"], ["kind", "类别", (v) => KINDS[v] || v], ["region_id", "所在地"],
+  ["quota", "招生计划", count], ["applicants", "报考人次", count], ["offers", "预录", count],
+  ["confirmed", "确认录取", count], ["declined", "放弃", count], ["vacancies", "空额", count], ["fill_rate", "完成率", pct],
+];
+const STUDENT_COLUMNS = [
+  ["student_id", "考生号"], ["region_id", "学籍所在地"], ["outcome", "录取结果", (v) => OUTCOMES[v] || v],
+  ["school_id", "录取学校"], ["batch", "批次"], ["choice_rank", "志愿序号"], ["admit_date", "录取日期"],
+  ["confirm_date", "确认日期"],
+];
+const FILE_LABELS = {
+  "admissions.csv": "录取结果 admissions.csv", "admissions.xlsx": "录取名册 admissions.xlsx", "offers.csv": "预录 offers.csv",
+  "schools.csv": "学校 schools.csv", "subquotas.csv": "分配计划 subquotas.csv", "regions.csv": "地区 regions.csv",
+  "progress.xlsx": "进度表 progress.xlsx", "summary.json": "概要 summary.json", "warnings.csv": "提示 warnings.csv",
+  "violations.csv": "违规 violations.csv", "differences.csv": "差异 differences.csv", "errors.csv": "错误 errors.csv",
+  "explanations.csv": "违规解释 explanations.csv", "audit.xlsx": "审核报告 audit.xlsx", "whatif.xlsx": "假设分析 whatif.xlsx",
+  "changes.csv": "考生变化 changes.csv", "regions_compare.csv": "地区对比", "schools_compare.csv": "学校对比",
+  "schools_by_batch_compare.csv": "学校分批次对比", "sweep.csv": "测算 sweep.csv", "sweep.png": "图 sweep.png",
+  "sweep.html": "交互图 sweep.html", "bound_schools.csv": "学校上限 bound_schools.csv", "flows.csv": "流向 flows.csv",
+  "bound.xlsx": "上限报告 bound.xlsx",
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// small helpers
+
+function count(v) { return v === null || v === undefined || v === "" ? "" : Number(v).toLocaleString("zh-CN"); }
+function pct(v) { return v === null || v === undefined || v === "" ? "" : (Number(v) * 100).toFixed(2) + "%"; }
+function secs(v) { return v === null || v === undefined ? "" : Number(v).toFixed(v < 10 ? 2 : 1) + " 秒"; }
+function when(v) { return v ? new Date(v).toLocaleString("zh-CN", { hour12: false }) : ""; }
+
+/** An element: h("td", {class: "num"}, "12"); children may be strings, nodes, arrays, null. */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "html") el.innerHTML = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+let uid = 0;
+function field(label, control) {
+  const id = control.id || (control.id = "f" + (++uid));
+  return h("div", { class: "field" }, h("label", { for: id }, label), control);
+}
+function select(name, options, value) {
+  return h("select", { name }, options.map(([v, t]) => h("option", { value: v, selected: String(v) === String(value) }, t)));
+}
+function main() { return document.getElementById("main"); }
+function show(...nodes) {
+  const m = main();
+  m.replaceChildren(...nodes.flat());
+  return m;
+}
+function alertBox(text) { return h("div", { class: "alert", role: "alert" }, text); }
+function params() {
+  const q = location.hash.split("?")[1] || "";
+  return Object.fromEntries(new URLSearchParams(q));
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------------------
+// the API, with the token asked for once
+
+const TOKEN_KEY = "zhaosheng.token";
+function token() { return sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY) || ""; }
+let asking = null;
+function askToken(wrong) {
+  if (asking) return asking;
+  const dialog = document.getElementById("token-dialog");
+  document.getElementById("token-error").textContent = wrong ? "令牌不正确，请重新输入。" : "";
+  asking = new Promise((resolve) => {
+    const form = document.getElementById("token-form");
+    form.onsubmit = (ev) => {
+      ev.preventDefault();
+      const value = document.getElementById("token-input").value.trim();
+      if (!value) return;
+      sessionStorage.setItem(TOKEN_KEY, value);
+      if (document.getElementById("token-remember").checked) localStorage.setItem(TOKEN_KEY, value);
+      dialog.close();
+      asking = null;
+      resolve(value);
+    };
+    dialog.addEventListener("cancel", (ev) => ev.preventDefault());
+    dialog.showModal();
+    document.getElementById("token-input").focus();
+  });
+  return asking;
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.detail) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+/** fetch with the bearer token; a 401 asks for the token and tries again. */
+async function raw(path, options = {}) {
+  for (let attempt = 0; ; attempt++) {
+    const headers = new Headers(options.headers || {});
+    const t = token();
+    if (t) headers.set("Authorization", "Bearer " + t);
+    const response = await fetch(path, { ...options, headers });
+    if (response.status !== 401 || attempt > 5) return response;
+    sessionStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(TOKEN_KEY);
+    await askToken(Boolean(t));
+  }
+}
+
+async function api(path, options = {}) {
+  if (options.json !== undefined) {
+    options = { ...options, method: options.method || "POST", body: JSON.stringify(options.json),
+                headers: { "content-type": "application/json" } };
+  }
+  const response = await raw(path, options);
+  const type = response.headers.get("content-type") || "";
+  const body = type.includes("json") ? await response.json() : await response.text();
+  if (!response.ok) throw new ApiError(response.status, typeof body === "object" ? body : { detail: body });
+  return body;
+}
+
+async function text(path) {
+  const response = await raw(path);
+  if (!response.ok) throw new ApiError(response.status, { detail: await response.text() });
+  return (await response.text()).replace(/^\ufeff/, "");
+}
+
+/** A file of the API saved by the browser (fetched with the token, then handed over as a blob). */
+async function download(path, name) {
+  const response = await raw(path);
+  if (!response.ok) throw new ApiError(response.status, { detail: await response.text() });
+  const url = URL.createObjectURL(await response.blob());
+  const a = h("a", { href: url, download: name || path.split("/").pop() });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+function fileList(files) {
+  const names = Object.keys(files || {});
+  if (!names.length) return h("p", { class: "muted" }, "没有文件。");
+  return h("ul", { class: "files" }, names.map((name) => h("li", {},
+    h("button", { type: "button", class: "secondary", "data-file": name,
+                  onclick: () => download(files[name], name.replace("/", "-")).catch(report) },
+      "下载 " + (FILE_LABELS[name.split("/").pop()] || name) + (name.includes("/") ? `（${name.split("/")[0] === "baseline" ? "基准" : "调整后"}）` : "")))));
+}
+
+/** RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes) into arrays of objects. */
+function parseCsv(src) {
+  const rows = [];
+  let row = [], cell = "", quoted = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (quoted) {
+      if (c === '"') { if (src[i + 1] === '"') { cell += '"'; i++; } else quoted = false; } else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") { row.push(cell); cell = ""; }
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && src[i + 1] === "\n") i++;
+      row.push(cell); rows.push(row); row = []; cell = "";
+    } else cell += c;
+  }
+  if (cell !== "" || row.length) { row.push(cell); rows.push(row); }
+  const [header, ...rest] = rows;
+  return (rest || []).filter((r) => r.length > 1 || r[0] !== "").map((r) => Object.fromEntries(header.map((k, i) => [k, r[i] ?? ""])));
+}
+function toCsv(rows, columns) {
+  const q = (v) => { const s = v === null || v === undefined ? "" : String(v); return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; };
+  return "\ufeff" + [columns.map(([, label]) => q(label)).join(","),
+    ...rows.map((r) => columns.map(([k]) => q(r[k])).join(","))].join("\r\n") + "\r\n";
+}
+
+/** A table of rows with columns [key, label, format?]; numbers right-aligned; optional sorting of the rows shown. */
+function table(rows, columns, { caption, sortable = false, rowClass, cell } = {}) {
+  const tbody = h("tbody");
+  let sortKey = null, sortDir = 1;
+  const numeric = (k) => rows.some((r) => typeof r[k] === "number");
+  const fill = () => {
+    let shown = rows;
+    if (sortKey) {
+      shown = [...rows].sort((a, b) => {
+        const x = a[sortKey], y = b[sortKey];
+        if (x === y) return 0;
+        if (x === null || x === undefined || x === "") return 1;
+        if (y === null || y === undefined || y === "") return -1;
+        return (typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y), "zh-CN")) * sortDir;
+      });
+    }
+    tbody.replaceChildren(...shown.map((r) => h("tr", { class: rowClass ? rowClass(r) : null },
+      columns.map(([k, , fmt]) => {
+        const custom = cell && cell(r, k);
+        if (custom) return custom;
+        const v = r[k];
+        return h("td", { class: typeof v === "number" || fmt === count || fmt === pct ? "num" : null }, fmt ? fmt(v, r) : (v ?? ""));
+      }))));
+    if (!shown.length) tbody.append(h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, "没有数据。")));
+  };
+  const head = h("tr", {}, columns.map(([k, label]) => {
+    const th = h("th", { scope: "col", class: numeric(k) ? "num" : null }, sortable ? null : label);
+    if (sortable) {
+      th.setAttribute("aria-sort", "none");
+      th.append(h("button", { type: "button", class: "sort", title: "按此列排序（本页）", onclick: () => {
+        sortDir = sortKey === k ? -sortDir : 1;
+        sortKey = k;
+        for (const other of head.children) other.setAttribute("aria-sort", "none");
+        th.setAttribute("aria-sort", sortDir > 0 ? "ascending" : "descending");
+        fill();
+      } }, label));
+    }
+    return th;
+  }));
+  fill();
+  return h("div", { class: "table-wrap" }, h("table", {}, caption ? h("caption", { class: "sr-only" }, caption) : null,
+    h("thead", {}, head), tbody));
+}
+
+function problemsTable(problems, total) {
+  const columns = [["file", "文件"], ["row", "行"], ["column", "列"], ["value", "值"], ["clause", "规则"], ["message", "说明"]];
+  const rows = problems.map((p) => ({ ...p, severity: p.severity === "warning" ? "提示" : "错误" }));
+  return h("section", { class: "problems", "aria-label": "问题列表" },
+    h("h3", {}, `问题列表（${(total || problems.length).toLocaleString("zh-CN")} 个${total > problems.length ? `，列出前 ${problems.length} 个` : ""}）`),
+    h("p", { class: "muted" }, "行号与 Excel 中的行号一致；最先列出的是根本原因。"),
+    h("p", {}, h("button", { type: "button", class: "secondary", onclick: () => {
+      const blob = new Blob([toCsv(rows, [["severity", "级别"], ...columns])], { type: "text/csv" });
+      const url = URL.createObjectURL(blob);
+      const a = h("a", { href: url, download: "errors.csv" });
+      document.body.append(a); a.click(); a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } }, "下载 errors.csv")),
+    table(rows, [["severity", "级别"], ...columns], { caption: "问题列表" }));
+}
+
+function report(err) {
+  console.warn(err);
+  const box = alertBox(err instanceof ApiError ? `${err.message}（HTTP ${err.status}）` : String(err.message || err));
+  main().prepend(box);
+  box.scrollIntoView({ block: "nearest" });
+}
+
+/** The progress of a job: a bar (the fraction when the worker gives one, else the phase's place). */
+function progressBox() {
+  const bar = h("progress", { max: 100, value: 0, "aria-label": "进度" });
+  const label = h("p", { class: "muted", role: "status", "aria-live": "polite" }, "排队中…");
+  return {
+    el: h("div", { class: "card", id: "progress" }, label, bar),
+    update(job) {
+      const p = job.progress || {};
+      let value = 0;
+      if (job.status === "done") value = 100;
+      else if (p.fraction !== null && p.fraction !== undefined) value = Math.round(p.fraction * 100);
+      else if (p.phase) value = Math.round(100 * (PHASE_ORDER.indexOf(p.phase) + 1) / (PHASE_ORDER.length + 1));
+      bar.value = Math.max(value, job.status === "running" ? 3 : 0);
+      const phase = p.phase ? (PHASES[p.phase] || p.phase) : "";
+      const queue = job.status === "queued" && job.queue_position ? `，队列第 ${job.queue_position} 位` : "";
+      label.textContent = `${STATUS[job.status] || job.status}${queue}${phase ? "：" + phase : ""}` +
+        (p.detail ? `（${p.detail}）` : "") + (job.elapsed_seconds ? ` · 已用 ${secs(job.elapsed_seconds)}` : "");
+    },
+  };
+}
+
+async function follow(path, box, isEnded) {
+  for (;;) {
+    const job = await api(path);
+    box.update(job);
+    if (isEnded(job)) return job;
+    await sleep(job.status === "queued" ? 1000 : 400);
+  }
+}
+
+let plotly = null;
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!plotly) {
+    plotly = new Promise((resolve, reject) => {
+      const s = h("script", { src: "/static/plotly.min.js" });
+      s.onload = () => resolve(window.Plotly);
+      s.onerror = () => reject(new Error("图表脚本加载失败"));
+      document.head.append(s);
+    });
+  }
+  return plotly;
+}
+const FONT = { family: getComputedStyle(document.documentElement).fontFamily, size: 13 };
+
+async function chart(el, traces, layout) {
+  const Plotly = await loadPlotly();
+  await Plotly.newPlot(el, traces, {
+    font: FONT, margin: { t: 40, r: 20, b: 60, l: 60 }, legend: { orientation: "h", y: -0.2 }, ...layout,
+  }, { displaylogo: false, responsive: true, locale: "zh-CN" });
+  el.setAttribute("data-drawn", "true");
+}
+
+async function scenarioOptions(selected) {
+  const page = await api("/scenarios?limit=1000");
+  return page.items.map((s) => [s.id, `${s.title && !s.bundled ? s.title : s.name}${s.bundled ? "（内置）" : "（上传 " + when(s.created_at) + "）"}`]);
+}
+
+async function lastDoneRun(scenarioId) {
+  const runs = await api(`/scenarios/${encodeURIComponent(scenarioId)}/runs?status=done&limit=1`);
+  return runs.items[0] || null;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 情景 Scenarios
+
+async function viewScenarios() {
+  const list = h("div", {}, h("p", { class: "muted" }, "正在读取情景…"));
+  const result = h("div", { id: "upload-result" });
+  const file = h("input", { type: "file", name: "file", accept: ".xlsx,.zip,.json", required: true });
+  const form = h("form", { class: "inline", id: "upload-form" },
+    field("情景文件（.xlsx 工作簿、.zip 文件夹或 .json）", file),
+    h("button", { type: "submit" }, "上传并校验"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!file.files.length) return;
+    const data = new FormData();
+    data.append("file", file.files[0]);
+    result.replaceChildren(h("p", { role: "status" }, "正在上传并校验…"));
+    try {
+      const s = await api("/scenarios", { method: "POST", body: data });
+      result.replaceChildren(h("div", { class: "verdict ok", role: "status" }, `情景 “${s.name}” 已上传并通过校验：`,
+        `${count(s.info?.counts?.students)} 名考生、${count(s.info?.counts?.schools)} 所学校。`,
+        " ", h("a", { href: `#/run?scenario=${s.id}` }, "运行此情景")));
+      await fill();
+    } catch (err) {
+      if (err instanceof ApiError && err.body.problems) {
+        result.replaceChildren(h("div", { class: "verdict bad", role: "alert" }, "情景未通过校验，未保存：" + err.message),
+          problemsTable(err.body.problems, err.body.problems_total));
+      } else result.replaceChildren(alertBox(err.message));
+    }
+  });
+  const fill = async () => {
+    const page = await api("/scenarios?limit=1000");
+    list.replaceChildren(table(page.items, [
+      ["name", "名称"], ["title", "标题"], ["format", "来源", (v) => ({ bundled: "内置", folder: "文件夹 (zip)", xlsx: "工作簿", json: "JSON" })[v] || v],
+      ["students", "考生数"], ["created_at", "上传时间", when], ["actions", "操作"],
+    ], { caption: "情景列表", cell: (s, k) => {
+      if (k === "students") return h("td", { class: "num" }, count(s.info?.counts?.students) || "—");
+      if (k === "title") return h("td", {}, s.title || s.filename || "");
+      if (k !== "actions") return null;
+      return h("td", {}, h("a", { class: "button", href: `#/run?scenario=${encodeURIComponent(s.id)}` }, "运行"), " ",
+        h("a", { class: "button secondary", href: `#/whatif?scenario=${encodeURIComponent(s.id)}` }, "假设分析"), " ",
+        h("a", { class: "button secondary", href: `#/audit?scenario=${encodeURIComponent(s.id)}` }, "审核"), " ",
+        s.bundled ? null : h("button", { type: "button", class: "danger", onclick: async () => {
+          if (!confirm(`删除情景 “${s.name}” 及其全部运行、分析和审核？`)) return;
+          try { await api(`/scenarios/${s.id}`, { method: "DELETE" }); await fill(); } catch (err) { report(err); }
+        } }, "删除"));
+    } }));
+  };
+  show(h("h2", {}, "情景"),
+    h("section", { class: "card", "aria-labelledby": "up-title" }, h("h3", { id: "up-title" }, "上传情景"),
+      h("p", {}, "先下载模板，在 Excel 中填写各表（表头为中文，“说明”表逐列解释），再上传。上传后立即校验，所有问题一次列出。"),
+      h("p", {}, h("button", { type: "button", class: "secondary", id: "template-button",
+                               onclick: () => download("/template.xlsx", "情景模板.xlsx").catch(report) }, "下载空白模板 (.xlsx)")),
+      form, result),
+    h("section", { "aria-labelledby": "list-title" }, h("h3", { id: "list-title" }, "全部情景"), list));
+  await fill();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 运行 Run
+
+function verdictOf(run) {
+  const v = run.verification;
+  const t = run.timings || {};
+  if (run.status === "failed") {
+    return h("div", { class: "verdict bad", role: "alert", id: "verdict" }, "运行失败：", run.reason || "原因不明",
+      run.cancelled ? "（已取消）" : "");
+  }
+  if (!v) {
+    return h("div", { class: "verdict ok", id: "verdict" }, `运行完成（${ENGINES[run.engine]}），用时 ${secs(run.elapsed_seconds)}。`);
+  }
+  const checker = v.checker_violations || {};
+  const clean = Object.values(checker).every((n) => !n);
+  const good = v.equal && v.unique && clean;
+  const times = v.times || {};
+  return h("div", { class: "verdict " + (good ? "ok" : "bad"), id: "verdict", role: "status" },
+    good ? "验证通过：两种引擎结果相等、解唯一、规则检查无违规。" : "验证未通过。",
+    h("ul", {},
+      h("li", {}, v.equal ? "相等：顺序规则引擎与 CP-SAT 约束模型的录取结果逐人一致" : `不相等：两种引擎有 ${count(v.differences)} 名考生的结果不同`),
+      h("li", {}, v.unique ? "唯一：已证明规则只有这一个录取结果" : `未证明唯一（${v.status?.proof || "未完成"}）`),
+      h("li", {}, clean ? "规则检查无违规（R1–R12）" : `规则检查发现违规：顺序引擎 ${checker.sequential ?? "?"} 条，CP-SAT ${checker.cpsat ?? "?"} 条`),
+      h("li", { class: "muted" }, `用时：读取 ${secs(t.load)}，顺序引擎 ${secs(times.sequential)}，建模 ${secs(times.build)}，` +
+        `求解 ${secs(times.solve)}，证明 ${secs(times.proof)}，检查 ${secs(times.checker)}；共 ${secs(run.elapsed_seconds)}`)));
+}
+
+async function viewRunForm() {
+  const q = params();
+  const options = await scenarioOptions(q.scenario);
+  const scenario = select("scenario", options, q.scenario || options[0]?.[0]);
+  const engine = select("engine", Object.entries(ENGINES), "both");
+  const limit = h("input", { type: "number", name: "time_limit", min: 1, step: 1, value: 600 });
+  const form = h("form", { class: "inline", id: "run-form" }, field("情景", scenario), field("引擎", engine),
+    field("求解时限（秒）", limit), h("button", { type: "submit" }, "开始运行"));
+  const recent = h("div");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const run = await api(`/scenarios/${encodeURIComponent(scenario.value)}/runs`,
+        { json: { engine: engine.value, time_limit: Number(limit.value) || undefined } });
+      location.hash = `#/runs/${run.id}`;
+    } catch (err) { report(err); }
+  });
+  const fillRecent = async () => {
+    const runs = await api(`/scenarios/${encodeURIComponent(scenario.value)}/runs?limit=10`);
+    recent.replaceChildren(table(runs.items, [["created_at", "开始", when], ["engine", "引擎", (v) => ENGINES[v]],
+      ["status", "状态", (v) => STATUS[v] || v], ["elapsed_seconds", "用时", secs], ["id", "查看"]],
+    { caption: "最近的运行", cell: (r, k) => k === "id" ? h("td", {}, h("a", { href: `#/runs/${r.id}` }, "进度"), " ",
+      r.status === "done" ? h("a", { href: `#/results/${r.id}` }, "结果") : null) : null }));
+  };
+  scenario.addEventListener("change", () => fillRecent().catch(report));
+  show(h("h2", {}, "运行"), h("section", { class: "card" }, form,
+    h("p", { class: "muted" }, "两种引擎：先按规则顺序录取，再由 CP-SAT 独立求解并证明结果唯一，最后由独立的检查程序逐条核对规则。")),
+  h("h3", {}, "最近的运行"), recent);
+  await fillRecent();
+}
+
+async function viewRun(id) {
+  const box = progressBox();
+  const out = h("div");
+  const cancel = h("button", { type: "button", class: "danger", onclick: async () => {
+    try { await api(`/runs/${id}/cancel`, { method: "POST" }); } catch (err) { report(err); }
+  } }, "取消运行");
+  show(h("h2", {}, "运行进度"), box.el, h("p", {}, cancel), out);
+  const run = await follow(`/runs/${id}`, box, (r) => r.status === "done" || r.status === "failed");
+  cancel.remove();
+  out.replaceChildren(verdictOf(run),
+    run.problems?.length ? problemsTable(run.problems) : null,
+    run.status === "done" ? h("p", {}, h("a", { class: "button", href: `#/results/${id}`, id: "to-results" }, "查看结果")) : null,
+    h("h3", {}, "文件"), fileList(run.files));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 结果 Results
+
+function pager(state, total, onChange) {
+  const from = total ? state.offset + 1 : 0, to = Math.min(state.offset + state.limit, total);
+  const size = select("limit", [[20, "每页 20 行"], [50, "每页 50 行"], [100, "每页 100 行"]], state.limit);
+  size.setAttribute("aria-label", "每页行数");
+  size.addEventListener("change", () => { state.limit = Number(size.value); state.offset = 0; onChange(); });
+  return h("div", { class: "pager" },
+    h("button", { type: "button", class: "secondary", disabled: state.offset === 0, "aria-label": "上一页",
+                  onclick: () => { state.offset = Math.max(0, state.offset - state.limit); onChange(); } }, "‹ 上一页"),
+    h("span", { class: "page-info", role: "status" }, `第 ${from.toLocaleString("zh-CN")}–${to.toLocaleString("zh-CN")} 行，共 ${total.toLocaleString("zh-CN")} 行`),
+    h("button", { type: "button", class: "secondary", disabled: to >= total, "aria-label": "下一页",
+                  onclick: () => { state.offset += state.limit; onChange(); } }, "下一页 ›"),
+    size);
+}
+
+/** A table paged on the server: `path` answers {total, items}; filters are the query. */
+function pagedTable({ path, columns, filters, caption, id, cell, columnsOf }) {
+  const state = { offset: 0, limit: 20 };
+  const wrap = h("div", { id });
+  const load = async () => {
+    const q = new URLSearchParams({ offset: state.offset, limit: state.limit });
+    for (const [k, v] of Object.entries(filters())) if (v) q.set(k, v);
+    wrap.setAttribute("aria-busy", "true");
+    const page = await api(`${path}?${q}`);
+    const cols = columnsOf ? columnsOf(page.items) : columns;
+    wrap.replaceChildren(table(page.items, cols, { caption, sortable: true, cell }), pager(state, page.total, () => load().catch(report)));
+    wrap.setAttribute("aria-busy", "false");
+    wrap.setAttribute("data-total", page.total);
+  };
+  return { el: wrap, load, reset: () => { state.offset = 0; return load(); } };
+}
+
+function regionCell(r, k) {
+  if (k === "vocational_share") {
+    const ok = r.vocational_share !== null && Math.abs(r.vocational_share - 0.5) <= 0.05;
+    return h("td", { class: "num " + (ok ? "ok-cell" : "bad-cell") }, pct(r.vocational_share), ok ? " ✓" : " ≠1:1");
+  }
+  if (k === "enrollment_rate") {
+    const ok = r.enrollment_rate >= 0.95;
+    return h("td", { class: "num " + (ok ? "ok-cell" : "bad-cell") }, pct(r.enrollment_rate), ok ? " ✓" : " <95%");
+  }
+  return null;
+}
+
+async function regionChart(el, rows) {
+  const names = rows.map((r) => r.name || r.region_id);
+  await chart(el, [
+    { type: "bar", name: "中职占比", x: names, y: rows.map((r) => r.vocational_share), marker: { color: "#1d5fa8" },
+      hovertemplate: "%{x}<br>中职占比 %{y:.1%}<extra></extra>" },
+    { type: "bar", name: "高中阶段入学率", x: names, y: rows.map((r) => r.enrollment_rate), marker: { color: "#7fb2e5" },
+      hovertemplate: "%{x}<br>入学率 %{y:.1%}<extra></extra>" },
+  ], {
+    title: { text: "各地区中职占比与高中阶段入学率" }, barmode: "group", yaxis: { tickformat: ".0%", range: [0, 1.05] },
+    shapes: [
+      { type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.5, y1: 0.5, line: { color: "#b42318", dash: "dash" } },
+      { type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.95, y1: 0.95, line: { color: "#1a7f37", dash: "dot" } },
+    ],
+    annotations: [
+      { xref: "paper", x: 1, y: 0.5, text: "普职比 1 : 1", showarrow: false, xanchor: "right", yanchor: "bottom", font: { color: "#b42318" } },
+      { xref: "paper", x: 1, y: 0.95, text: "入学率 95%", showarrow: false, xanchor: "right", yanchor: "bottom", font: { color: "#1a7f37" } },
+    ],
+  });
+}
+
+async function viewResultsPick() {
+  const runs = await api("/runs?status=done&limit=50");
+  show(h("h2", {}, "结果"), runs.items.length ? h("p", {}, "选择一次已完成的运行：") : h("p", {}, "还没有已完成的运行。", h("a", { href: "#/run" }, "去运行")),
+    table(runs.items, [["created_at", "时间", when], ["scenario_id", "情景"], ["engine", "引擎", (v) => ENGINES[v]], ["id", "查看"]],
+      { caption: "已完成的运行", cell: (r, k) => k === "id" ? h("td", {}, h("a", { href: `#/results/${r.id}` }, "查看结果")) : null }));
+}
+
+async function viewResults(id) {
+  const started = performance.now();
+  const run = await api(`/runs/${id}`);
+  if (run.status !== "done") { location.hash = `#/runs/${id}`; return; }
+  const regions = await api(`/runs/${id}/regions?limit=1000`);
+  const chartEl = h("div", { class: "chart", id: "region-chart", role: "img", "aria-label": "各地区中职占比与入学率图" });
+  const regionOpts = [["", "全部地区"], ...regions.items.map((r) => [r.region_id, `${r.name}（${r.region_id}）`])];
+
+  const schoolRegion = select("region", regionOpts, "");
+  const schoolId = h("input", { type: "text", name: "school", placeholder: "如 S001" });
+  const schools = pagedTable({ path: `/runs/${id}/schools`, id: "schools-table", caption: "学校表",
+    filters: () => ({ region: schoolRegion.value, school: schoolId.value.trim() }),
+    columnsOf: (items) => {
+      const cut = Object.keys(items[0] || {}).filter((k) => /^cutoff_b\d+_r\d+$/.test(k)).map((k) => {
+        const [, b, r] = k.match(/b(\d+)_r(\d+)/);
+        return [k, `第${b}批第${r}志愿最低分`, (v) => v === null || v === undefined ? "" : Number(v).toLocaleString("zh-CN")];
+      });
+      return [...SCHOOL_COLUMNS, ...cut];
+    } });
+  const studentRegion = select("region", regionOpts, "");
+  const studentOutcome = select("outcome", [["", "全部结果"], ...Object.entries(OUTCOMES)], "");
+  const studentSchool = h("input", { type: "text", name: "school", placeholder: "学校代码" });
+  const studentId = h("input", { type: "text", name: "student", placeholder: "考生号" });
+  const students = pagedTable({ path: `/runs/${id}/students`, id: "students-table", caption: "考生录取表",
+    filters: () => ({ region: studentRegion.value, outcome: studentOutcome.value, school: studentSchool.value.trim(),
+                      student: studentId.value.trim() }),
+    columns: [...STUDENT_COLUMNS, ["why", "为什么"]],
+    cell: (r, k) => k === "why" ? h("td", {}, h("a", { href: `#/why?run=${id}&student=${encodeURIComponent(r.student_id)}` }, "查看原因")) : null });
+  const filterForm = (fields, paged) => {
+    const f = h("form", { class: "toolbar" }, fields, h("button", { type: "submit" }, "筛选"));
+    f.addEventListener("submit", (ev) => { ev.preventDefault(); paged.reset().catch(report); });
+    return f;
+  };
+
+  show(h("h2", {}, `结果：${run.scenario_id}`),
+    h("p", { class: "muted" }, `${ENGINES[run.engine]} · 完成于 ${when(run.finished_at)} · `, h("a", { href: `#/runs/${id}` }, "运行详情与验证结论")),
+    h("section", { "aria-labelledby": "reg-title" }, h("h3", { id: "reg-title" }, "各地区：普职比与入学率"),
+      h("p", { class: "muted" }, "中职占比 45%–55% 视为普职比大体 1 : 1（焦作 §一）；高中阶段入学率不低于 95%（衡阳 §六.三）。"),
+      h("div", { id: "regions-table" }, table(regions.items, REGION_COLUMNS, { caption: "地区表", sortable: true, cell: regionCell })),
+      chartEl),
+    h("section", { "aria-labelledby": "sch-title" }, h("h3", { id: "sch-title" }, "各学校"),
+      filterForm([field("所在地区", schoolRegion), field("学校代码", schoolId)], schools), schools.el),
+    h("section", { "aria-labelledby": "stu-title" }, h("h3", { id: "stu-title" }, "考生"),
+      filterForm([field("学籍所在地", studentRegion), field("录取结果", studentOutcome), field("录取学校", studentSchool),
+        field("考生号", studentId)], students), students.el),
+    h("section", {}, h("h3", {}, "结果文件"), fileList(run.files)));
+  await Promise.all([schools.load(), students.load(), regionChart(chartEl, regions.items)]);
+  main().setAttribute("data-ready", String(Math.round(performance.now() - started)));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 为什么 Why
+
+async function viewWhy() {
+  const q = params();
+  const runs = await api("/runs?status=done&limit=100");
+  const options = [...runs.items.map((r) => [`run:${r.id}`, `运行 ${when(r.created_at)} · ${r.scenario_id}`]),
+    ...(await scenarioOptions()).map(([v, t]) => [`scenario:${v}`, `情景 ${t}（按规则）`])];
+  const basis = select("basis", options, q.run ? `run:${q.run}` : q.scenario ? `scenario:${q.scenario}` : options[0]?.[0]);
+  const student = h("input", { type: "text", name: "student", required: true, value: q.student || "", placeholder: "考生号" });
+  const out = h("div", { id: "trace" });
+  const form = h("form", { class: "inline", id: "why-form" }, field("依据", basis), field("考生号", student),
+    h("button", { type: "submit" }, "查询"));
+  const ask = async () => {
+    const [kind, id] = basis.value.split(/:(.*)/s);
+    out.replaceChildren(h("p", { role: "status" }, "正在查询（情景首次查询需读取并录取一次，可能需要几秒）…"));
+    try {
+      const t = await api(`/${kind === "run" ? "runs" : "scenarios"}/${encodeURIComponent(id)}/trace?student=${encodeURIComponent(student.value.trim())}`);
+      out.replaceChildren(traceView(t));
+    } catch (err) {
+      out.replaceChildren(alertBox(err.status === 404 ? `找不到考生 ${student.value}。` : err.message));
+    }
+  };
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); ask(); });
+  show(h("h2", {}, "为什么：考生的录取过程"),
+    h("p", { class: "muted" }, "逐批次、逐轮次列出该考生的每个志愿：是否录取，未录取的原因（学校或地区名额已满、该轮最低录取分、取得最后一个名额的考生；无效志愿及其规则）。"),
+    h("section", { class: "card" }, form), out);
+  if (q.student) await ask();
+}
+
+function traceView(t) {
+  const head = h("dl", { class: "facts" },
+    h("dt", {}, "考生号"), h("dd", {}, t.student_id), h("dt", {}, "学籍所在地"), h("dd", {}, `${t.region_name}（${t.region_id}）`),
+    h("dt", {}, "中考成绩"), h("dd", {}, String(t.score)), h("dt", {}, "综合素质评价"), h("dd", {}, t.evaluation),
+    h("dt", {}, "最终结果"), h("dd", { class: t.outcome === "unplaced" ? "bad" : "ok" },
+      t.outcome_zh + (t.school_name ? `：${t.school_name}（${t.school_id}），第${t.batch}批第${t.choice_rank}志愿` : "")));
+  const steps = h("ol", { class: "steps" }, t.steps.map((s) => h("li", { "data-kind": s.kind, "data-rule": s.rule },
+    h("span", { class: "badge" }, `${s.rule} ${RULES[s.rule] || ""}`), " ",
+    h("span", { class: s.admitted ? "step-admitted" : s.admitted === false ? "step-rejected" : "" }, s.zh),
+    s.cutoff !== null && s.kind !== "general_not_reached" && s.kind !== "general" ? h("span", { class: "muted" }, ` · 本轮最低录取分 ${s.cutoff}`) : null)));
+  return h("section", { class: "card", "aria-label": "录取过程" }, h("h3", {}, `考生 ${t.student_id} 的录取过程`), head,
+    t.consistent ? null : alertBox("注意：该结果在某一步与规则不符。"), steps);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 假设分析 What-if
+
+const CHANGE_KINDS = [["quota", "学校招生计划"], ["subquota", "分配计划（学校·地区）"], ["general_seats", "地区普高计划"],
+  ["general_cutoff", "地区普高控制线"], ["registered", "学校是否备案"], ["decline_rate", "放弃率"]];
+
+async function viewWhatif() {
+  const q = params();
+  const options = await scenarioOptions();
+  const scenario = select("scenario", options, q.scenario || options[0]?.[0]);
+  const schoolNames = h("datalist", { id: "school-names" });
+  const regionNames = h("datalist", { id: "region-names" });
+  const rows = h("div", { id: "change-rows" });
+  const seed = h("input", { type: "number", name: "seed", min: 0, value: 0 });
+  const loadNames = async () => {
+    const run = await lastDoneRun(scenario.value).catch(() => null);
+    if (!run) { schoolNames.replaceChildren(); regionNames.replaceChildren(); return; }
+    const [s, r] = await Promise.all([api(`/runs/${run.id}/schools?limit=1000`), api(`/runs/${run.id}/regions?limit=1000`)]);
+    schoolNames.replaceChildren(...s.items.map((x) => h("option", { value: x.name }, `${x.school_id} 计划 ${x.quota}`)));
+    regionNames.replaceChildren(...r.items.map((x) => h("option", { value: x.name }, x.region_id)));
+  };
+  const addRow = () => {
+    const kind = select("kind", CHANGE_KINDS, "quota");
+    const target = h("input", { type: "text", name: "target", list: "school-names", placeholder: "学校名称或代码" });
+    const region = h("input", { type: "text", name: "region", list: "region-names", placeholder: "地区名称或代码" });
+    const value = h("input", { type: "text", name: "value", placeholder: "如 +10%、520、+20", required: true });
+    const regionField = field("地区", region);
+    const targetField = field("学校 / 地区", target);
+    const sync = () => {
+      const k = kind.value;
+      regionField.hidden = k !== "subquota";
+      targetField.hidden = k === "decline_rate";
+      target.setAttribute("list", k === "general_seats" || k === "general_cutoff" ? "region-names" : "school-names");
+      value.placeholder = k === "registered" ? "true 或 false" : k === "decline_rate" ? "如 4% 或 0.04" : k === "subquota" ? "如 300 或 none" : "如 +10%、520、+20";
+    };
+    kind.addEventListener("change", sync);
+    const row = h("div", { class: "change-row" }, field("调整项", kind), targetField, regionField, field("新值", value),
+      h("button", { type: "button", class: "secondary", "aria-label": "删除此项", onclick: () => row.remove() }, "删除"));
+    row.read = () => {
+      const k = kind.value;
+      const key = k === "decline_rate" ? k : k === "subquota" ? `${k}.${target.value.trim()}.${region.value.trim()}` : `${k}.${target.value.trim()}`;
+      return `${key}=${value.value.trim()}`;
+    };
+    sync();
+    rows.append(row);
+  };
+  addRow();
+  const out = h("div", { id: "whatif-result" });
+  const form = h("form", { id: "whatif-form" }, field("情景", scenario), h("h3", {}, "调整"), rows,
+    h("p", {}, h("button", { type: "button", class: "secondary", onclick: addRow }, "添加一项调整")),
+    h("div", { class: "toolbar" }, field("随机种子（放弃率）", seed), h("button", { type: "submit" }, "开始分析")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const changes = [...rows.children].map((r) => r.read());
+    out.replaceChildren();
+    try {
+      const job = await api(`/scenarios/${encodeURIComponent(scenario.value)}/whatif`, { json: { changes, seed: Number(seed.value) || 0 } });
+      location.hash = `#/whatif/${job.id}`;
+    } catch (err) {
+      out.replaceChildren(alertBox(err.message), err.body?.problems?.length ? problemsTable(err.body.problems) : null);
+    }
+  });
+  scenario.addEventListener("change", () => loadNames().catch(report));
+  show(h("h2", {}, "假设分析"), h("p", { class: "muted" },
+    "调整招生计划、分配计划、普高计划或控制线、放弃率，比较基准与调整后的结果。学校可按名称选择（名单来自该情景最近一次运行）。"),
+  h("section", { class: "card" }, form, schoolNames, regionNames), out);
+  await loadNames().catch(() => null);
+}
+
+async function viewWhatifJob(id) {
+  const box = progressBox();
+  const out = h("div");
+  show(h("h2", {}, "假设分析结果"), box.el, out);
+  const job = await follow(`/whatif/${id}`, box, (j) => j.status === "done" || j.status === "failed");
+  if (job.status === "failed") {
+    out.replaceChildren(h("div", { class: "verdict bad", role: "alert" }, "分析失败：" + (job.reason || "")),
+      job.problems?.length ? problemsTable(job.problems) : null, fileList(job.files));
+    return;
+  }
+  const changes = job.params?.changes || [];
+  const list = Array.isArray(changes) ? changes : Object.entries(changes).map(([k, v]) => `${k}=${v}`);
+  const regionRows = (job.regions || []);
+  const cols = regionRows.length ? Object.keys(regionRows[0]) : [];
+  const zh = { region_id: "地区代码", name: "地区名称", general: "普高录取", vocational: "中职录取", unplaced: "未录取",
+               general_vocational_ratio: "普职比", enrollment_rate: "入学率", vocational_share: "中职占比" };
+  const label = (c) => {
+    const m = c.match(/^(.*)_(baseline|variant|change)$/);
+    if (!m) return zh[c] || c;
+    return `${zh[m[1]] || m[1]}（${{ baseline: "基准", variant: "调整后", change: "变化" }[m[2]]}）`;
+  };
+  const num = (v) => v !== "" && v !== null && !isNaN(Number(v));
+  const fmt = (c) => (v) => /rate|share/.test(c) && num(v) ? pct(v) : num(v) ? Number(v).toLocaleString("zh-CN") : (v ?? "");
+  const changedCell = (r, k) => {
+    if (!/_change$/.test(k) && !/_variant$/.test(k)) return null;
+    const changeKey = k.replace(/_variant$/, "_change");
+    const c = r[changeKey];
+    const changed = c !== undefined && c !== "" && c !== null && Number(c) !== 0 && !(typeof c === "string" && /^[+-]?0(\.0+)?%?$/.test(c));
+    return h("td", { class: (num(r[k]) ? "num " : "") + (changed ? "changed" : "") }, fmt(k)(r[k]));
+  };
+  const schoolsBox = h("div", { id: "whatif-schools" }, h("p", { class: "muted" }, "正在读取…"));
+  const studentsBox = h("div", { id: "whatif-students" }, h("p", { class: "muted" }, "正在读取…"));
+  const s = job.summary || {};
+  out.replaceChildren(
+    h("div", { class: "verdict ok", role: "status", id: "whatif-verdict" }, `分析完成：${list.join("；")}`,
+      s.changed_students !== undefined ? `，${count(s.changed_students)} 名考生结果变化` : ""),
+    h("h3", {}, "各地区：基准与调整后"), h("p", { class: "muted" }, "有变化的单元格以黄色标出。"),
+    h("div", { id: "whatif-regions" }, table(regionRows, cols.map((c) => [c, label(c), fmt(c)]), { caption: "地区对比", cell: changedCell })),
+    h("h3", {}, "有变化的学校"), schoolsBox, h("h3", {}, "结果变化的考生（前 200 名）"), studentsBox,
+    h("h3", {}, "文件"), fileList(job.files));
+  try {
+    const rows = parseCsv(await text(`/whatif/${id}/schools_compare.csv`));
+    const changed = rows.filter((r) => Object.entries(r).some(([k, v]) => /_change$/.test(k) && v !== "" && Number(v) !== 0));
+    const c = rows.length ? Object.keys(rows[0]) : [];
+    const zhs = { school_id: "学校代码", name: "学校名称", quota: "招生计划", confirmed: "确认录取", vacancies: "空额", fill_rate: "完成率" };
+    const lab = (x) => { const m = x.match(/^(.*)_(baseline|variant|change)$/); return m ? `${zhs[m[1]] || m[1]}（${{ baseline: "基准", variant: "调整后", change: "变化" }[m[2]]}）` : zhs[x] || x; };
+    schoolsBox.replaceChildren(changed.length ? table(changed, c.map((x) => [x, lab(x), fmt(x)]), { caption: "学校对比", cell: changedCell, sortable: true })
+      : h("p", {}, "没有学校的结果变化。"));
+    const students = parseCsv(await text(`/whatif/${id}/changes.csv`));
+    const kinds = { placed: "新录取", lost: "失去录取", moved: "改录他校", reordered: "志愿序号变化", other: "其他" };
+    const sc = students.length ? Object.keys(students[0]) : ["student_id"];
+    studentsBox.replaceChildren(h("p", {}, `共 ${students.length.toLocaleString("zh-CN")} 名考生结果变化。`),
+      table(students.slice(0, 200), sc.map((x) => [x, { student_id: "考生号", region_id: "学籍所在地", kind: "变化类型" }[x] || x,
+        x === "kind" ? (v) => kinds[v] || v : /outcome/.test(x) ? (v) => OUTCOMES[v] || v : null]), { caption: "考生变化", sortable: true }));
+  } catch (err) { report(err); }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 比例测算 Sweep, 上限 Bound
+
+async function viewAnalysis() {
+  const q = params();
+  const options = await scenarioOptions();
+  const scenario = select("scenario", options, q.scenario || options[0]?.[0]);
+  const start = h("input", { type: "number", name: "start", min: 0, max: 1, step: 0.01, value: 0.4 });
+  const stop = h("input", { type: "number", name: "stop", min: 0, max: 1, step: 0.01, value: 0.6 });
+  const step = h("input", { type: "number", name: "step", min: 0.005, max: 1, step: 0.005, value: 0.05 });
+  const sweep = h("form", { class: "inline", id: "sweep-form" }, field("普高占比 起", start), field("止", stop), field("步长", step),
+    h("button", { type: "submit" }, "开始测算"));
+  sweep.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const job = await api(`/scenarios/${encodeURIComponent(scenario.value)}/sweep`,
+        { json: { general_share: `${start.value}:${stop.value}:${step.value}` } });
+      location.hash = `#/sweep/${job.id}`;
+    } catch (err) { report(err); }
+  });
+  const bound = h("form", { class: "inline", id: "bound-form" }, h("button", { type: "submit" }, "计算录取上限"));
+  bound.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const job = await api(`/scenarios/${encodeURIComponent(scenario.value)}/bound`, { json: {} });
+      location.hash = `#/bound/${job.id}`;
+    } catch (err) { report(err); }
+  });
+  show(h("h2", {}, "比例测算与录取上限"), h("section", { class: "card" }, field("情景", scenario)),
+    h("section", { class: "card" }, h("h3", {}, "比例测算"),
+      h("p", { class: "muted" }, "每一步把各地区普高计划设为毕业生数的该占比，按规则录取，画出中职占比与未录取人数。"), sweep),
+    h("section", { class: "card" }, h("h3", {}, "录取上限"),
+      h("p", { class: "muted" }, "在现有计划和分配计划下，按考生所填志愿最多能录取多少人（最大流），与规则录取人数比较。"), bound),
+    h("p", { class: "note" }, "计划优化（plan-quotas）目前只在命令行中提供：zhaosheng plan-quotas；服务尚无此任务。"));
+}
+
+async function viewSweep(id) {
+  const box = progressBox();
+  const out = h("div");
+  show(h("h2", {}, "比例测算结果"), box.el, out);
+  const job = await follow(`/sweep/${id}`, box, (j) => j.status === "done" || j.status === "failed");
+  if (job.status === "failed") { out.replaceChildren(alertBox("测算失败：" + (job.reason || "")), fileList(job.files)); return; }
+  const rows = parseCsv(await text(`/sweep/${id}/sweep.csv`));
+  const total = rows.filter((r) => (r.region_id || "") === "合计" || (r.name || "") === "合计");
+  const use = total.length ? total : rows;
+  const el = h("div", { class: "chart", id: "sweep-chart", role: "img", "aria-label": "比例测算图" });
+  const shareKey = Object.keys(use[0] || {}).find((k) => k.startsWith("general_share")) || "general_share";
+  out.replaceChildren(el, h("h3", {}, "合计"), table(use, Object.keys(use[0] || {}).map((k) => [k, k])), h("h3", {}, "文件"), fileList(job.files));
+  await chart(el, [
+    { type: "scatter", mode: "lines+markers", name: "中职占比", x: use.map((r) => Number(r[shareKey])), y: use.map((r) => Number(r.vocational_share)) },
+    { type: "scatter", mode: "lines+markers", name: "入学率", x: use.map((r) => Number(r[shareKey])), y: use.map((r) => Number(r.enrollment_rate)) },
+  ], { title: { text: "普高占比与中职占比、入学率" }, xaxis: { title: { text: "普高占比" }, tickformat: ".0%" }, yaxis: { tickformat: ".0%" },
+       shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.5, y1: 0.5, line: { color: "#b42318", dash: "dash" } },
+                { type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.95, y1: 0.95, line: { color: "#1a7f37", dash: "dot" } }] });
+}
+
+async function viewBound(id) {
+  const box = progressBox();
+  const out = h("div");
+  show(h("h2", {}, "录取上限结果"), box.el, out);
+  const job = await follow(`/bound/${id}`, box, (j) => j.status === "done" || j.status === "failed");
+  if (job.status === "failed") { out.replaceChildren(alertBox("计算失败：" + (job.reason || "")), fileList(job.files)); return; }
+  const s = job.summary || {};
+  const flat = Object.entries(s).filter(([, v]) => typeof v !== "object").map(([k, v]) => ({ k, v }));
+  const schools = job.schools || [];
+  out.replaceChildren(h("h3", {}, "概要"), table(flat, [["k", "项目"], ["v", "值"]]),
+    h("h3", {}, "规则录取后仍有空额且有填报者未录取的学校"),
+    table(schools, Object.keys(schools[0] || { school_id: 1 }).map((k) => [k, k]), { sortable: true }),
+    h("h3", {}, "文件"), fileList(job.files));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 审核 Audit
+
+async function viewAudit() {
+  const q = params();
+  const options = await scenarioOptions();
+  const scenario = select("scenario", options, q.scenario || options[0]?.[0]);
+  const result = h("input", { type: "file", name: "result", accept: ".csv,.xlsx", required: true });
+  const offers = h("input", { type: "file", name: "offers", accept: ".csv,.xlsx" });
+  const out = h("div", { id: "audit-result" });
+  const form = h("form", { class: "inline", id: "audit-form" }, field("情景", scenario),
+    field("公布的录取结果（admissions.csv 或 .xlsx）", result), field("预录名单 offers.csv（可选）", offers),
+    h("button", { type: "submit" }, "开始审核"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!result.files.length) return;
+    const data = new FormData();
+    data.append("result", result.files[0]);
+    if (offers.files.length) data.append("offers", offers.files[0]);
+    out.replaceChildren(h("p", { role: "status" }, "正在审核…"));
+    try {
+      const audit = await api(`/scenarios/${encodeURIComponent(scenario.value)}/audits`, { method: "POST", body: data });
+      location.hash = `#/audits/${audit.id}`;
+    } catch (err) {
+      out.replaceChildren(alertBox(err.message), err.body?.problems?.length ? problemsTable(err.body.problems, err.body.problems_total) : null);
+    }
+  });
+  show(h("h2", {}, "审核公布的录取结果"),
+    h("p", { class: "muted" }, "上传已公布的录取结果，按规则 R1–R12 逐条检查，列出违规、解释与差异。"), h("section", { class: "card" }, form), out);
+}
+
+async function viewAuditResult(id) {
+  const audit = await api(`/audits/${id}`);
+  const s = audit.summary || {};
+  const clean = audit.status === "clean";
+  const byRule = {};
+  const page = await api(`/audits/${id}/violations?limit=1000`);
+  for (const v of page.items) (byRule[v.rule] = byRule[v.rule] || []).push(v);
+  let explanations = [];
+  if (audit.files["explanations.csv"]) explanations = parseCsv(await text(audit.files["explanations.csv"]));
+  let differences = [];
+  if (audit.files["differences.csv"]) differences = parseCsv(await text(audit.files["differences.csv"]));
+  const groups = Object.keys(byRule).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))).map((rule) =>
+    h("section", { class: "card rule-group", "data-rule": rule, "aria-label": `${rule} ${RULES[rule] || ""}` },
+      h("h3", {}, `${rule} ${RULES[rule] || ""}：${byRule[rule].length.toLocaleString("zh-CN")} 条`),
+      table(byRule[rule].slice(0, 100), [["student_id", "考生号"], ["school_id", "学校"], ["batch", "批次"],
+        ["other_student_id", "相关考生号"], ["detail", "详情"]], { caption: `${rule} 违规`, sortable: true })));
+  show(h("h2", {}, `审核结果：${audit.scenario_id}`),
+    h("div", { class: "verdict " + (clean ? "ok" : "bad"), role: "status", id: "audit-verdict" },
+      clean ? "审核通过：公布的结果符合全部规则（R1–R12）。" : `发现违规：${count(page.total)} 条` +
+        (s.differences !== undefined ? `；与规则结果不同的考生 ${count(s.differences)} 名` : "") + "。"),
+    h("p", { class: "muted" }, `输入：${audit.input?.result || ""}${audit.input?.offers ? "，" + audit.input.offers : ""} · ${when(audit.finished_at)}`),
+    explanations.length ? h("section", { id: "explanations", "aria-labelledby": "ex-title" }, h("h3", { id: "ex-title" }, "违规解释"),
+      h("p", { class: "muted" }, "每条解释给出一组不能同时成立的公布事实。"),
+      h("ol", { class: "steps" }, explanations.slice(0, 100).map((e) => h("li", { "data-rule": e.rule },
+        h("span", { class: "badge bad" }, `${e.rule} ${RULES[e.rule] || ""}`), " ",
+        e.batch ? `第${e.batch}批 ` : "", e.school_id ? `学校 ${e.school_id}：` : "", e.explanation)))) : null,
+    groups.length ? h("h3", {}, "按规则分组的违规") : null, groups,
+    differences.length ? h("section", {}, h("h3", {}, `与规则结果的差异（${differences.length.toLocaleString("zh-CN")} 名，列出前 100 名）`),
+      table(differences.slice(0, 100), Object.keys(differences[0]).map((k) => [k, k]), { caption: "差异", sortable: true })) : null,
+    h("h3", {}, "文件"), fileList(audit.files));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// routing
+
+const ROUTES = [
+  [/^#?\/?$/, "scenarios", viewScenarios],
+  [/^#\/scenarios$/, "scenarios", viewScenarios],
+  [/^#\/run$/, "run", viewRunForm],
+  [/^#\/runs\/([\w-]+)$/, "run", viewRun],
+  [/^#\/results$/, "results", viewResultsPick],
+  [/^#\/results\/([\w-]+)$/, "results", viewResults],
+  [/^#\/why$/, "why", viewWhy],
+  [/^#\/whatif$/, "whatif", viewWhatif],
+  [/^#\/whatif\/([\w-]+)$/, "whatif", viewWhatifJob],
+  [/^#\/analysis$/, "analysis", viewAnalysis],
+  [/^#\/sweep\/([\w-]+)$/, "analysis", viewSweep],
+  [/^#\/bound\/([\w-]+)$/, "analysis", viewBound],
+  [/^#\/audit$/, "audit", viewAudit],
+  [/^#\/audits\/([\w-]+)$/, "audit", viewAuditResult],
+];
+
+let current = 0;
+async function route() {
+  const hash = location.hash.split("?")[0];
+  const mine = ++current;
+  for (const [re, nav, view] of ROUTES) {
+    const m = hash.match(re);
+    if (!m) continue;
+    for (const a of document.querySelectorAll("[data-nav]")) {
+      if (a.dataset.nav === nav) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    }
+    main().removeAttribute("data-ready");
+    show(h("p", { class: "loading", role: "status" }, "正在加载…"));
+    try {
+      await view(...m.slice(1));
+    } catch (err) {
+      if (mine === current) report(err);
+    }
+    if (mine === current) main().setAttribute("data-view", nav);
+    return;
+  }
+  show(h("h2", {}, "找不到此页"), h("p", {}, h("a", { href: "#/" }, "回到情景")));
+}
+
+async function start() {
+  const meta = document.querySelector('meta[name="zhaosheng-token"]');
+  if (meta && meta.content === "yes" && !token()) await askToken(false);
+  window.addEventListener("hashchange", () => { route(); main().focus({ preventScroll: true }); });
+  try {
+    const health = await api("/health");
+    document.getElementById("version").textContent = "版本 " + health.version;
+    document.getElementById("server-status").textContent =
+      `运行中 ${health.runs_running + (health.analyses_running || 0)} · 排队 ${health.runs_queued + (health.analyses_queued || 0)}`;
+  } catch (err) { report(err); }
+  await route();
+}
+
+document.addEventListener("DOMContentLoaded", start);

@@ -1,0 +1,144 @@
+"""Browser tests of the workbench (issue #13): Playwright driving Debian's Chromium (``playwright install``
+cannot download its own browser here), against a real server on a free loopback port with its own data
+directory and a bearer token.  Under CI (``CI=true``) they never skip: a missing browser or Playwright fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = os.environ.get("ZHAOSHENG_CHROMIUM", "/usr/bin/chromium")
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "web-test-token"
+
+if not CI:
+    pytest.importorskip("playwright", reason="pip install playwright pytest-playwright")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)", allow_module_level=True)
+
+# The server: `zhaosheng serve` once app.py installs the workbench; until then the same app with the workbench
+# and the token middleware's exemption for the static shell added here, as app.py will add them.
+SERVE = """
+import sys
+import uvicorn
+from api.service import Settings
+from api.service import app as service
+from api.web.routes import install, is_public
+
+if not any(getattr(r, "path", None) == "/" for r in service.create_app(Settings()).routes):
+    class TokenFirst(service.TokenFirst):
+        async def __call__(self, scope, receive, send):
+            if self.expected and is_public(scope):
+                return await self.app(scope, receive, send)
+            return await super().__call__(scope, receive, send)
+
+    service.TokenFirst = TokenFirst
+    app = service.create_app(Settings())
+    install(app)
+else:
+    app = service.create_app(Settings())
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WebServer:
+    def __init__(self, tmp: Path):
+        self.tmp, self.proc, self.url = tmp, None, ""
+
+    def start(self) -> WebServer:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZHAOSHENG_") or k == "ZHAOSHENG_CACHE"}
+        env.update(ZHAOSHENG_DATA_DIR=str(self.tmp / "data"), ZHAOSHENG_API_TOKEN=TOKEN,
+                   PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
+        self.log = open(self.tmp / "server.log", "wb")
+        self.proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], cwd=ROOT, env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{port}"
+        self.client = httpx.Client(base_url=self.url, timeout=60, headers={"Authorization": f"Bearer {TOKEN}"})
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise AssertionError((self.tmp / "server.log").read_text(errors="replace"))
+            try:
+                if self.client.get("/health").status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("the server did not start")
+
+    def stop(self) -> None:
+        self.client.close()
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    s = WebServer(tmp_path_factory.mktemp("web")).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if CI and not Path(CHROMIUM).exists():
+        pytest.fail(f"CI: no Chromium at {CHROMIUM}; .ci/run installs it with apt-get")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 800}, "locale": "zh-CN"}
+
+
+@pytest.fixture
+def console_errors(page):
+    """Every console error and uncaught exception of the page; a test says which failed requests it expects."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    return errors
+
+
+@pytest.fixture
+def signed_in(page, server):
+    """The page with the token already given (as the dialog leaves it), for the flows after the first."""
+    page.add_init_script(f"sessionStorage.setItem('zhaosheng.token', {TOKEN!r})")
+    return page
+
+
+@pytest.fixture
+def shot(page, tmp_path):
+    """Save a screenshot of the page under the test's temporary folder (and under $ZHAOSHENG_SCREENSHOTS)."""
+    def take(name: str, full_page: bool = True) -> Path:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        keep = os.environ.get("ZHAOSHENG_SCREENSHOTS")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, Path(keep) / path.name)
+        return path
+
+    return take
