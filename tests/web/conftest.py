@@ -65,7 +65,7 @@ class WebServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZHAOSHENG_") or k == "ZHAOSHENG_CACHE"}
         env.update(ZHAOSHENG_DATA_DIR=str(self.tmp / "data"), ZHAOSHENG_API_TOKEN=TOKEN,
                    PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
-        self.log = open(self.tmp / "server.log", "wb")
+        self.log = open(self.tmp / "server.log", "wb")  # noqa: SIM115 (open while the server runs)
         self.proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], cwd=ROOT, env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"

@@ -61,7 +61,8 @@ def city(server, tmp_path_factory):
 
 def test_the_page_asks_for_the_token_once_and_lists_the_scenarios(page, server, console_errors, shot):
     outside = []
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server.url, "data:", "blob:")) else None)
+    local = (server.url, "data:", "blob:")
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(local) else None)
     page.goto(server.url + "/")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     dialog = page.locator("#token-dialog")
@@ -171,10 +172,10 @@ def test_the_trace_explains_a_rejection(signed_in, server, city, console_errors,
     expect(full).to_contain_text("学校已满")
     expect(full).to_contain_text("R7")
     expect(page.locator("#trace")).to_contain_text("未录取")
+    shot("why")
     page.get_by_label("考生号").fill("no-such-student")
     page.get_by_role("button", name="查询").click()
     expect(page.locator("#trace")).to_contain_text("找不到考生")
-    shot("why")
     no_errors(console_errors, 404)
 
 
@@ -217,7 +218,8 @@ def test_an_audit_shows_a_violation_with_its_explanation(signed_in, server, cons
     scenario = r.json()["id"]
     run = server.client.post(f"/scenarios/{scenario}/runs", json={"engine": "sequential"}).json()
     assert wait_job(server.client, f"/runs/{run['id']}")["status"] == "done"
-    rows = list(csv.DictReader(io.StringIO(server.client.get(f"/runs/{run['id']}/admissions.csv").text.lstrip("\ufeff"))))
+    admissions = server.client.get(f"/runs/{run['id']}/admissions.csv").text.lstrip("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(admissions)))
     a = next(x for x in rows if x["student_id"] == "A")
     b = next(x for x in rows if x["student_id"] == "B")
     b.update(outcome="vocational", school_id="S03", batch="1", choice_rank="2", admit_date=a["admit_date"],

@@ -336,6 +336,15 @@ async function scenarioOptions(selected) {
   return page.items.map((s) => [s.id, `${s.title && !s.bundled ? s.title : s.name}${s.bundled ? "（内置）" : "（上传 " + when(s.created_at) + "）"}`]);
 }
 
+let names = null;
+/** The scenario's name (a bundled one's, or an upload's name and title) instead of its id. */
+async function scenarioName(id) {
+  if (!names || !names[id]) {
+    names = Object.fromEntries((await api("/scenarios?limit=1000")).items.map((s) => [s.id, s.title && !s.bundled ? s.title : s.name]));
+  }
+  return names[id] || id;
+}
+
 async function lastDoneRun(scenarioId) {
   const runs = await api(`/scenarios/${encodeURIComponent(scenarioId)}/runs?status=done&limit=1`);
   return runs.items[0] || null;
@@ -540,7 +549,8 @@ async function regionChart(el, rows) {
 async function viewResultsPick() {
   const runs = await api("/runs?status=done&limit=50");
   show(h("h2", {}, "结果"), runs.items.length ? h("p", {}, "选择一次已完成的运行：") : h("p", {}, "还没有已完成的运行。", h("a", { href: "#/run" }, "去运行")),
-    table(runs.items, [["created_at", "时间", when], ["scenario_id", "情景"], ["engine", "引擎", (v) => ENGINES[v]], ["id", "查看"]],
+    table(await Promise.all(runs.items.map(async (r) => ({ ...r, scenario: await scenarioName(r.scenario_id) }))),
+      [["created_at", "时间", when], ["scenario", "情景"], ["engine", "引擎", (v) => ENGINES[v]], ["id", "查看"]],
       { caption: "已完成的运行", cell: (r, k) => k === "id" ? h("td", {}, h("a", { href: `#/results/${r.id}` }, "查看结果")) : null }));
 }
 
@@ -578,7 +588,7 @@ async function viewResults(id) {
     return f;
   };
 
-  show(h("h2", {}, `结果：${run.scenario_id}`),
+  show(h("h2", {}, `结果：${await scenarioName(run.scenario_id)}`),
     h("p", { class: "muted" }, `${ENGINES[run.engine]} · 完成于 ${when(run.finished_at)} · `, h("a", { href: `#/runs/${id}` }, "运行详情与验证结论")),
     h("section", { "aria-labelledby": "reg-title" }, h("h3", { id: "reg-title" }, "各地区：普职比与入学率"),
       h("p", { class: "muted" }, "中职占比 45%–55% 视为普职比大体 1 : 1（焦作 §一）；高中阶段入学率不低于 95%（衡阳 §六.三）。"),
@@ -600,7 +610,8 @@ async function viewResults(id) {
 async function viewWhy() {
   const q = params();
   const runs = await api("/runs?status=done&limit=100");
-  const options = [...runs.items.map((r) => [`run:${r.id}`, `运行 ${when(r.created_at)} · ${r.scenario_id}`]),
+  const runNames = await Promise.all(runs.items.map((r) => scenarioName(r.scenario_id)));
+  const options = [...runs.items.map((r, i) => [`run:${r.id}`, `运行 ${when(r.created_at)} · ${runNames[i]}`]),
     ...(await scenarioOptions()).map(([v, t]) => [`scenario:${v}`, `情景 ${t}（按规则）`])];
   const basis = select("basis", options, q.run ? `run:${q.run}` : q.scenario ? `scenario:${q.scenario}` : options[0]?.[0]);
   const student = h("input", { type: "text", name: "student", required: true, value: q.student || "", placeholder: "考生号" });
@@ -882,7 +893,7 @@ async function viewAuditResult(id) {
       h("h3", {}, `${rule} ${RULES[rule] || ""}：${byRule[rule].length.toLocaleString("zh-CN")} 条`),
       table(byRule[rule].slice(0, 100), [["student_id", "考生号"], ["school_id", "学校"], ["batch", "批次"],
         ["other_student_id", "相关考生号"], ["detail", "详情"]], { caption: `${rule} 违规`, sortable: true })));
-  show(h("h2", {}, `审核结果：${audit.scenario_id}`),
+  show(h("h2", {}, `审核结果：${await scenarioName(audit.scenario_id)}`),
     h("div", { class: "verdict " + (clean ? "ok" : "bad"), role: "status", id: "audit-verdict" },
       clean ? "审核通过：公布的结果符合全部规则（R1–R12）。" : `发现违规：${count(page.total)} 条` +
         (s.differences !== undefined ? `；与规则结果不同的考生 ${count(s.differences)} 名` : "") + "。"),
