@@ -279,7 +279,7 @@ def plan_quotas(sc: Scenario, total: int | None = None, objective: str = "placed
     inst = build_instance(sc, arr)
     model = AdmissionModel(inst, quota_bounds=(bounds.lower, bounds.upper))
     m = model.model
-    q_vars = [m.get_int_var_from_proto_index(int(i)) for i in model.quota_vars]
+    q_vars = [m.get_int_var_from_proto_index(int(i)) for i in model.quota_index]
     m.add(sum(q_vars) == total)
     confirmed = np.flatnonzero(~inst.declines)  # an offer counts once confirmed (R9)
     x = model.vars.x
@@ -329,7 +329,7 @@ def plan_quotas(sc: Scenario, total: int | None = None, objective: str = "placed
         say("warm start: the outcome of a feasible quota vector")
         start_q = _feasible_start(quota, bounds, total)
         fixed = m.clone()
-        for i, v in zip(model.quota_vars, start_q):
+        for i, v in zip(model.quota_index, start_q):
             fixed.add(fixed.get_int_var_from_proto_index(int(i)) == int(v))
         fixed.clear_objective()
         first = cp_model.CpSolver()
@@ -367,7 +367,7 @@ def plan_quotas(sc: Scenario, total: int | None = None, objective: str = "placed
     if trivial_bound is not None:  # CP-SAT's reported bound may stay above this valid one (sum q_s = total)
         report.bound = min(report.bound, float(trivial_bound))
     values = np.asarray(solver.response_proto.solution, dtype=np.int64)
-    report.quota_after = values[model.quota_vars]
+    report.quota_after = values[model.quota_index]
     report.predicted = model.result(values[model.decision_index].astype(bool), engine="cpsat")
 
     say("sequential re-run with the new quotas")

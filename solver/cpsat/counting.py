@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
-from solver.cpsat.builder import negated
-from solver.cpsat.variables import previous_in_group
+from solver.cpsat.builder import IntArray, ProtoBuilder, negated
+from solver.cpsat.instance import Instance
+from solver.cpsat.variables import Runs, previous_in_group
 
 
-def prefix_counts(b, inst, x, order, run_bounds, holder, count, full, cap, cap_var=None) -> None:
+def prefix_counts(b: ProtoBuilder, inst: Instance, x: IntArray, order: IntArray, run_bounds: Runs,
+                  holder: NDArray[np.integer], count: IntArray, full: IntArray, cap: NDArray[np.integer],
+                  cap_var: IntArray | None = None) -> None:
     """For each run (one batch of one school, or of one share) of ``order`` — applications in priority
     order — with ``holder[a]`` the school or share and ``cap[a]`` its quota:
 
@@ -57,7 +61,8 @@ def prefix_counts(b, inst, x, order, run_bounds, holder, count, full, cap, cap_v
     b.linear(one, count[order], 1, 0, cap[order] - 1, enforce=negated(full[order]))
 
 
-def _variable_cap(b, x, order, last, count, full, upper, cap_var) -> None:
+def _variable_cap(b: ProtoBuilder, x: IntArray, order: IntArray, last: IntArray, count: IntArray, full: IntArray,
+                  upper: NDArray[np.integer], cap_var: IntArray) -> None:
     """The same rows with the cap a variable q (0 <= q <= upper): count + x - q <= 0 after each run, and
     full <=> count - q >= 0."""
     n_runs = len(last)

@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from models.scenario import Scenario
+from solver.cpsat.builder import BoolArray, IntArray
 from solver.engine.arrays import ScenarioArrays
 from solver.engine.choices import batch_choices
 from solver.engine.general import general_stage
@@ -25,14 +27,14 @@ class Instance:
     sc: Scenario
     arr: ScenarioArrays
     # one entry per potential application, sorted by (batch, school, rank, chain rank)
-    student: np.ndarray
-    school: np.ndarray
-    batch: np.ndarray  # batch position 0 .. B-1
-    rank: np.ndarray  # 1-based choice rank (R3)
-    region: np.ndarray
-    sub: np.ndarray  # sub-quota index of (school, student's region), -1 where none (R8)
-    declines: np.ndarray  # the student declines offers of this batch (R9 data)
-    general: np.ndarray  # bool[n]: admitted to general high school (R4, data)
+    student: IntArray
+    school: IntArray
+    batch: IntArray  # batch position 0 .. B-1
+    rank: IntArray  # 1-based choice rank (R3)
+    region: NDArray[np.integer]  # the student's region (int32, as `ScenarioArrays.region`)
+    sub: IntArray  # sub-quota index of (school, student's region), -1 where none (R8)
+    declines: BoolArray  # the student declines offers of this batch (R9 data)
+    general: BoolArray  # bool[n]: admitted to general high school (R4, data)
 
     @property
     def n_apps(self) -> int:

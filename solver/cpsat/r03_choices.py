@@ -8,11 +8,17 @@ never yield an admission.  "Later only if not admitted earlier" is part of R6's 
 
 from __future__ import annotations
 
-from solver.cpsat.variables import ragged
+from ortools.sat.python import cp_model
+
+from solver.cpsat.instance import Instance
+from solver.cpsat.rule import RuleModule
+from solver.cpsat.variables import AdmissionVars, ragged
 
 
-class R03Choices:
-    def build(self, inst, model, v) -> None:
+class R03Choices(RuleModule):
+    rule = "R3"
+
+    def build(self, inst: Instance, model: cp_model.CpModel, v: AdmissionVars) -> None:
         starts, ends = v.student_runs
         several = ends - starts >= 2
         offsets, flat = ragged(starts[several], ends[several])

@@ -15,7 +15,15 @@ keeps it explicit).
 
 from __future__ import annotations
 
+from ortools.sat.python import cp_model
 
-class R04GeneralStage:
-    def build(self, inst, model, v) -> None:
+from solver.cpsat.instance import Instance
+from solver.cpsat.rule import RuleModule
+from solver.cpsat.variables import AdmissionVars
+
+
+class R04GeneralStage(RuleModule):
+    rule = "R4"
+
+    def build(self, inst: Instance, model: cp_model.CpModel, v: AdmissionVars) -> None:
         assert not inst.student.size or not inst.general[inst.student].any(), "R4: general students apply"

@@ -3,20 +3,26 @@ batch b > 1 every eligible student without a confirmed admission after batch b-1
 student declined an offer earlier is void for him in all later batches.
 
 Pool membership is a variable p for each student and batch he has applications in, following from the
-batches before it: p(first) = 1 (eligible, not general: R1 and R4 are data), and p(next) = p(previous) - (confirmed offers in the previous
-batch).  An offer needs the pool; a school declined earlier excludes an offer there.
+batches before it: p(first) = 1 (eligible, not general: R1 and R4 are data), and p(next) = p(previous) -
+(confirmed offers in the previous batch).  An offer needs the pool; a school declined earlier excludes an
+offer there (the pairs ``v.declined_voids``, `variables.declined_pairs`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from ortools.sat.python import cp_model
 
 from solver.cpsat.builder import negated
-from solver.cpsat.variables import declined_pairs, previous_in_group
+from solver.cpsat.instance import Instance
+from solver.cpsat.rule import RuleModule
+from solver.cpsat.variables import AdmissionVars, previous_in_group
 
 
-class R05Batches:
-    def build(self, inst, model, v) -> None:
+class R05Batches(RuleModule):
+    rule = "R5"
+
+    def build(self, inst: Instance, model: cp_model.CpModel, v: AdmissionVars) -> None:
         b, x, p = v.b, v.x, v.p
         n_runs = len(p)
         run = v.run_of_app
@@ -39,6 +45,5 @@ class R05Batches:
         # an offer needs the pool: sum(x of the batch) - p <= 0
         b.linear_terms(n_runs, [(run, x, 1), (np.arange(n_runs), p, -1)], -1, 0)
         # a school declined in an earlier batch is void: not both offers
-        a, d = declined_pairs(inst)
-        v.declined_voids = (a, d)
+        a, d = v.declined_voids
         b.pairs_or(negated(x[a]), negated(x[d]))

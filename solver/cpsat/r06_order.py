@@ -17,13 +17,18 @@ in (R8).
 from __future__ import annotations
 
 import numpy as np
+from ortools.sat.python import cp_model
 
 from solver.cpsat.builder import negated
-from solver.cpsat.variables import ragged
+from solver.cpsat.instance import Instance
+from solver.cpsat.rule import RuleModule
+from solver.cpsat.variables import AdmissionVars, ragged
 
 
-class R06Order:
-    def build(self, inst, model, v) -> None:
+class R06Order(RuleModule):
+    rule = "R6"
+
+    def build(self, inst: Instance, model: cp_model.CpModel, v: AdmissionVars) -> None:
         b, x = v.b, v.x
         A = inst.n_apps
         apps = np.arange(A)

@@ -5,19 +5,25 @@ Along the school's priority list of each batch a prefix count of held seats: it 
 confirmed in earlier batches (the count after the school's previous batch minus the offers declined in
 it: a declined seat returns after its batch, R9) and grows by one per offer.  It never passes the
 quota, and ``full[a]`` says the count has reached it at ``a``'s turn.  In quota planning the quota is a
-variable per school (``v.quota_var``, bounded by ``inst.arr.quota``), set by `AdmissionModel(quota_bounds=...)`.
+variable per school (``v.quota_var``, bounded by ``inst.arr.quota``), made for `AdmissionModel(quota_bounds=...)`.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from ortools.sat.python import cp_model
 
 from solver.cpsat.counting import prefix_counts
+from solver.cpsat.instance import Instance
+from solver.cpsat.rule import RuleModule
+from solver.cpsat.variables import AdmissionVars
 
 
-class R07Quota:
-    def build(self, inst, model, v) -> None:
+class R07Quota(RuleModule):
+    rule = "R7"
+
+    def build(self, inst: Instance, model: cp_model.CpModel, v: AdmissionVars) -> None:
         order = np.arange(inst.n_apps)  # applications are sorted by (batch, school, priority)
-        quota_var = getattr(v, "quota_var", None)  # quota planning: one variable per school (solver.analysis.plan)
+        quota_var = v.quota_var  # quota planning: one variable per school (solver.analysis.plan)
         prefix_counts(v.b, inst, v.x, order, v.school_runs, inst.school, v.count, v.full,
                       inst.arr.quota[inst.school], None if quota_var is None else quota_var[inst.school])

@@ -8,11 +8,18 @@ count starting at the share's seats confirmed in earlier batches, never past the
 
 from __future__ import annotations
 
+from ortools.sat.python import cp_model
+
 from solver.cpsat.counting import prefix_counts
+from solver.cpsat.instance import Instance
+from solver.cpsat.rule import RuleModule
+from solver.cpsat.variables import AdmissionVars
 
 
-class R08Subquota:
-    def build(self, inst, model, v) -> None:
+class R08Subquota(RuleModule):
+    rule = "R8"
+
+    def build(self, inst: Instance, model: cp_model.CpModel, v: AdmissionVars) -> None:
         order = v.share_order
         if len(order) == 0:
             return

@@ -9,25 +9,35 @@ every decline names a batch of the scenario.
 
 from __future__ import annotations
 
+import pandas as pd
+from ortools.sat.python import cp_model
 
-class R09Confirmation:
-    def build(self, inst, model, v) -> None:
+from solver.cpsat.instance import Instance
+from solver.cpsat.rule import RuleModule
+from solver.cpsat.variables import AdmissionVars
+
+
+class R09Confirmation(RuleModule):
+    rule = "R9"
+
+    def build(self, inst: Instance, model: cp_model.CpModel, v: AdmissionVars) -> None:
         batch_ids = {b.id for b in inst.sc.settings.batches}
         unknown = set(inst.sc.declines["batch"]) - batch_ids
         if unknown:
             raise ValueError(f"R9: declines name unknown batches {sorted(unknown)}")
 
 
-def confirmation_literals(inst, model, offers) -> list:
+def confirmation_literals(inst: Instance, model: cp_model.CpModel, offers: pd.DataFrame) -> list[cp_model.IntVar]:
     """For a given result: one literal per offer whose ``confirmed`` flag contradicts the declines (R9:
     confirmed unless a decline names that student and batch), forced false."""
     if "confirmed" not in offers.columns:
         return []
     declined = set(zip(inst.sc.declines["student_id"].astype(str), inst.sc.declines["batch"].astype(int)))
-    literals = []
+    literals: list[cp_model.IntVar] = []
     flags = offers["confirmed"].astype(str).str.strip().str.lower().isin(["true", "1", "yes"]).to_numpy()
-    for row, confirmed in zip(offers.itertuples(index=False), flags):
-        should = (str(row.student_id), int(row.batch)) not in declined
+    batches = offers["batch"].astype(int).tolist()
+    for row, batch, confirmed in zip(offers.itertuples(index=False), batches, flags):
+        should = (str(row.student_id), batch) not in declined
         if bool(confirmed) != should:
             lit = model.new_bool_var(f"R9 offer {row.student_id} {row.school_id} b{row.batch} confirmed={confirmed}")
             model.add_bool_or([lit.Not()])

@@ -9,40 +9,48 @@ results take those; a given result's own dates are checked by `dated_offers`.
 
 from __future__ import annotations
 
+import pandas as pd
+from ortools.sat.python import cp_model
 
-class R11Dates:
-    def build(self, inst, model, v) -> None:
-        v.b.flush()  # variables made here by the API come after the builder's
+from solver.cpsat.instance import Instance
+from solver.cpsat.rule import RuleModule
+from solver.cpsat.variables import AdmissionVars
+
+
+class R11Dates(RuleModule):
+    rule = "R11"
+
+    def build(self, inst: Instance, model: cp_model.CpModel, v: AdmissionVars) -> None:
+        v.b.flush()  # the constraints collected so far come first in the proto, as they always have
         previous_confirm = None
         for b in inst.sc.settings.batches:
             opens, admit_by, confirm_by = (d.toordinal() for d in (b.open, b.admit_by, b.confirm_by))
-            admit = model.new_int_var(opens, max(opens, admit_by), f"admit_date_b{b.id}")
-            confirm = model.new_int_var(opens, max(opens, confirm_by), f"confirm_date_b{b.id}")
+            admit, confirm = v.dates[b.id]  # day numbers from the batch's opening (`variables.batch_dates`)
             model.add(admit <= admit_by)
             model.add(confirm >= admit)
             model.add(confirm <= confirm_by)
             if previous_confirm is not None and opens < previous_confirm:
                 model.add_bool_or([])  # out of calendar order: no admission can be dated (infeasible)
-            v.dates[b.id] = (admit, confirm)
             previous_confirm = confirm_by
 
 
-def dated_offers(inst, model, offers) -> list:
+def dated_offers(inst: Instance, model: cp_model.CpModel, offers: pd.DataFrame) -> list[cp_model.IntVar]:
     """For a given result: one literal per offer whose dates are missing or leave its batch window,
     forced false — as an assumption it makes the model infeasible and names the offer (R11)."""
-    literals = []
+    literals: list[cp_model.IntVar] = []
     windows = {b.id: (b.open.isoformat(), b.admit_by.isoformat(), b.confirm_by.isoformat())
                for b in inst.sc.settings.batches}
     first_open = min(w[0] for w in windows.values())
-    for row in offers.itertuples(index=False):
-        opens, admit_by, confirm_by = windows.get(int(row.batch), (first_open, "", ""))
+    for row, batch in zip(offers.itertuples(index=False), offers["batch"].astype(int).tolist()):
+        opens, admit_by, confirm_by = windows.get(batch, (first_open, "", ""))
         admit = str(getattr(row, "admit_date", "") or "")
         confirm = str(getattr(row, "confirm_date", "") or "")
         confirmed = str(getattr(row, "confirmed", "true")).strip().lower() in ("true", "1", "yes")
         bad = not admit or not (opens <= admit <= admit_by and admit >= first_open)  # every offer is dated
         bad |= (confirmed and not confirm) or (bool(confirm) and not (admit <= confirm <= confirm_by))
         if bad:
-            lit = model.new_bool_var(f"R11 offer {row.student_id} {row.school_id} b{row.batch} dated {admit} / {confirm}")
+            lit = model.new_bool_var(f"R11 offer {row.student_id} {row.school_id} b{row.batch} "
+                                     f"dated {admit} / {confirm}")
             model.add_bool_or([lit.Not()])
             literals.append(lit)
     return literals

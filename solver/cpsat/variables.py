@@ -9,20 +9,35 @@ rule modules share.
   ``a``'s region at the school (R8; -1 where none).  Prefix counts make every literal a function of
   the applicants before it, so unit propagation in priority order derives the whole admission: the
   model's single solution is found, and its uniqueness proved, without search.
+- ``declined_voids``: the pairs (a, d) where an offer ``d`` the student declines voids his later
+  application ``a`` at the same school (R5; R6 reads them in its rejection rows).
+- ``quota_var[s]``: in quota planning (`AdmissionModel(quota_bounds=...)`) the integer variable that is
+  school ``s``'s quota (R7), None where the quota is data.
+- ``dates[batch id]``: the (admit date, confirm date) day-number variables of each batch (R11).
+
+All of them are made here, before any rule module is built, and a rule module only adds constraints:
+the modules can be built in any order (`solver.cpsat.rule.RuleModule`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
+from ortools.sat.python import cp_model
 
-from solver.cpsat.builder import ProtoBuilder
+from solver.cpsat.builder import IntArray, ProtoBuilder
 from solver.cpsat.instance import Instance
 
+Runs = tuple[IntArray, IntArray]
+"""Start and end (exclusive) of each run of equal keys."""
 
-def runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+Pairs = tuple[IntArray, IntArray]
+
+
+def runs(keys: NDArray[np.integer]) -> Runs:
     """Start and end (exclusive) of each run of equal values in ``keys``."""
     if len(keys) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -30,7 +45,7 @@ def runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.r_[starts[1:], len(keys)]
 
 
-def ragged(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def ragged(starts: IntArray, ends: IntArray) -> tuple[IntArray, IntArray]:
     """Offsets and flat positions of the ranges ``start:end``, concatenated."""
     lengths = ends - starts
     offsets = np.concatenate([[0], np.cumsum(lengths)])
@@ -38,7 +53,7 @@ def ragged(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return offsets, flat
 
 
-def previous_in_group(group: np.ndarray) -> np.ndarray:
+def previous_in_group(group: NDArray[np.integer]) -> IntArray:
     """For items in order, the index of the previous item of the same group, -1 for the first."""
     order = np.argsort(group, kind="stable")
     prev = np.full(len(group), -1, dtype=np.int64)
@@ -50,23 +65,27 @@ def previous_in_group(group: np.ndarray) -> np.ndarray:
 @dataclass
 class AdmissionVars:
     b: ProtoBuilder
-    x: np.ndarray
-    full: np.ndarray
-    count: np.ndarray
-    share_full: np.ndarray
-    share_count: np.ndarray
-    p: np.ndarray
-    run_of_app: np.ndarray  # the student run of each application
-    school_runs: tuple  # runs of apps with the same (batch, school), in priority order
-    student_order: np.ndarray  # apps by (student, batch, rank)
-    student_runs: tuple  # runs of student_order with the same (student, batch)
-    share_order: np.ndarray  # apps with a sub-quota by (batch, sub-quota), in priority order
-    share_runs: tuple
-    declined_voids: tuple = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))  # (app, earlier declined app) R5
-    dates: dict = field(default_factory=dict)  # batch id -> (admit date var, confirm date var) R11
+    x: IntArray
+    full: IntArray
+    count: IntArray
+    share_full: IntArray
+    share_count: IntArray
+    p: IntArray
+    run_of_app: IntArray  # the student run of each application
+    school_runs: Runs  # runs of apps with the same (batch, school), in priority order
+    student_order: IntArray  # apps by (student, batch, rank)
+    student_runs: Runs  # runs of student_order with the same (student, batch)
+    share_order: IntArray  # apps with a sub-quota by (batch, sub-quota), in priority order
+    share_runs: Runs
+    declined_voids: Pairs  # (app, earlier declined app) R5, R6
+    quota_var: IntArray | None  # int[S] quota planning: each school's quota variable (R7); None: data
+    dates: dict[int, tuple[cp_model.IntVar, cp_model.IntVar]]  # batch id -> (admit date, confirm date) R11
 
     @classmethod
-    def create(cls, inst: Instance, b: ProtoBuilder) -> AdmissionVars:
+    def create(cls, inst: Instance, b: ProtoBuilder, quota_bounds: tuple[IntArray, IntArray] | None = None
+               ) -> AdmissionVars:
+        """Every variable of the model and the index structures the rule modules read.  ``quota_bounds =
+        (lower, upper)``: each school's quota is a variable within them (checked by `AdmissionModel`)."""
         A = inst.n_apps
         S = inst.arr.n_schools
         x = b.new_bools(A)
@@ -84,17 +103,31 @@ class AdmissionVars:
         share_count = np.full(A, -1, dtype=np.int64)
         share_full[limited] = b.new_bools(len(limited))
         share_count[limited] = b.new_vars(0, inst.arr.sub_quota[inst.sub[limited]])
+        quota_var = None if quota_bounds is None else b.new_vars(*quota_bounds)
         return cls(b=b, x=x, full=full, count=count, share_full=share_full, share_count=share_count, p=p,
                    run_of_app=run_of_app, school_runs=runs(inst.batch * S + inst.school),
                    student_order=student_order, student_runs=student_runs, share_order=share_order,
-                   share_runs=runs(inst.batch[share_order] * n_sub + inst.sub[share_order]))
+                   share_runs=runs(inst.batch[share_order] * n_sub + inst.sub[share_order]),
+                   declined_voids=declined_pairs(inst), quota_var=quota_var, dates=batch_dates(inst, b.model))
 
-    def decision_indices(self) -> np.ndarray:
+    def decision_indices(self) -> IntArray:
         """The variables a result is made of (the offers); the others follow from them."""
         return self.x
 
 
-def declined_pairs(inst: Instance) -> tuple[np.ndarray, np.ndarray]:
+def batch_dates(inst: Instance, model: cp_model.CpModel) -> dict[int, tuple[cp_model.IntVar, cp_model.IntVar]]:
+    """One admit date and one confirm date per batch (day numbers), from the batch's opening day to its
+    ``admit_by`` / ``confirm_by`` (R11 states the order between them)."""
+    dates = {}
+    for batch in inst.sc.settings.batches:
+        opens, admit_by, confirm_by = (d.toordinal() for d in (batch.open, batch.admit_by, batch.confirm_by))
+        admit = model.new_int_var(opens, max(opens, admit_by), f"admit_date_b{batch.id}")
+        confirm = model.new_int_var(opens, max(opens, confirm_by), f"confirm_date_b{batch.id}")
+        dates[batch.id] = (admit, confirm)
+    return dates
+
+
+def declined_pairs(inst: Instance) -> Pairs:
     """(a, d): application ``a`` is at a school where the same student declined offer ``d`` in an
     earlier batch (R5: that school is void for him now, if the offer ``d`` was made)."""
     frame = pd.DataFrame({"student": inst.student, "school": inst.school, "batch": inst.batch})
