@@ -2,7 +2,7 @@
 
 Each step sets every region's general high school seats to a share of its graduates (R4, rounded half
 up; the region's cutoff is dropped and the scenario's ``general_stage`` becomes ``seats``), validates the
-changed scenario like any input (`solver.analysis.whatif.rebuild`) and runs the sequential engine.  Per step
+changed scenario like any input (`solver.analysis.whatif.validation.rebuild`) and runs the sequential engine.  Per step
 and region it reports general, vocational and unplaced students, the vocational share, the 普职比, the
 enrollment rate and the vacancies of the vocational schools sitting in the region, with a 合计 row.
 
@@ -18,21 +18,23 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Hashable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from models.columns import codes_of, text
 from models.results import display_name, write_csv, write_json
 from models.scenario import Scenario
-from solver.analysis.whatif import rebuild, students_text
-from solver.run import run
-
-Progress = Callable[[str, int, int], None]
+from solver.analysis.whatif.validation import rebuild, students_text
+from solver.engine.figures import totals
+from solver.progress import Progress
+from solver.run import RunOutput, run
 
 ONE_TO_ONE = 0.5  # vocational share at 普职比 1 : 1 (JZ §一 普职比大体相当, §五)
 ENROLLMENT_TARGET = 0.95  # 高中阶段入学率 at least 95% (HY §六.三)
@@ -51,22 +53,10 @@ def parse_shares(spec: str) -> list[float]:
     (``0.45,0.5,0.55``) or one share.  Shares lie between 0 and 1."""
     spec = str(spec).strip()
     try:
-        if ":" in spec:
-            parts = [float(p) for p in spec.split(":")]
-            if len(parts) != 3:
-                raise ShareError("a range is START:STOP:STEP, e.g. 0.40:0.60:0.02")
-            start, stop, step = parts
-            if step <= 0:
-                raise ShareError("the step of a range must be positive")
-            if stop < start:
-                raise ShareError("a range needs START <= STOP")
-            count = int(math.floor((stop - start) / step + 1e-9)) + 1
-            shares = [round(start + i * step, 10) for i in range(count)]
-        else:
-            shares = [float(p) for p in spec.split(",") if p.strip()]
-    except ValueError as exc:
-        if isinstance(exc, ShareError):
-            raise
+        shares = _range(spec) if ":" in spec else [float(p) for p in spec.split(",") if p.strip()]
+    except ShareError:
+        raise
+    except ValueError:
         raise ShareError(f"{spec!r} is not START:STOP:STEP, a comma list or a number") from None
     if not shares:
         raise ShareError("no general share given")
@@ -78,18 +68,32 @@ def parse_shares(spec: str) -> list[float]:
     return shares
 
 
+def _range(spec: str) -> list[float]:
+    """The shares of ``START:STOP:STEP``, both ends included."""
+    parts = [float(p) for p in spec.split(":")]
+    if len(parts) != 3:
+        raise ShareError("a range is START:STOP:STEP, e.g. 0.40:0.60:0.02")
+    start, stop, step = parts
+    if step <= 0:
+        raise ShareError("the step of a range must be positive")
+    if stop < start:
+        raise ShareError("a range needs START <= STOP")
+    count = int(math.floor((stop - start) / step + 1e-9)) + 1
+    return [round(start + i * step, 10) for i in range(count)]
+
+
 def share_label(share: float) -> str:
     """45% or 45.5%: as many decimals as the share needs."""
     return f"{share:.0%}" if round(share * 100, 6).is_integer() else f"{share:.1%}"
 
 
-def general_seats_at(sc: Scenario, share: float) -> np.ndarray:
+def general_seats_at(sc: Scenario, share: float) -> NDArray[np.int64]:
     """Each region's general seats at ``share`` of its graduates, rounded half up (R4)."""
     graduates = sc.regions["graduates"].to_numpy(dtype=float, na_value=0.0)
     return np.floor(graduates * share + 0.5 + 1e-9).astype(np.int64)
 
 
-def at_share(sc: Scenario, share: float, text_tables: dict | None = None) -> Scenario:
+def at_share(sc: Scenario, share: float, text_tables: Mapping[str, pd.DataFrame] | None = None) -> Scenario:
     """``sc`` with every region's general seats at ``share`` of its graduates and ``general_stage: seats``,
     validated like input."""
     regions = sc.regions.copy()
@@ -99,18 +103,17 @@ def at_share(sc: Scenario, share: float, text_tables: dict | None = None) -> Sce
     return rebuild(sc, settings=settings, regions=regions, text_tables=text_tables)
 
 
-def step_figures(out, share: float) -> pd.DataFrame:
+def step_figures(out: RunOutput, share: float) -> pd.DataFrame:
     """One step's rows: per region (by the students' region; vocational quota and vacancies of the
     registered schools sitting in it) and the 合计 row."""
-    from solver.engine.figures import totals
-
     reg = out.regions
     schools = out.schools[out.schools["registered"]]
     where = codes_of(schools["region_id"], reg["region_id"])
     R = len(reg)
     inside = where >= 0
     quota = np.bincount(where[inside], weights=schools["quota"].to_numpy()[inside], minlength=R).astype(np.int64)
-    vacancies = np.bincount(where[inside], weights=schools["vacancies"].to_numpy()[inside], minlength=R).astype(np.int64)
+    vacancies = np.bincount(where[inside], weights=schools["vacancies"].to_numpy()[inside],
+                            minlength=R).astype(np.int64)
     rows = pd.DataFrame({
         "general_share": share, "region_id": reg["region_id"].to_numpy(), "name": reg["name"].to_numpy(),
         "graduates": reg["graduates"].to_numpy(dtype=float, na_value=np.nan),
@@ -122,8 +125,9 @@ def step_figures(out, share: float) -> pd.DataFrame:
     t = totals(reg)
     total = {"general_share": share, "region_id": "", "name": TOTAL, "graduates": float(t["graduates"]),
              "general_seats": float(np.nansum(rows["general_seats"])),
-             **{c: t[c] for c in ("students", "general", "vocational", "unplaced", "ineligible", "none",
-                                  "general_vocational_ratio")},
+             "students": t["students"], "general": t["general"], "vocational": t["vocational"],
+             "unplaced": t["unplaced"], "ineligible": t["ineligible"], "none": t["none"],
+             "general_vocational_ratio": t["general_vocational_ratio"],
              "vocational_share": np.nan if t["vocational_share"] is None else t["vocational_share"],
              "enrollment_rate": np.nan if t["enrollment_rate"] is None else t["enrollment_rate"],
              "vocational_quota": int(schools["quota"].sum()), "vocational_vacancies": int(schools["vacancies"].sum())}
@@ -136,47 +140,67 @@ class SweepReport:
     shares: list[float]
     table: pd.DataFrame  # COLUMNS: per step, its regions and the 合计 row
     workers: int
-    timings: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
     title: str = ""  # the scenario as a planner names it (models.results.display_name)
 
     @property
     def totals(self) -> pd.DataFrame:
         return self.table[self.table["name"] == TOTAL].reset_index(drop=True)
 
-    def summary(self) -> dict:
-        t = self.totals
-        steps = [{"general_share": float(r.general_share), "general": int(r.general), "vocational": int(r.vocational),
-                  "unplaced": int(r.unplaced), "general_vocational_ratio": r.general_vocational_ratio,
-                  "vocational_share": _num(r.vocational_share), "enrollment_rate": _num(r.enrollment_rate),
-                  "vocational_vacancies": int(r.vocational_vacancies)} for r in t.itertuples(index=False)]
+    def summary(self) -> dict[str, object]:
+        steps = [_step_totals(r) for r in self.totals.to_dict("records")]
         meets = [s["general_share"] for s in steps
-                 if s["enrollment_rate"] is not None and s["enrollment_rate"] >= ENROLLMENT_TARGET]
+                 if (rate := s["enrollment_rate"]) is not None and rate >= ENROLLMENT_TARGET]
         return {"status": "done", "scenario": self.scenario, "steps": len(self.shares), "workers": self.workers,
                 "one_to_one_vocational_share": ONE_TO_ONE, "enrollment_target": ENROLLMENT_TARGET,
                 "shares_meeting_enrollment_target": meets, "totals": steps, "timings": self.timings}
 
 
-def _num(v):
+class StepTotals(TypedDict):
+    """One step's 合计 in summary.json."""
+
+    general_share: float
+    general: int
+    vocational: int
+    unplaced: int
+    general_vocational_ratio: str
+    vocational_share: float | None
+    enrollment_rate: float | None
+    vocational_vacancies: int
+
+
+def _step_totals(r: Mapping[Hashable, Any]) -> StepTotals:
+    """A 合计 row of the table (a record of `SweepReport.totals`) as summary.json gives it."""
+    return {"general_share": float(r["general_share"]), "general": int(r["general"]),
+            "vocational": int(r["vocational"]), "unplaced": int(r["unplaced"]),
+            "general_vocational_ratio": str(r["general_vocational_ratio"]),
+            "vocational_share": _num(r["vocational_share"]), "enrollment_rate": _num(r["enrollment_rate"]),
+            "vocational_vacancies": int(r["vocational_vacancies"])}
+
+
+def _num(v: float | None) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 4)
 
 
 # The steps ---------------------------------------------------------------------------------------------------
 
-_WORKER: dict = {}
+_WORKER: dict[str, tuple[Scenario, dict[str, pd.DataFrame]]] = {}  # the scenario and its students as text
 
 
-def _init_worker(sc: Scenario, texts: dict) -> None:
-    _WORKER["sc"], _WORKER["texts"] = sc, texts
+def _init_worker(sc: Scenario, texts: dict[str, pd.DataFrame]) -> None:
+    _WORKER["step"] = sc, texts
 
 
 def _run_step(share: float) -> tuple[float, pd.DataFrame, float]:
     t = time.perf_counter()
-    sc = at_share(_WORKER["sc"], share, _WORKER["texts"])
+    base, texts = _WORKER["step"]
+    sc = at_share(base, share, texts)
     out = run(sc, engine="sequential")
     return share, step_figures(out, share), time.perf_counter() - t
 
 
-def sweep(sc: Scenario, shares: list[float], workers: int | None = None, progress: Progress | None = None) -> SweepReport:
+def sweep(sc: Scenario, shares: list[float], workers: int | None = None,
+          progress: Progress | None = None) -> SweepReport:
     """Run every step (in ``workers`` processes; 1 = in this process) and collect the figures."""
     t0 = time.perf_counter()
     shares = list(shares)
@@ -255,7 +279,7 @@ def chart_png(report: SweepReport, path: Path) -> None:
     x = t["general_share"].to_numpy(dtype=float) * 100
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True)
     regions = report.table[report.table["name"] != TOTAL]
-    for i, (rid, part) in enumerate(regions.groupby("region_id", sort=False)):
+    for i, (_, part) in enumerate(regions.groupby("region_id", sort=False)):
         left.plot(part["general_share"] * 100, part["vocational_share"], color="0.75", lw=0.8,
                   label="中职占比（各地区）" if i == 0 else None)
     left.plot(x, t["vocational_share"], "o-", color="C0", lw=2, label="中职占比（合计）")

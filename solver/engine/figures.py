@@ -9,6 +9,8 @@ the JZ A2 progress table.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 import pandas as pd
 
@@ -109,18 +111,34 @@ def regions_table(sc: Scenario, result: Result) -> pd.DataFrame:
     return table
 
 
-def totals(regions: pd.DataFrame) -> dict:
-    g, v = int(regions["general"].sum()), int(regions["vocational"].sum())
+class Totals(TypedDict):
+    """The 合计 of the regions table: students by outcome (R12), graduates, 普职比, shares."""
+
+    general: int
+    vocational: int
+    unplaced: int
+    ineligible: int
+    none: int
+    students: int
+    graduates: int
+    general_vocational_ratio: str
+    vocational_share: float | None  # None without general or vocational students
+    enrollment_rate: float | None  # None without graduates
+
+
+def totals(regions: pd.DataFrame) -> Totals:
+    counts = {o: int(regions[o].sum()) for o in OUTCOMES}
+    g, v = counts["general"], counts["vocational"]
     grads = int(regions["graduates"].sum())
-    out = {o: int(regions[o].sum()) for o in OUTCOMES}
-    out.update({
+    return {
+        "general": g, "vocational": v, "unplaced": counts["unplaced"], "ineligible": counts["ineligible"],
+        "none": counts["none"],
         "students": int(regions["students"].sum()),
         "graduates": grads,
         "general_vocational_ratio": _ratio_text(g, v),
         "vocational_share": round(v / (g + v), 4) if g + v else None,
         "enrollment_rate": round((g + v) / grads, 4) if grads else None,
-    })
-    return out
+    }
 
 
 def progress_table(regions: pd.DataFrame) -> pd.DataFrame:
@@ -134,7 +152,8 @@ def progress_table(regions: pd.DataFrame) -> pd.DataFrame:
     })
     total = {PROGRESS_HEADERS[0]: "合计", **{h: rows[h].sum() for h in PROGRESS_HEADERS[1:5]}}
     rows = pd.concat([rows, pd.DataFrame([total])], ignore_index=True)
-    rows[PROGRESS_HEADERS[5]] = [_ratio_text(a, b) for a, b in zip(rows[PROGRESS_HEADERS[3]], rows[PROGRESS_HEADERS[4]])]
+    rows[PROGRESS_HEADERS[5]] = [_ratio_text(a, b)
+                                 for a, b in zip(rows[PROGRESS_HEADERS[3]], rows[PROGRESS_HEADERS[4]])]
     rows[PROGRESS_HEADERS[6]] = _share(rows[PROGRESS_HEADERS[2]], rows[PROGRESS_HEADERS[1]])
     for h in PROGRESS_HEADERS[1:5]:
         rows[h] = rows[h].astype("Int64")
