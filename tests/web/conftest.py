@@ -20,10 +20,6 @@ CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "web-test-token"
 
-if not CI:
-    pytest.importorskip("playwright", reason="pip install playwright pytest-playwright")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)", allow_module_level=True)
 
 # The server: `zhaosheng serve` once app.py installs the workbench; until then the same app with the workbench
 # and the token middleware's exemption for the static shell added here, as app.py will add them.
@@ -93,6 +89,15 @@ class WebServer:
         self.log.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _chromium():
+    """Without CI a machine without Chromium skips these tests; on CI they fail (never skip)."""
+    if not Path(CHROMIUM).exists():
+        if CI:
+            pytest.fail(f"CI: no Chromium at {CHROMIUM}; .ci/run installs it with apt-get")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     s = WebServer(tmp_path_factory.mktemp("web")).start()
@@ -102,8 +107,6 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    if CI and not Path(CHROMIUM).exists():
-        pytest.fail(f"CI: no Chromium at {CHROMIUM}; .ci/run installs it with apt-get")
     return {**browser_type_launch_args, "executable_path": CHROMIUM,
             "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]}
 
