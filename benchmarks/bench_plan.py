@@ -21,16 +21,17 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
+    from solver.analysis.plan import OBJECTIVES, objective_of, plan_quotas
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", default="jiaozuo-2022")
     ap.add_argument("--total", type=int, default=16_164)
-    ap.add_argument("--objective", default="placed")
+    ap.add_argument("--objective", default="placed", choices=OBJECTIVES)
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
     import scenarios
-    from solver.analysis.plan import objective_of, plan_quotas
     from solver.run import run
 
     sc = scenarios.load(args.scenario)

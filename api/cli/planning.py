@@ -1,5 +1,5 @@
 """``zhaosheng plan-quotas``: CP-SAT chooses each school's quota within its bounds and the total, with the
-rules R1–R12 as constraints (solver/analysis/plan.py), and the sequential engine re-runs the plan to confirm it.
+rules R1–R12 as constraints (solver/analysis/plan/), and the sequential engine re-runs the plan to confirm it.
 
 Exit codes: 0 planned (re-run equals the prediction), 1 no plan found or the re-run differs, 2 bad input.
 """
@@ -15,12 +15,14 @@ from rich.table import Table
 
 from api.cli.common import console, err_console, load, progress_display, show_problems
 from models import ScenarioError
+from solver.analysis.plan import OBJECTIVES, PlanError, PlanReport, parse_change, read_school_max, write_plan
+from solver.analysis.plan import plan_quotas as plan
 
 
 @click.command("plan-quotas")
 @click.argument("scenario")
 @click.option("--total", type=click.IntRange(min=0), help="Sum of all quotas [default: the current sum].")
-@click.option("--objective", type=click.Choice(["placed", "first-choice", "ratio"]), default="placed",
+@click.option("--objective", type=click.Choice(OBJECTIVES), default="placed",
               show_default=True, help="placed: most vocational admissions; first-choice: most admitted at "
                                       "choice 1 of batch 1; ratio: each region's vocational admissions closest "
                                       "to its target (default: its general admissions, 普职比 1:1).")
@@ -40,9 +42,6 @@ def plan_quotas(scenario: str, total: int | None, objective: str, min_change: st
                 school_max: Path | None, target_share: float | None, time_limit: float, workers: int,
                 out_dir: Path | None, quiet: bool) -> None:
     """Choose every school's quota in SCENARIO to optimize OBJECTIVE under the admission rules."""
-    from solver.analysis.plan import PlanError, parse_change, read_school_max, write_plan
-    from solver.analysis.plan import plan_quotas as plan
-
     out_dir = out_dir or Path("results") / f"{Path(scenario).stem}-plan"
     started = time.perf_counter()
     try:
@@ -67,11 +66,21 @@ def plan_quotas(scenario: str, total: int | None, objective: str, min_change: st
         click.echo(f"Bad input: {exc}")
         sys.exit(2)
 
-    s = report.summary()
     if report.quota_after is None:
         console.print(f"[red]No quota plan found[/] ({report.status}) within {time_limit:g} s.")
         sys.exit(1)
-    table = Table(title=f"{sc.name}: quotas for {objective} ({report.sense}), total {report.total:,}")
+    _show_plan(report, f"{sc.name}: quotas for {objective} ({report.sense}), total {report.total:,}")
+    console.print(f"Plan in {out_dir}/ (quotas.csv, plan.xlsx, summary.json, admissions.csv ...) in "
+                  f"{time.perf_counter() - started:.1f} s")
+    if not report.rerun_equal:
+        sys.exit(1)
+
+
+def _show_plan(report: PlanReport, title: str) -> None:
+    """The quota table, the objective against its bound and the current quotas, the bounds' notes, and
+    whether the sequential re-run equals the prediction."""
+    s = report.summary()
+    table = Table(title=title)
     for col in ("school", "name", "before", "after", "change", "min", "max"):
         table.add_column(col, justify="left" if col in ("school", "name") else "right")
     for r in report.quota_table().itertuples(index=False):
@@ -88,7 +97,3 @@ def plan_quotas(scenario: str, total: int | None, objective: str, min_change: st
     else:
         console.print(f"[red]Sequential re-run with the new quotas DIFFERS from the prediction[/] "
                       f"({report.rerun_differences} student(s)).")
-    console.print(f"Plan in {out_dir}/ (quotas.csv, plan.xlsx, summary.json, admissions.csv ...) in "
-                  f"{time.perf_counter() - started:.1f} s")
-    if not report.rerun_equal:
-        sys.exit(1)

@@ -1,4 +1,4 @@
-"""Quota planning (issue #6.3, solver/analysis/plan.py, `zhaosheng plan-quotas`).
+"""Quota planning (issue #6.3, solver/analysis/plan/, `zhaosheng plan-quotas`).
 
 The oracle is the sequential engine: on tiny scenarios every quota vector within the bounds and with the
 required total is run, and the best objective found by brute force must equal the plan's proven optimum;
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models import load_scenario_data
-from solver.analysis.plan import Bounds, PlanError, flow_bound, objective_of, plan_quotas, quota_bounds
+from solver.analysis.plan import OBJECTIVES, Bounds, PlanError, flow_bound, objective_of, plan_quotas, quota_bounds
 from solver.engine.arrays import ScenarioArrays
 from solver.run import run
 
@@ -62,7 +62,7 @@ def _tiny_bounds(sc, draw_spread) -> Bounds:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data(), objective=st.sampled_from(["placed", "first-choice", "ratio"]))
+@given(data=st.data(), objective=st.sampled_from(OBJECTIVES))
 def test_optimum_equals_brute_force_on_random_scenarios(data, objective):
     sc = load_scenario_data(data.draw(scenarios(later_batches=data.draw(st.booleans()))))
     S = len(sc.schools)
