@@ -48,9 +48,9 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str, Path]:
     env["ZHAOSHENG_DATA_DIR"] = str(data_dir)
     env["ZHAOSHENG_MAX_CONCURRENT_RUNS"] = "1"
     log = data_dir / "server.log"
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--host", HOST, "--port", str(port),
-                             "--log-level", "warning"], cwd=ROOT, env=env, stdout=open(log, "wb"),
-                            stderr=subprocess.STDOUT)
+    with open(log, "wb") as out:  # the server writes to its own copy of the file descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--host", HOST, "--port", str(port),
+                                 "--log-level", "warning"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -144,9 +144,11 @@ def show(name: str, m: dict) -> None:
 
 
 def main() -> None:
+    from solver.run import ENGINES
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", default="hengyang-2021")
-    ap.add_argument("--engine", default="both", choices=("sequential", "cpsat", "both"))
+    ap.add_argument("--engine", default="both", choices=ENGINES)
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=20.0, help="upper bound of each phase")
     ap.add_argument("--max-requests", type=int, default=400, help="upper bound per client and phase")
@@ -163,8 +165,9 @@ def main() -> None:
             if results["status"] != "done":
                 sys.exit(f"the sequential run failed: {results['reason']}")
             students = results["summary"]["counts"]["students"]
-            regions = [r["region_id"] for r in http.get(f"/runs/{first['id']}/regions", params={"limit": 1000}).json()["items"]]
-            schools = [s["school_id"] for s in http.get(f"/runs/{first['id']}/schools", params={"limit": 1000}).json()["items"]]
+            page = {"limit": 1000}
+            regions = [r["region_id"] for r in http.get(f"/runs/{first['id']}/regions", params=page).json()["items"]]
+            schools = [s["school_id"] for s in http.get(f"/runs/{first['id']}/schools", params=page).json()["items"]]
             print(f"results to page: run {first['id'][:8]} ({students:,} students, {len(regions)} regions, "
                   f"{len(schools)} schools) ready in {time.perf_counter() - t0:.1f} s", flush=True)
 

@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 import pandas as pd
 
@@ -32,12 +32,16 @@ from models.results import (
 from models.scenario import Scenario
 from solver.engine import figures
 from solver.engine.arrays import ScenarioArrays
-from solver.engine.sequential import Progress, run_sequential
+from solver.engine.sequential import run_sequential
+from solver.progress import Log, Phase, Progress
 
 if TYPE_CHECKING:  # imported for real only when CP-SAT runs (it loads OR-Tools)
     from solver.verify import Verification
 
-ENGINES = ("sequential", "cpsat", "both")
+Engine = Literal["sequential", "cpsat", "both"]
+"""sequential: the rules as written; cpsat: the CP-SAT model of the rules alone; both: the two, proved equal
+and checked (`solver.verify`).  The one list of engine names: the CLI's --engine, the service's schema."""
+ENGINES: tuple[Engine, ...] = get_args(Engine)
 RESULT_FILES = ("admissions.csv", "admissions.xlsx", "offers.csv", "schools.csv", "subquotas.csv", "regions.csv",
                 "summary.json", "progress.xlsx", "warnings.csv", "differences.csv", "violations.csv")
 
@@ -53,11 +57,11 @@ class RunOutput:
     schools: pd.DataFrame
     regions: pd.DataFrame
     subquotas: pd.DataFrame
-    timings: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
     engine: str = "sequential"
     verification: Verification | None = None  # solver.verify (imported when both engines run)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, object]:
         sc = self.scenario
         s = self.schools
         return {
@@ -94,7 +98,8 @@ class RunOutput:
 
 
 def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = None, *,
-        time_limit: float | None = None, phase=None, log=None, hint: bool = False) -> RunOutput:
+        time_limit: float | None = None, phase: Phase | None = None, log: Log | None = None,
+        hint: bool = False) -> RunOutput:
     """Run one engine, or both with the verification layer (`solver.verify`)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -102,7 +107,7 @@ def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = No
     arr = ScenarioArrays.from_scenario(sc)
     t1 = time.perf_counter()
     verification = None
-    extra_timings = {}
+    extra_timings: dict[str, float] = {}
     if engine == "sequential":
         result = run_sequential(sc, progress=progress, arrays=arr)
     elif engine == "cpsat":
@@ -122,10 +127,11 @@ def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = No
     return RunOutput(sc, result, schools, regions, subquotas, timings, engine, verification)
 
 
-def _cpsat(sc: Scenario, arr: ScenarioArrays, time_limit, phase, log, hint) -> tuple[Result, dict]:
+def _cpsat(sc: Scenario, arr: ScenarioArrays, time_limit: float | None, phase: Phase | None, log: Log | None,
+           hint: bool) -> tuple[Result, dict[str, float]]:
     from solver.cpsat import AdmissionModel, build_instance
 
-    say = phase or (lambda _: None)
+    say: Phase = phase or (lambda _: None)
     say("building the CP-SAT model")
     model = AdmissionModel(build_instance(sc, arr))
     say("solving")
@@ -147,7 +153,8 @@ def _cpsat(sc: Scenario, arr: ScenarioArrays, time_limit, phase, log, hint) -> t
 ROSTER_LIMIT = 300_000
 
 
-def write_outputs(out: RunOutput, target: Path, extra_timings: dict | None = None, roster: bool | None = None) -> Path:
+def write_outputs(out: RunOutput, target: Path, extra_timings: dict[str, float] | None = None,
+                  roster: bool | None = None) -> Path:
     """Write every result file of docs/formats.md into ``target`` (replaced as a whole when complete), and
     admissions.xlsx, the 录取名册 a planner forwards (issue #10.7): always with ``roster=True``, never
     with False, and by default up to `ROSTER_LIMIT` students (summary.json says when it is left out)."""

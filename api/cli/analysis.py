@@ -1,8 +1,8 @@
 """The analysis commands of ``zhaosheng`` (issue #6): ``whatif``, ``sweep`` and ``bound``.
 
-Thin: parse, show progress, call `solver.analysis.whatif`, `solver.analysis.sweep` and `solver.analysis.flow`,
-print a short table.  Exit codes as there: 0 done, 2 bad input (a bad scenario, key or value: every
-problem listed, each naming its key).
+Thin: parse, show progress, run the analysis and write its files as the service does
+(`solver.analysis.jobs.run_analysis`), print a short table.  Exit codes: 0 done, 2 bad input (a bad
+scenario, key or value: every problem listed, each naming its key).
 """
 
 from __future__ import annotations
@@ -10,18 +10,26 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+from rich.console import Console, JustifyMethod
+from rich.progress import Progress as ProgressBar
+from rich.progress import TaskID
 from rich.table import Table
 
 from api.cli.common import console, err_console, load, progress_display, show_problems
+
+if TYPE_CHECKING:
+    from models.scenario import Scenario
+    from solver.analysis.whatif import WhatIfReport
 
 
 def _out(spec: str, what: str) -> Path:
     return Path("results") / f"{Path(spec).stem}-{what}"
 
 
-def _load_or_exit(spec: str, progress=None):
+def _load_or_exit(spec: str, progress: ProgressBar | None = None) -> Scenario:
     from models import ScenarioError
 
     try:
@@ -32,11 +40,24 @@ def _load_or_exit(spec: str, progress=None):
         sys.exit(2)
 
 
-def _pct(v) -> str:
+class _Bar:
+    """The progress callbacks of an analysis (`solver.progress`) drawn on one task of the progress display."""
+
+    def __init__(self, progress: ProgressBar, task: TaskID):
+        self.progress, self.task = progress, task
+
+    def tick(self, what: str, done: int, total: int) -> None:
+        self.progress.update(self.task, description=what, completed=done, total=total)
+
+    def phase(self, what: str) -> None:
+        self.progress.update(self.task, description=what, completed=None, total=None)
+
+
+def _pct(v: float | None) -> str:
     return "" if v is None or v != v else f"{v:.1%}"
 
 
-def _signed(v, pct: bool = False) -> str:
+def _signed(v: float | None, pct: bool = False) -> str:
     if v is None or v != v or v == 0 or (pct and abs(v) < 0.0005):
         return ""
     return f"{v:+.1%}" if pct else f"{int(v):+,}"
@@ -52,33 +73,30 @@ def _signed(v, pct: bool = False) -> str:
                    "(+10%, -15%, +20). Repeat for several changes.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for baseline/, variant/, changes.csv and whatif.xlsx [default: results/SCENARIO-whatif].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the students a decline_rate change draws.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the students a decline_rate change draws.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 def whatif_command(scenario: str, sets: tuple[str, ...], out_dir: Path | None, seed: int, quiet: bool) -> None:
     """Run SCENARIO as it is and with the changes --set KEY=VALUE, and compare them side by side: per
     region, per school and batch, and every student whose outcome changed."""
     from models.results import write_failed
-    from solver.analysis.whatif import WHATIF_FILES, ChangeError, whatif, write_whatif
+    from solver.analysis.jobs import run_analysis
+    from solver.analysis.whatif import WHATIF_FILES, ChangeError
 
     out_dir = out_dir or _out(scenario, "whatif")
     started = time.perf_counter()
     with progress_display(quiet) as progress:
         sc = _load_or_exit(scenario, progress)
-        task = progress.add_task("what-if", total=4)
-
-        def tick(what: str, done: int, total: int) -> None:
-            progress.update(task, description=what, completed=done, total=total)
-
+        bar = _Bar(progress, progress.add_task("what-if", total=4))
         try:
-            report = whatif(sc, list(sets), seed=seed, progress=tick)
+            report = run_analysis("whatif", sc, {"changes": list(sets), "seed": seed}, out_dir, bar.tick,
+                                  bar.phase).report
         except ChangeError as exc:
             progress.stop()
             write_failed(out_dir, exc.problems, WHATIF_FILES, {"scenario": scenario, "reason": "invalid change"})
             show_problems(exc.problems)
             err_console.print(f"[red]Nothing was run.[/] The problems are listed in {out_dir / 'errors.csv'}")
             sys.exit(2)
-        progress.update(task, description="writing results", completed=None, total=None)
-        write_whatif(report, out_dir)
     _print_whatif(console, report)
     if not sets:
         console.print("No --set KEY=VALUE given: the variant is the baseline.")
@@ -86,7 +104,7 @@ def whatif_command(scenario: str, sets: tuple[str, ...], out_dir: Path | None, s
                        f"in {time.perf_counter() - started:.1f} s")
 
 
-def _print_whatif(console, report) -> None:
+def _print_whatif(console: Console, report: WhatIfReport) -> None:
     changes = Table(title=f"{report.scenario}: what if")
     for col in ("change", "value", "before", "after", "rule"):
         changes.add_column(col)
@@ -94,27 +112,28 @@ def _print_whatif(console, report) -> None:
         changes.add_row(c.key, c.value, c.before, c.after, c.rule)
     console.print(changes)
     table = Table(title="per region: baseline → variant")
-    for col, justify in (("地区", "left"), ("普高", "right"), ("中职", "right"), ("未录取", "right"),
-                         ("普职比", "right"), ("入学率", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("地区", "left"), ("普高", "right"), ("中职", "right"), ("未录取", "right"), ("普职比", "right"),
+        ("入学率", "right"))
+    for col, justify in columns:
         table.add_column(col, justify=justify, no_wrap=True)
-    r = report.regions
-    for i, row in enumerate(r.itertuples(index=False)):
-        if i == len(r) - 1:
+    rows = report.regions.to_dict("records")
+    for i, row in enumerate(rows):
+        if i == len(rows) - 1:
             table.add_section()
+        before, after = row["general_vocational_ratio_baseline"], row["general_vocational_ratio_variant"]
         table.add_row(
-            str(row.name),
-            *(f"{int(getattr(row, f'{m}_variant')):,} {_signed(getattr(row, f'{m}_change'))}".strip()
+            str(row["name"]),
+            *(f"{int(row[f'{m}_variant']):,} {_signed(row[f'{m}_change'])}".strip()
               for m in ("general", "vocational", "unplaced")),
-            f"{row.general_vocational_ratio_baseline} → {row.general_vocational_ratio_variant}"
-            if row.general_vocational_ratio_baseline != row.general_vocational_ratio_variant
-            else row.general_vocational_ratio_variant,
-            f"{_pct(row.enrollment_rate_variant)} {_signed(row.enrollment_rate_change, pct=True)}".strip(),
-            style="bold" if i == len(r) - 1 else None)
+            f"{before} → {after}" if before != after else after,
+            f"{_pct(row['enrollment_rate_variant'])} {_signed(row['enrollment_rate_change'], pct=True)}".strip(),
+            style="bold" if i == len(rows) - 1 else None)
     console.print(table)
-    s = report.summary()
-    kinds = ", ".join(f"{k} {v:,}" for k, v in s["changed_by_kind"].items())
-    console.print(f"{s['changed_students']:,} student(s) with another outcome{': ' + kinds if kinds else ''}; "
-                  f"vacancies {s['vacancies']['baseline']:,} → {s['vacancies']['variant']:,}")
+    kinds = ", ".join(f"{k} {v:,}" for k, v in report.changed_by_kind().items())
+    vacancies = report.vacancies()
+    console.print(f"{len(report.changed):,} student(s) with another outcome{': ' + kinds if kinds else ''}; "
+                  f"vacancies {vacancies['baseline']:,} → {vacancies['variant']:,}")
 
 
 # sweep ----------------------------------------------------------------------------------------------------
@@ -131,7 +150,8 @@ def _print_whatif(console, report) -> None:
 def sweep_command(scenario: str, shares: str, out_dir: Path | None, workers: int | None, quiet: bool) -> None:
     """Run SCENARIO with the general seats of every region at each share of its graduates, and chart the
     vocational share and the unplaced against it, with the 1 : 1 line (JZ §一) and 95% enrollment (HY §六.三)."""
-    from solver.analysis.sweep import ENROLLMENT_TARGET, ShareError, parse_shares, share_label, sweep, write_sweep
+    from solver.analysis.jobs import run_analysis
+    from solver.analysis.sweep import ENROLLMENT_TARGET, ShareError, parse_shares, share_label
 
     try:
         steps = parse_shares(shares)
@@ -141,23 +161,18 @@ def sweep_command(scenario: str, shares: str, out_dir: Path | None, workers: int
     started = time.perf_counter()
     with progress_display(quiet) as progress:
         sc = _load_or_exit(scenario, progress)
-        task = progress.add_task("sweeping", total=len(steps))
-
-        def tick(what: str, done: int, total: int) -> None:
-            progress.update(task, description=what, completed=done, total=total)
-
-        report = sweep(sc, steps, workers=workers, progress=tick)
-        progress.update(task, description="writing the chart", completed=None, total=None)
-        write_sweep(report, out_dir)
+        bar = _Bar(progress, progress.add_task("sweeping", total=len(steps)))
+        report = run_analysis("sweep", sc, {"general_share": shares, "workers": workers}, out_dir, bar.tick,
+                              bar.phase).report
     table = Table(title=f"{report.scenario}: {len(steps)} steps in {report.workers} process(es)")
     for col in ("普高占比", "普高", "中职", "未录取", "普职比", "中职占比", "入学率", "中职空额"):
         table.add_column(col, justify="right", no_wrap=True)
-    for r in report.totals.itertuples(index=False):
-        table.add_row(share_label(r.general_share),
-                      f"{int(r.general):,}", f"{int(r.vocational):,}", f"{int(r.unplaced):,}",
-                      r.general_vocational_ratio, _pct(r.vocational_share), _pct(r.enrollment_rate),
-                      f"{int(r.vocational_vacancies):,}",
-                      style=None if r.enrollment_rate >= ENROLLMENT_TARGET else "dim")
+    for r in report.totals.to_dict("records"):
+        table.add_row(share_label(r["general_share"]),
+                      f"{int(r['general']):,}", f"{int(r['vocational']):,}", f"{int(r['unplaced']):,}",
+                      r["general_vocational_ratio"], _pct(r["vocational_share"]), _pct(r["enrollment_rate"]),
+                      f"{int(r['vocational_vacancies']):,}",
+                      style=None if r["enrollment_rate"] >= ENROLLMENT_TARGET else "dim")
     console.print(table)
     console.print(f"dim rows: enrollment below {ENROLLMENT_TARGET:.0%} (HY §六.三). Results in {out_dir}/ "
                        f"(sweep.csv, sweep.png, sweep.html, summary.json) in {time.perf_counter() - started:.1f} s")
@@ -174,16 +189,14 @@ def bound_command(scenario: str, out_dir: Path | None, quiet: bool) -> None:
     """How good could it be: the most students who could be placed within their listed choices under the
     quotas and sub-quotas (a maximum flow), beside the rule's placements, the seats it leaves empty while
     applicants stay unplaced, and who goes where (region → school)."""
-    from solver.analysis.flow import bound, write_bound
+    from solver.analysis.jobs import run_analysis
 
     out_dir = out_dir or _out(scenario, "bound")
     started = time.perf_counter()
     with progress_display(quiet) as progress:
         sc = _load_or_exit(scenario, progress)
-        task = progress.add_task("running the rule and the maximum flow", total=None)
-        report = bound(sc)
-        progress.update(task, description="writing results")
-        write_bound(report, out_dir)
+        bar = _Bar(progress, progress.add_task("bound", total=None))
+        report = run_analysis("bound", sc, {}, out_dir, phase=bar.phase).report
     s = report.summary()
     table = Table(title=f"{report.scenario}: how good could it be")
     table.add_column("")

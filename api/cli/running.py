@@ -21,6 +21,7 @@ from api.cli.common import (
     show_reading_warnings,
 )
 from models import ScenarioError
+from solver.run import ENGINES
 
 ENGINE_HELP = ("sequential: the rules as written (fast). cpsat: the CP-SAT model of the rules alone. "
                "both: run both, prove them equal and the result unique, and check it (R1-R12).")
@@ -107,7 +108,8 @@ def _verdict_table(output) -> Table:
     for engine, n in v.checker_violations.items():
         table.add_row(f"checker ({engine})", "clean" if n == 0 else f"{n} violation(s)", "R1-R12")
     t = v.times
-    table.add_row("times", "", ", ".join(f"{k} {t[k]:.1f} s" for k in ("build", "solve", "proof", "checker", "total") if k in t))
+    table.add_row("times", "", ", ".join(f"{k} {t[k]:.1f} s" for k in ("build", "solve", "proof", "checker", "total")
+                                         if k in t))
     m = v.model
     table.add_row("model", "", f"{m.get('applications', 0):,} applications, {m.get('variables', 0):,} variables, "
                                f"{m.get('constraints', 0):,} constraints" + (" (hinted mode)" if v.hint else ""))
@@ -118,7 +120,7 @@ def _verdict_table(output) -> Table:
 @click.argument("scenario", default=DEFAULT_SCENARIO)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the result files [default: results/SCENARIO].")
-@click.option("--engine", type=click.Choice(["sequential", "cpsat", "both"]), default="both", show_default=True,
+@click.option("--engine", type=click.Choice(ENGINES), default="both", show_default=True,
               help=ENGINE_HELP)
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the CP-SAT phases.")
 @click.option("--hint", is_flag=True, help="Labelled mode: give CP-SAT the sequential result as a hint.")

@@ -7,8 +7,10 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from solver.analysis.jobs import AnalysisKind
+from solver.run import Engine
+
 T = TypeVar("T")
-Engine = Literal["sequential", "cpsat", "both"]
 Status = Literal["queued", "running", "done", "failed"]
 
 
@@ -193,7 +195,7 @@ class SweepCreate(BaseModel):
 
 class AnalysisOut(BaseModel):
     id: str
-    kind: Literal["whatif", "sweep", "bound"]
+    kind: AnalysisKind
     scenario_id: str
     params: dict[str, Any] = Field(default_factory=dict, description="the request as given")
     status: Status

@@ -19,6 +19,7 @@ space limit and keeping a bounded number of problems.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -27,7 +28,9 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -36,17 +39,25 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.service.db import DONE, FAILED, RUNNING, AnalysisRecord, AuditRecord, RunRecord, make_engine, utcnow
 from api.service.storage import analysis_dir, audit_dir, records, run_dir, store_run_tables, store_violations
 
+if TYPE_CHECKING:
+    from models.problems import Problem
+    from models.scenario import Scenario
+
 PROGRESS_EVERY = 0.5  # seconds between progress writes of a worker (phase changes are written at once)
 MAX_PROBLEMS = 1000  # problems kept with a failed run or audit in the database (errors.csv has all)
 PROBLEM_FIELDS = ("severity", "file", "row", "column", "value", "clause", "message")  # schemas.ProblemOut
 
 
-def problem_dicts(problems, limit: int = MAX_PROBLEMS) -> list[dict]:
+JobTable = type[RunRecord] | type[AnalysisRecord]  # the tables of the jobs a worker runs and reports on
+Source = str | Path  # what `scenarios.load` takes: a bundled scenario's name or an uploaded scenario's path
+
+
+def problem_dicts(problems: Iterable[Problem], limit: int = MAX_PROBLEMS) -> list[dict[str, object]]:
     """Problems as the API shows them (the fields of docs/formats.md's errors.csv), at most ``limit``."""
     return [{f: getattr(p, f) for f in PROBLEM_FIELDS} for p in list(problems)[:limit]]
 
 
-def scenario_info(sc) -> dict:
+def scenario_info(sc: Scenario) -> dict[str, object]:
     """What the API shows of a scenario it has validated."""
     s = sc.settings
     return {"year": s.year, "max_choices": s.max_choices, "general_stage": s.general_stage,
@@ -57,7 +68,7 @@ def scenario_info(sc) -> dict:
             "warnings": len(sc.warnings)}
 
 
-def scenario_source(scenario_id: str, stored_path: str | None, data_dir: Path):
+def scenario_source(scenario_id: str, stored_path: str | None, data_dir: Path) -> Source:
     """What `scenarios.load` takes: a bundled name as text, an uploaded scenario as a path."""
     return scenario_id if stored_path is None else data_dir / stored_path
 
@@ -71,7 +82,7 @@ def _watch_parent(server_pid: int) -> None:
     The server's pid is passed in, not read here: the server may have died while this process started
     (a validation, started by the forkserver, watches that one, which ends with the server)."""
 
-    def watch():
+    def watch() -> None:
         while True:
             if os.getppid() != server_pid:
                 os._exit(3)
@@ -84,9 +95,9 @@ class _Reporter:
     """Progress of one run (or analysis: ``table``), written to its row (throttled), as the CLI shows it
     on the terminal."""
 
-    def __init__(self, engine: Engine, run_id: str, table=RunRecord):
+    def __init__(self, engine: Engine, run_id: str, table: JobTable = RunRecord):
         self.engine, self.run_id, self.table = engine, run_id, table
-        self.state = {"phase": "starting", "done": None, "total": None, "detail": None}
+        self.state: dict[str, str | int | None] = {"phase": "starting", "done": None, "total": None, "detail": None}
         self.last = 0.0
 
     def _write(self, force: bool = False) -> None:
@@ -119,10 +130,8 @@ class _Reporter:
         line = line.strip()
         if line:
             self.state["detail"] = line[:200]
-            try:
+            with contextlib.suppress(_Abandoned):
                 self._write()
-            except _Abandoned:
-                pass
 
 
 def _publish(files: Path, out_dir: Path) -> None:
@@ -131,7 +140,7 @@ def _publish(files: Path, out_dir: Path) -> None:
     os.replace(files, out_dir)
 
 
-def run_worker(run_id: str, db_url: str, data_dir: str, source, engine: str, time_limit: float, hint: bool,
+def run_worker(run_id: str, db_url: str, data_dir: str, source: Source, engine: str, time_limit: float, hint: bool,
                server_pid: int, label: str | None = None) -> None:
     """The body of a run's worker process: load, run, write the CLI's files, store the tables, done.
     ``label`` is the scenario as a failed run's summary names it (its id; the source path by default)."""
@@ -195,14 +204,15 @@ def run_worker(run_id: str, db_url: str, data_dir: str, source, engine: str, tim
         db.dispose()
 
 
-def _summary(out_dir: Path) -> dict | None:
+def _summary(out_dir: Path) -> dict[str, Any] | None:
     try:
         return json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
-def _fail_job(db: Engine, table, job_id: str, reason: str, problems, summary) -> bool:
+def _fail_job(db: Engine, table: JobTable, job_id: str, reason: str, problems: list[dict[str, object]] | None,
+              summary: dict[str, Any] | None) -> bool:
     """Fail a run or analysis that is still running; False when it had been failed or deleted meanwhile."""
     with db.begin() as conn:
         return bool(conn.execute(update(table).where(table.id == job_id, table.status == RUNNING)
@@ -210,14 +220,15 @@ def _fail_job(db: Engine, table, job_id: str, reason: str, problems, summary) ->
                                          summary=summary)).rowcount)
 
 
-def _fail_with_files(db: Engine, table, job_id: str, files: Path, out_dir: Path, reason: str, problems) -> bool:
+def _fail_with_files(db: Engine, table: JobTable, job_id: str, files: Path, out_dir: Path, reason: str,
+                     problems: list[dict[str, object]] | None) -> bool:
     """Publish a failure's files (errors.csv, summary.json), then fail the job; True when the files are
     there but the job had ended meanwhile (the caller removes them)."""
     _publish(files, out_dir)
     return not _fail_job(db, table, job_id, reason, problems, _summary(out_dir))
 
 
-def audit_worker(audit_id: str, db_url: str, data_dir: str, source, result_path: str, offers_path: str | None,
+def audit_worker(audit_id: str, db_url: str, data_dir: str, source: Source, result_path: str, offers_path: str | None,
                  server_pid: int, max_problems: int = MAX_PROBLEMS) -> None:
     """The body of an audit's worker process (`api.cli.audit`, with the database as its output); the
     problems of the uploaded files are kept up to ``max_problems`` (the rest counted)."""
@@ -240,7 +251,7 @@ def audit_worker(audit_id: str, db_url: str, data_dir: str, source, result_path:
                 problems.add(problem)
         admissions = read_published_into(Path(result_path), "admissions", problems)
         offers = read_published_into(Path(offers_path), "offers", problems) if offers_path else None
-        if problems.has_errors:
+        if problems.has_errors or sc is None:
             listed = ScenarioError(problems.ordered(), problems.omitted).problems  # "and N more" last
             write_audit_failure(out, listed, Path(result_path).name, "invalid input")
             errors = sum(p.severity == "error" for p in problems.items) + problems.omitted
@@ -264,7 +275,8 @@ def audit_worker(audit_id: str, db_url: str, data_dir: str, source, result_path:
         db.dispose()
 
 
-def _finish_audit(db: Engine, audit_id: str, status: str, summary, reason, problems) -> None:
+def _finish_audit(db: Engine, audit_id: str, status: str, summary: dict[str, Any] | None, reason: str | None,
+                  problems: list[dict[str, object]] | None) -> None:
     with db.begin() as conn:
         conn.execute(update(AuditRecord).where(AuditRecord.id == audit_id, AuditRecord.status == RUNNING)
                      .values(status=status, summary=summary, reason=reason, problems=problems,
@@ -273,12 +285,12 @@ def _finish_audit(db: Engine, audit_id: str, status: str, summary, reason, probl
 
 # analyses: what-if, sweep, bound (issue #6) ---------------------------------------------------------------
 
-def analysis_worker(analysis_id: str, kind: str, params: dict, db_url: str, data_dir: str, source,
+def analysis_worker(analysis_id: str, kind: str, params: dict[str, Any], db_url: str, data_dir: str, source: Source,
                     server_pid: int, label: str | None = None) -> None:
-    """The body of an analysis' worker process: load the scenario, call `solver.analysis.whatif.whatif`,
-    `solver.analysis.sweep.sweep` (one process: the service bounds its workers itself) or `solver.analysis.flow.bound`,
-    write the CLI's files into a staging folder that becomes ``analyses/ID`` as a whole, then mark it done
-    with its summary.  Bad changes of a what-if fail it with their problems (and errors.csv)."""
+    """The body of an analysis' worker process: load the scenario, run the what-if, sweep (one process: the
+    service bounds its workers itself) or bound and write the CLI's files (`solver.analysis.jobs.run_analysis`)
+    into a staging folder that becomes ``analyses/ID`` as a whole, then mark it done with its summary.  Bad
+    changes of a what-if fail it with their problems (and errors.csv)."""
     _watch_parent(server_pid)
     db = make_engine(db_url, pooled=False)
     out_dir = analysis_dir(Path(data_dir), analysis_id)
@@ -289,6 +301,7 @@ def analysis_worker(analysis_id: str, kind: str, params: dict, db_url: str, data
         import scenarios
         from models import ScenarioError
         from models.results import write_failed
+        from solver.analysis.jobs import run_analysis
 
         reporter = _Reporter(db, analysis_id, AnalysisRecord)
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -298,31 +311,10 @@ def analysis_worker(analysis_id: str, kind: str, params: dict, db_url: str, data
         try:
             reporter.phase("loading the scenario")
             sc = scenarios.load(source)
-            tables = None
-            if kind == "whatif":
-                from solver.analysis.whatif import whatif, write_whatif
-
-                report = whatif(sc, params["changes"], seed=int(params.get("seed") or 0), progress=reporter.tick)
-                reporter.phase("writing results")
-                write_whatif(report, files)
-                tables = {"regions": records(report.regions)}
-            elif kind == "sweep":
-                from solver.analysis.sweep import parse_shares, sweep, write_sweep
-
-                report = sweep(sc, parse_shares(params["general_share"]), workers=1, progress=reporter.tick)
-                reporter.phase("writing results")
-                write_sweep(report, files)
-            elif kind == "bound":
-                from solver.analysis.flow import bound, write_bound
-
-                reporter.phase("running the rules and the maximum flow")
-                report = bound(sc)
-                reporter.phase("writing results")
-                write_bound(report, files)
-                tables = {"schools": records(report.schools)}
-            else:
-                raise ValueError(f"unknown analysis kind {kind!r}")
-            summary = json.loads((files / "summary.json").read_text(encoding="utf-8"))
+            # a sweep's steps run in this process: the service bounds its workers itself
+            analysis = run_analysis(kind, sc, {**params, "workers": 1}, files, reporter.tick, reporter.phase)
+            summary = analysis.summary
+            tables = {name: records(frame) for name, frame in analysis.tables.items()} or None
             with db.begin() as conn:
                 _publish(files, out_dir)
                 published = True

@@ -137,7 +137,8 @@ def _known(codes: np.ndarray, what: str) -> np.ndarray:
     """A Scenario made by the loader never has unknown ids; one built in code might (-1 would index the
     last row)."""
     if len(codes) and codes.min() < 0:
-        raise ValueError(f"{what}: {int((codes < 0).sum())} id(s) not in the scenario; build scenarios with models.load_scenario")
+        raise ValueError(f"{what}: {int((codes < 0).sum())} id(s) not in the scenario; "
+                         "build scenarios with models.load_scenario")
     return codes
 
 

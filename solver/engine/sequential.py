@@ -13,7 +13,6 @@ all applications of the round.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import numpy as np
 
@@ -22,8 +21,7 @@ from models.scenario import Scenario
 from solver.engine.arrays import ScenarioArrays, cumcount
 from solver.engine.choices import batch_choices
 from solver.engine.general import general_stage
-
-Progress = Callable[[str, int, int], None]  # (what is being done, steps done, steps in all)
+from solver.progress import Progress
 
 
 def admit_round(arr: ScenarioArrays, students: np.ndarray, schools: np.ndarray,

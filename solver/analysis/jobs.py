@@ -1,0 +1,115 @@
+"""An analysis as one job (issue #6): a what-if, a ratio sweep or a bound run on a loaded scenario and
+its files written, the one dispatch that the command line (`api.cli.analysis`) and the service's worker
+(`api.service.worker`) both call, so that ``zhaosheng whatif`` and ``POST /scenarios/{id}/whatif`` give
+the same files.
+
+The parameters are the service's (the request's JSON as stored with the analysis): a what-if's
+``changes`` (`solver.analysis.whatif.Changes`) and ``seed``; a sweep's ``general_share``
+(``START:STOP:STEP``, a comma list or one share, `solver.analysis.sweep.parse_shares`) and ``workers``
+(processes; the number of CPUs when not given); a bound takes none.  The analyses are imported when run
+(the service's schemas read `AnalysisKind` without loading them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_args, overload
+
+import pandas as pd
+
+from solver.progress import Phase, Progress
+
+if TYPE_CHECKING:
+    from models.scenario import Scenario
+    from solver.analysis.flow import BoundReport
+    from solver.analysis.sweep import SweepReport
+    from solver.analysis.whatif import WhatIfReport
+
+AnalysisKind = Literal["whatif", "sweep", "bound"]
+ANALYSIS_KINDS: tuple[AnalysisKind, ...] = get_args(AnalysisKind)
+Params = Mapping[str, Any]  # JSON values, as the service stores them
+Report = TypeVar("Report", "WhatIfReport", "SweepReport", "BoundReport")
+
+
+@dataclass
+class Analysis(Generic[Report]):
+    """A finished analysis: its report, summary.json as written, and the tables the service keeps beside
+    the summary (a what-if's regions side by side, a bound's schools)."""
+
+    kind: AnalysisKind
+    report: Report
+    summary: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+@overload
+def run_analysis(kind: Literal["whatif"], sc: Scenario, params: Params, out_dir: Path,
+                 progress: Progress | None = None, phase: Phase | None = None) -> Analysis[WhatIfReport]: ...
+@overload
+def run_analysis(kind: Literal["sweep"], sc: Scenario, params: Params, out_dir: Path,
+                 progress: Progress | None = None, phase: Phase | None = None) -> Analysis[SweepReport]: ...
+@overload
+def run_analysis(kind: Literal["bound"], sc: Scenario, params: Params, out_dir: Path,
+                 progress: Progress | None = None, phase: Phase | None = None) -> Analysis[BoundReport]: ...
+@overload
+def run_analysis(kind: str, sc: Scenario, params: Params, out_dir: Path, progress: Progress | None = None,
+                 phase: Phase | None = None) -> Analysis[WhatIfReport] | Analysis[SweepReport] | Analysis[BoundReport]:
+    ...
+def run_analysis(kind: str, sc: Scenario, params: Params, out_dir: Path, progress: Progress | None = None,
+                 phase: Phase | None = None) -> Analysis[WhatIfReport] | Analysis[SweepReport] | Analysis[BoundReport]:
+    """Run the analysis ``kind`` on ``sc`` and write its files into ``out_dir`` (summary.json last).
+    ``progress`` gets the steps of a what-if or a sweep, ``phase`` the writing and a bound's run.  A bad
+    change raises `solver.analysis.whatif.ChangeError` before anything is written."""
+    runner = _RUNNERS.get(kind)
+    if runner is None:
+        raise ValueError(f"unknown analysis kind {kind!r}")
+    return runner(sc, params, Path(out_dir), progress, phase or _silent)
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+def _whatif(sc: Scenario, params: Params, out_dir: Path, progress: Progress | None,
+            phase: Phase) -> Analysis[WhatIfReport]:
+    from solver.analysis.whatif import whatif, write_whatif
+
+    report = whatif(sc, params["changes"], seed=int(params.get("seed") or 0), progress=progress)
+    phase("writing results")
+    write_whatif(report, out_dir)
+    return Analysis("whatif", report, _summary(out_dir), {"regions": report.regions})
+
+
+def _sweep(sc: Scenario, params: Params, out_dir: Path, progress: Progress | None,
+           phase: Phase) -> Analysis[SweepReport]:
+    from solver.analysis.sweep import parse_shares, sweep, write_sweep
+
+    report = sweep(sc, parse_shares(params["general_share"]), workers=params.get("workers"), progress=progress)
+    phase("writing results")
+    write_sweep(report, out_dir)
+    return Analysis("sweep", report, _summary(out_dir))
+
+
+def _bound(sc: Scenario, params: Params, out_dir: Path, progress: Progress | None,
+           phase: Phase) -> Analysis[BoundReport]:
+    from solver.analysis.flow import bound, write_bound
+
+    phase("running the rules and the maximum flow")
+    report = bound(sc)
+    phase("writing results")
+    write_bound(report, out_dir)
+    return Analysis("bound", report, _summary(out_dir), {"schools": report.schools})
+
+
+_Runner = Callable[["Scenario", Params, Path, "Progress | None", Phase],
+                   "Analysis[WhatIfReport] | Analysis[SweepReport] | Analysis[BoundReport]"]
+_RUNNERS: dict[str, _Runner] = {"whatif": _whatif, "sweep": _sweep, "bound": _bound}
+
+
+def _summary(out_dir: Path) -> dict[str, Any]:
+    """summary.json as written (JSON types: what the service stores and serves)."""
+    summary: dict[str, Any] = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    return summary
