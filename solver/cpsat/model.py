@@ -50,8 +50,8 @@ class SolveStats(TypedDict, total=False):
 class SolveReport:
     status: str  # OPTIMAL/FEASIBLE (found), INFEASIBLE, UNKNOWN (time limit), MODEL_INVALID
     seconds: float
-    solution: BoolArray | None = None  # values of the decision variables, in `decision_vars` order
-    stats: SolveStats = field(default_factory=lambda: SolveStats())
+    solution: BoolArray | None = None  # values of the decision variables, in `decision_index` order
+    stats: SolveStats = field(default_factory=SolveStats)
 
 
 class AdmissionModel:
@@ -117,7 +117,8 @@ class AdmissionModel:
     def offer_literals(self, apps: ArrayLike) -> list[cp_model.IntVar]:
         """The decision literals "application ``a`` ends in an offer" of the applications ``apps``
         (positions in `Instance`)."""
-        return [self.model.get_bool_var_from_proto_index(int(i)) for i in self.decision_index[np.asarray(apps)]]
+        index = self.decision_index[np.asarray(apps, dtype=np.int64)]
+        return [self.model.get_bool_var_from_proto_index(int(i)) for i in index]
 
     def with_quotas(self, quotas: ArrayLike) -> cp_model.CpModel:
         """Quota planning: a copy of the model with each school's quota fixed to ``quotas`` and no
