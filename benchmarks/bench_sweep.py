@@ -69,10 +69,13 @@ def main() -> None:
     print(f"control: {workers} processes of plain numpy work ran like {free_cores(workers):.2f} free core(s)")
     print(f"baseline: {len(shares)} plain sequential runs, serially   {serial:7.3f} s")
     print(f"sweep in one process                            {one_process:7.3f} s   ratio {one_process / serial:5.2f}")
-    print(f"sweep in {report.workers} processes                           {parallel:7.3f} s   ratio {parallel / serial:5.2f}")
-    print(f"   per step (in the workers): sum {report.timings['steps_sum']:.3f} s, longest {report.timings['step_max']:.3f} s")
+    print(f"sweep in {report.workers} processes                           {parallel:7.3f} s   "
+          f"ratio {parallel / serial:5.2f}")
+    print(f"   per step (in the workers): sum {report.timings['steps_sum']:.3f} s, "
+          f"longest {report.timings['step_max']:.3f} s")
     print(f"sweep.csv, sweep.png, sweep.html                {charts:7.3f} s")
-    print(f"sweep + files                                   {parallel + charts:7.3f} s   ratio {(parallel + charts) / serial:5.2f}")
+    print(f"sweep + files                                   {parallel + charts:7.3f} s   "
+          f"ratio {(parallel + charts) / serial:5.2f}")
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ def main() -> None:
     print(f"what-if, {len(CHANGES)} changes (incl. decline_rate)     {full:7.3f} s   ratio {full / plain:5.2f}")
     print(f"   phases of the last: {phases}")
     print(f"writing baseline/, variant/, changes.csv, xlsx  {written:7.3f} s")
-    print(f"what-if + files                              {full + written:7.3f} s   ratio {(full + written) / plain:5.2f}")
+    print(f"what-if + files                              {full + written:7.3f} s   "
+          f"ratio {(full + written) / plain:5.2f}")
     print(f"{s['changed_students']:,} students changed: {s['changed_by_kind']}")
 
 

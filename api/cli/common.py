@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from models.problems import Problem
+from models.scenario import Scenario
 
 DEFAULT_SCENARIO = "jiaozuo-2022"
 console = Console()
@@ -19,7 +21,7 @@ err_console = Console(stderr=True)
 
 
 @contextmanager
-def progress_display(quiet: bool):
+def progress_display(quiet: bool) -> Iterator[Progress]:
     progress = Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                         console=err_console, transient=True, disable=quiet)
@@ -27,7 +29,7 @@ def progress_display(quiet: bool):
         yield progress
 
 
-def load(spec: str, progress: Progress | None = None):
+def load(spec: str, progress: Progress | None = None) -> Scenario:
     import scenarios
 
     task = progress.add_task(f"loading {spec}", total=None) if progress else None

@@ -6,8 +6,10 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from api.cli.common import (
@@ -21,29 +23,34 @@ from api.cli.common import (
     show_reading_warnings,
 )
 from models import ScenarioError
-from solver.run import ENGINES
+from solver.run import ENGINES, RunOutput
+
+if TYPE_CHECKING:
+    from solver.verify import Verdict
 
 ENGINE_HELP = ("sequential: the rules as written (fast). cpsat: the CP-SAT model of the rules alone. "
                "both: run both, prove them equal and the result unique, and check it (R1-R12).")
 
 
-def _regions_summary(out) -> Table:
+def _regions_summary(out: RunOutput) -> Table:
     from solver.engine.figures import totals
 
     regions = out.regions
     table = Table(title=f"{out.scenario.name}: {len(out.scenario.students):,} students, engine {out.result.engine}")
     # 地区 region, 毕业生 graduates, 普高 general, 中职 vocational, 未录取 unplaced, 入学率 enrollment rate
-    for col, justify in (("地区", "left"), ("毕业生", "right"), ("普高", "right"), ("中职", "right"),
-                         ("未录取", "right"), ("普职比", "right"), ("入学率", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("地区", "left"), ("毕业生", "right"), ("普高", "right"), ("中职", "right"), ("未录取", "right"),
+        ("普职比", "right"), ("入学率", "right"))
+    for col, justify in columns:
         table.add_column(col, justify=justify, no_wrap=True)
 
-    def pct(v):
+    def pct(v: float | None) -> str:
         return "" if v is None or v != v else f"{v:.1%}"
 
-    for r in regions.itertuples(index=False):
-        grads = "" if r.graduates is None or r.graduates != r.graduates else f"{int(r.graduates):,}"
-        table.add_row(str(r.name), grads, f"{r.general:,}", f"{r.vocational:,}", f"{r.unplaced:,}",
-                      r.general_vocational_ratio, pct(r.enrollment_rate))
+    for r in regions.to_dict("records"):
+        grads = "" if r["graduates"] is None or r["graduates"] != r["graduates"] else f"{int(r['graduates']):,}"
+        table.add_row(str(r["name"]), grads, f"{r['general']:,}", f"{r['vocational']:,}", f"{r['unplaced']:,}",
+                      r["general_vocational_ratio"], pct(r["enrollment_rate"]))
     t = totals(regions)
     table.add_section()
     table.add_row("合计", f"{t['graduates']:,}", f"{t['general']:,}", f"{t['vocational']:,}",
@@ -52,7 +59,7 @@ def _regions_summary(out) -> Table:
 
 
 def _engine_run(scenario: str, out_dir: Path, engine: str, quiet: bool, time_limit: float | None, hint: bool,
-                roster: bool | None = None):
+                roster: bool | None = None) -> RunOutput:
     """Load, run and write, with progress; exits 2 on bad input, 1 when CP-SAT finds no result."""
     from solver.run import NotSolved, write_failure, write_outputs
     from solver.run import run as run_scenario
@@ -93,14 +100,20 @@ def _engine_run(scenario: str, out_dir: Path, engine: str, quiet: bool, time_lim
     return output
 
 
-def _verdict_table(output) -> Table:
-    v = output.verification.verdict
+def _verdict(output: RunOutput) -> Verdict:
+    """The verdict of a run of both engines (`solver.verify`)."""
+    assert output.verification is not None, "both engines ran"
+    return output.verification.verdict
+
+
+def _verdict_table(output: RunOutput) -> Table:
+    v = _verdict(output)
     table = Table(title=f"verification of {output.scenario.name}: {v.text}")
     table.add_column("check")
     table.add_column("result")
     table.add_column("detail", overflow="fold")
 
-    def mark(flag):
+    def mark(flag: bool | None) -> str:
         return "not proven" if flag is None else ("yes" if flag else "NO")
 
     table.add_row("equal", mark(v.equal), f"{v.differences if v.differences is not None else '?'} student(s) differ")
@@ -160,14 +173,14 @@ def verify(scenario: str, out_dir: Path | None, time_limit: float | None, hint: 
     out_dir = out_dir or default_out(scenario)
     output = _engine_run(scenario, out_dir, "both", quiet, time_limit, hint)
     console.print(_verdict_table(output))
-    differences = output.verification.verdict.differences
-    if differences:
-        console.print(f"{differences} student(s) differ: {out_dir / 'differences.csv'}")
-    violations = sum(output.verification.verdict.checker_violations.values())
+    verdict = _verdict(output)
+    if verdict.differences:
+        console.print(f"{verdict.differences} student(s) differ: {out_dir / 'differences.csv'}")
+    violations = sum(verdict.checker_violations.values())
     if violations:
         console.print(f"{violations} violation(s): {out_dir / 'violations.csv'}")
     console.print(f"summary with the verdict: {out_dir / 'summary.json'}")
-    sys.exit(0 if output.verification.verdict.ok else 1)
+    sys.exit(0 if verdict.ok else 1)
 
 
 @click.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,7 +28,8 @@ def serve(host: str | None, port: int | None, database_url: str | None, data_dir
 
     from api.service import Settings, create_app
 
-    given = {"host": host, "port": port, "database_url": database_url, "data_dir": data_dir}
+    # the options given override the environment; pydantic checks each value against its field's type
+    given: dict[str, Any] = {"host": host, "port": port, "database_url": database_url, "data_dir": data_dir}
     try:
         settings = Settings(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from api.cli.common import DEFAULT_SCENARIO, console, err_console, load, progress_display, show_problems
 from models import ScenarioError
+
+if TYPE_CHECKING:
+    from solver.analysis.trace import Step, Trace
 
 
 @click.command("trace")
@@ -45,7 +49,7 @@ def trace(scenario: str, student_id: str, english: bool, as_json: bool) -> None:
         err_console.print("[red]the result does not follow from the rules at a step above[/]")
 
 
-def trace_table(t, english: bool) -> Table:
+def trace_table(t: Trace, english: bool) -> Table:
     """A student's trace as a table with Chinese labels: 规则 rule, 批次 batch, 志愿 choice, 学校 school,
     结果 result, 最低分 the round's lowest admitted score (or the general cutoff), 说明 the reason (the step's
     sentence without the batch, choice and school the columns already show)."""
@@ -58,9 +62,13 @@ def trace_table(t, english: bool) -> Table:
               "admitted": "录取", "confirmed": "确认", "declined": "放弃", "not_considered": "不投档",
               "school_full": "未录取", "region_full": "未录取", "ineligible": "不具备资格", "outcome": t.outcome_zh}
     for s in t.steps:
-        label = "无效" if s.kind.startswith("void") else labels.get(s.kind, "未录取" if s.admitted is False else "")
-        reason = s.zh.split("：", 1)[1] if s.school_id and s.kind != "outcome" and "：" in s.zh else s.zh
-        table.add_row(s.rule, s.batch_name or "", str(s.round or ""),
-                      f"{s.school_name}（{s.school_id}）" if s.school_id else "", label,
-                      "" if s.cutoff is None else f"{s.cutoff:g}", reason, *([s.en] if english else []))
+        table.add_row(*_step_cells(s, labels), *([s.en] if english else []))
     return table
+
+
+def _step_cells(s: Step, labels: dict[str, str]) -> list[str]:
+    """规则, 批次, 志愿, 学校, 结果, 最低分 and 说明 of one step."""
+    label = "无效" if s.kind.startswith("void") else labels.get(s.kind, "未录取" if s.admitted is False else "")
+    reason = s.zh.split("：", 1)[1] if s.school_id and s.kind != "outcome" and "：" in s.zh else s.zh
+    return [s.rule, s.batch_name or "", str(s.round or ""), f"{s.school_name}（{s.school_id}）" if s.school_id else "",
+            label, "" if s.cutoff is None else f"{s.cutoff:g}", reason]

@@ -108,7 +108,7 @@ class RunProgress(BaseModel):
                    fraction=round(done / total, 4) if done is not None and total else None)
 
 
-def elapsed_seconds(started_at, finished_at, now) -> float | None:
+def elapsed_seconds(started_at: dt.datetime | None, finished_at: dt.datetime | None, now: dt.datetime) -> float | None:
     """Seconds a job has run (so far, while it runs)."""
     return None if started_at is None else round(((finished_at or now) - started_at).total_seconds(), 3)
 

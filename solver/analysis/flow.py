@@ -30,6 +30,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from models.columns import codes_of, text
 from models.results import Result, write_csv, write_json
@@ -39,9 +40,12 @@ from solver.engine.choices import batch_choices
 from solver.engine.general import general_stage
 
 SOURCE, SINK = "source", "sink"
+Node = str | tuple[str, int]  # the source, the sink, ("group", g), ("school", j) or ("share", p)
+Edge = tuple[Node, Node, dict[str, int]]
+Flow = dict[tuple[int, int], int]  # (group, target code) -> students
 
 
-def listed_choices(sc: Scenario, arr: ScenarioArrays, general: np.ndarray | None = None) -> np.ndarray:
+def listed_choices(sc: Scenario, arr: ScenarioArrays, general: NDArray[np.bool_] | None = None) -> NDArray[np.int32]:
     """int32[n, L]: per student the distinct schools he validly lists in a batch he would confirm (see the
     module docstring), sorted, padded with -1 on the right; all -1 for students outside the pool (R1, R4)."""
     general = general_stage(sc, arr) if general is None else general
@@ -70,23 +74,23 @@ class Network:
 
     graph: nx.DiGraph
     n_schools: int
-    group_region: np.ndarray  # int[G]
-    group_size: np.ndarray  # int[G]
-    start: dict  # (group, target code) -> students the starting flow sends there
+    group_region: NDArray[np.int64]  # int[G]
+    group_size: NDArray[np.int64]  # int[G]
+    start: Flow  # (group, target code) -> students the starting flow sends there
     start_value: int
 
     @property
-    def size(self) -> dict:
+    def size(self) -> dict[str, int]:
         return {"groups": int(len(self.group_size)), "nodes": self.graph.number_of_nodes(),
                 "edges": self.graph.number_of_edges()}
 
-    def node(self, code: int):
+    def node(self, code: int) -> tuple[str, int]:
         """A target code: j < S the school j, S + p the (school, region) node of sub-quota p."""
         return ("school", code) if code < self.n_schools else ("share", code - self.n_schools)
 
 
-def build_network(arr: ScenarioArrays, listed: np.ndarray, who: np.ndarray, seats: np.ndarray,
-                  sub_seats: np.ndarray, placed: np.ndarray | None = None) -> Network:
+def build_network(arr: ScenarioArrays, listed: NDArray[np.int32], who: NDArray[np.bool_], seats: NDArray[np.int64],
+                  sub_seats: NDArray[np.int64], placed: NDArray[np.int64] | None = None) -> Network:
     """Students ``who`` (bool[n]) with their ``listed`` schools; ``seats`` per school (R7) and
     ``sub_seats`` per sub-quota (R8) cap what can be placed.  ``placed`` (school per student, -1 for
     none; each a listed school) is the starting flow: the network is its residual network, so that
@@ -103,7 +107,7 @@ def build_network(arr: ScenarioArrays, listed: np.ndarray, who: np.ndarray, seat
     g_region, g_schools = groups[:, 0], groups[:, 1:]
     G = len(size)
 
-    def target(schools: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    def target(schools: NDArray[np.int64], regions: NDArray[np.int64]) -> NDArray[np.int64]:
         pair = arr.sub_index[schools, regions] if arr.sub_index.size else np.full(len(schools), -1)
         return np.where(pair >= 0, S + pair, schools).astype(np.int64)
 
@@ -121,7 +125,7 @@ def build_network(arr: ScenarioArrays, listed: np.ndarray, who: np.ndarray, seat
 
     net = Network(nx.DiGraph(), S, g_region, size, start, int(mine.sum()))
     node = net.node
-    edges = [(SOURCE, ("group", g), {"capacity": int(size[g] - start_group[g])}) for g in range(G)]
+    edges: list[Edge] = [(SOURCE, ("group", g), {"capacity": int(size[g] - start_group[g])}) for g in range(G)]
     gi, ki = np.nonzero(g_schools >= 0)
     codes = target(g_schools[gi, ki], g_region[gi])
     for g, code in zip(gi.tolist(), codes.tolist()):
@@ -143,11 +147,11 @@ def build_network(arr: ScenarioArrays, listed: np.ndarray, who: np.ndarray, seat
     return net
 
 
-def max_flow(net: Network) -> tuple[int, dict]:
+def max_flow(net: Network) -> tuple[int, Flow]:
     """The largest flow: the starting flow plus a maximum flow of the residual network (networkx's
     preflow-push), as its value and the students per (group, target code)."""
     added, flow = nx.maximum_flow(net.graph, SOURCE, SINK)
-    total = {}
+    total: Flow = {}
     for g in range(len(net.group_size)):
         here = ("group", g)
         for t, forward in flow[here].items():  # a group's only successors are its targets
@@ -158,7 +162,7 @@ def max_flow(net: Network) -> tuple[int, dict]:
     return net.start_value + int(added), total
 
 
-def _assignment(net: Network, flow: dict, arr: ScenarioArrays) -> np.ndarray:
+def _assignment(net: Network, flow: Flow, arr: ScenarioArrays) -> NDArray[np.int64]:
     """int[R, S]: students of each region the flow places at each school."""
     out = np.zeros((arr.n_regions, arr.n_schools), dtype=np.int64)
     for (g, code), amount in flow.items():
@@ -179,14 +183,14 @@ class BoundReport:
     rule_outside: int  # rule placements not in the network (0 unless something is wrong)
     schools: pd.DataFrame
     flows: pd.DataFrame
-    network: dict = field(default_factory=dict)
-    timings: dict = field(default_factory=dict)
+    network: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def gap(self) -> int:
         return self.bound - self.rule_placed
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, object]:
         s = self.schools[self.schools["registered"]]
         return {
             "status": "done", "scenario": self.scenario, "students": self.students,

@@ -23,9 +23,11 @@ result (`Trace.consistent`): a disagreement means the result does not follow fro
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import SupportsFloat, TypedDict
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from models.columns import codes_of
 from models.results import Result
@@ -38,6 +40,33 @@ OUTCOME_ZH = {"general": "普通高中", "vocational": "中职/技工学校", "u
               "ineligible": "不具备中职录取资格", "none": "无有效志愿"}
 OUTCOME_EN = {"general": "general high school", "vocational": "vocational school", "unplaced": "unplaced",
               "ineligible": "ineligible", "none": "no usable choice"}
+IntArray = NDArray[np.int64]
+LastSeat = tuple[int, str, str]  # who took the last seat (student row), where in Chinese, where in English
+
+
+class SchoolFields(TypedDict):
+    school_id: str
+    school_name: str
+
+
+class BatchFields(TypedDict):
+    batch: int
+    batch_name: str
+
+
+class ChoiceFields(BatchFields, SchoolFields):
+    """The fields of a step at one choice of a batch."""
+
+    round: int
+
+
+class DecidedFields(ChoiceFields):
+    admitted: bool
+
+
+class RoundFields(ChoiceFields):
+    cutoff: float | None
+    facts: dict[str, object]
 
 
 class StudentNotFound(KeyError):
@@ -61,7 +90,7 @@ class Step:
     cutoff: float | None = None  # lowest score the school admitted in this batch and round
     last_student_id: str | None = None  # who took the last seat (R7) or the region's last share seat (R8)
     last_student_score: float | None = None
-    facts: dict = field(default_factory=dict)  # seats at the turn, position in the chain, ...
+    facts: dict[str, object] = field(default_factory=dict)  # seats at the turn, position in the chain, ...
 
 
 @dataclass
@@ -84,9 +113,9 @@ class Trace:
     steps: list[Step]
     consistent: bool = True  # the replay of the rules agrees with the result at every step
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         """JSON-ready (numpy numbers become Python numbers)."""
-        return _plain(asdict(self))
+        return {k: _plain(v) for k, v in asdict(self).items()}
 
 
 @dataclass
@@ -95,17 +124,17 @@ class TraceBasis:
 
     sc: Scenario
     arr: ScenarioArrays
-    outcome: np.ndarray  # object[n]
-    school: np.ndarray  # int64[n] confirmed school code, -1
-    batch_pos: np.ndarray  # int64[n] position of the confirming batch, len(batches) when none
-    rank_of: np.ndarray  # int64[n] choice rank of the confirmed admission, 0
-    off_student: np.ndarray  # every offer: student row, school code, batch position, rank, confirmed
-    off_school: np.ndarray
-    off_batch: np.ndarray
-    off_rank: np.ndarray
-    off_conf: np.ndarray
-    school_names: np.ndarray
-    region_names: dict
+    outcome: NDArray[np.object_]  # object[n]
+    school: IntArray  # int64[n] confirmed school code, -1
+    batch_pos: IntArray  # int64[n] position of the confirming batch, len(batches) when none
+    rank_of: IntArray  # int64[n] choice rank of the confirmed admission, 0
+    off_student: IntArray  # every offer: student row, school code, batch position, rank, confirmed
+    off_school: IntArray
+    off_batch: IntArray
+    off_rank: IntArray
+    off_conf: NDArray[np.bool_]
+    school_names: NDArray[np.object_]
+    region_names: dict[str, str]
 
     def batch_state(self, pos: int) -> _BatchState:
         return _BatchState.of(self, pos)
@@ -146,7 +175,7 @@ def prepare(sc: Scenario, result: Result | None = None, arrays: ScenarioArrays |
     )
 
 
-def _rows_of(ids: pd.Series, arr: ScenarioArrays) -> np.ndarray:
+def _rows_of(ids: pd.Series, arr: ScenarioArrays) -> IntArray:
     """Scenario rows of result rows: the identity when the result is in the scenario's order (the engines')."""
     if len(ids) == arr.n and (ids.astype(str).to_numpy() == arr.student_ids.astype(str).to_numpy()).all():
         return np.arange(arr.n)
@@ -156,7 +185,7 @@ def _rows_of(ids: pd.Series, arr: ScenarioArrays) -> np.ndarray:
     return rows
 
 
-def _positions(batch_ids: np.ndarray, position: dict, missing: int) -> np.ndarray:
+def _positions(batch_ids: IntArray, position: dict[int, int], missing: int) -> IntArray:
     """Batch ids as positions in the scenario's batch order (R5); ``missing`` where there is none."""
     out = np.full(len(batch_ids), missing, dtype=np.int64)
     for bid, pos in position.items():
@@ -170,12 +199,12 @@ class _BatchState:
 
     batch: Batch
     pos: int
-    codes: np.ndarray  # usable choices of the batch's pool (batch_choices), -1 elsewhere
-    free: np.ndarray  # seats per school at the batch's start (R7)
-    free_sub: np.ndarray  # seats per sub-quota at the batch's start (R8)
-    offered: np.ndarray  # int64[n] school of this batch's offer, -1
-    offered_rank: np.ndarray  # int64[n] its choice rank, 0
-    declined_keys: np.ndarray  # (student, school) pairs declined in earlier batches (R5)
+    codes: NDArray[np.integer]  # usable choices of the batch's pool (batch_choices), -1 elsewhere
+    free: IntArray  # seats per school at the batch's start (R7)
+    free_sub: IntArray  # seats per sub-quota at the batch's start (R8)
+    offered: IntArray  # int64[n] school of this batch's offer, -1
+    offered_rank: IntArray  # int64[n] its choice rank, 0
+    declined_keys: IntArray  # (student, school) pairs declined in earlier batches (R5)
 
     @classmethod
     def of(cls, basis: TraceBasis, pos: int) -> _BatchState:
@@ -270,8 +299,8 @@ def _general_step(basis: TraceBasis, i: int) -> tuple[bool, Step | None]:
     use_cutoff = cutoff is not None and (seats is None or stage == "cutoff")
     if use_cutoff:
         admitted = arr.score[i] >= cutoff
-        zh = (f"普高录取：成绩 {_fmt(arr.score[i])} {'达到' if admitted else '未达到'}本地区普高最低控制线 {_fmt(cutoff)}"
-              + ("，被普通高中录取" if admitted else "，参加中职批次"))
+        zh = (f"普高录取：成绩 {_fmt(arr.score[i])} {'达到' if admitted else '未达到'}"
+              f"本地区普高最低控制线 {_fmt(cutoff)}" + ("，被普通高中录取" if admitted else "，参加中职批次"))
         en = (f"general stage: score {_fmt(arr.score[i])} {'reaches' if admitted else 'is below'} the region's "
               f"general cutoff {_fmt(cutoff)}" + (": admitted to general high school" if admitted
                                                    else ": goes on to the vocational batches") + " (R4)")
@@ -291,10 +320,11 @@ def _general_by_seats(basis: TraceBasis, i: int, seats: int) -> tuple[bool, Step
     ranks = np.sort(arr.rank[rivals])
     place = int(np.searchsorted(ranks, arr.rank[i]))  # applicants ahead of him
     admitted = place < seats
-    facts = {"general_seats": seats, "place": place + 1, "applicants": len(rivals)}
+    facts: dict[str, object] = {"general_seats": seats, "place": place + 1, "applicants": len(rivals)}
     if admitted:
         return True, Step("R4", "general",
-                          f"普高录取：本地区普高计划 {seats} 人，该生在报考普高的 {len(rivals)} 人中排第 {place + 1} 位，被普通高中录取",
+                          f"普高录取：本地区普高计划 {seats} 人，"
+                          f"该生在报考普高的 {len(rivals)} 人中排第 {place + 1} 位，被普通高中录取",
                           f"general stage: the region has {seats} general seats; the student is number {place + 1} "
                           f"of {len(rivals)} applicants in the chain: admitted to general high school (R4, R6)",
                           admitted=True, facts=facts)
@@ -305,7 +335,8 @@ def _general_by_seats(basis: TraceBasis, i: int, seats: int) -> tuple[bool, Step
                 + "，参加中职批次",
                 f"general stage: the region's {seats} general seats went to students ahead in the chain; the "
                 f"student is number {place + 1}"
-                + (f"; the last seat went to {_id(arr, last)} (score {_fmt(arr.score[last])})" if last is not None else "")
+                + (f"; the last seat went to {_id(arr, last)} (score {_fmt(arr.score[last])})"
+                   if last is not None else "")
                 + ": goes on to the vocational batches (R4, R6)", admitted=False, facts=facts)
     if last is not None:
         step.last_student_id, step.last_student_score = _id(arr, last), float(arr.score[last])
@@ -337,11 +368,12 @@ def _one_batch(basis: TraceBasis, st: _BatchState, i: int) -> tuple[list[Step], 
     """Steps of one batch: void choices, each round tried (R6, R7, R8), then confirmation (R9)."""
     arr, b = basis.arr, st.batch
     raw, fell_back = _raw_list(arr, b, i)
-    where = {"batch": b.id, "batch_name": b.name}
+    where: BatchFields = {"batch": b.id, "batch_name": b.name}
     steps = []
     if fell_back:
         steps.append(Step("R5", "fallback", f"{b.name}：未填报本批次志愿，沿用第一批次志愿（fallback）",
-                          f"{b.name}: no choice filed for this batch; the original list is used (R5, fallback)", **where))
+                          f"{b.name}: no choice filed for this batch; the original list is used (R5, fallback)",
+                          **where))
     usable = st.codes[i]
     took_part = bool((usable >= 0).any())
     consistent = True
@@ -353,7 +385,8 @@ def _one_batch(basis: TraceBasis, st: _BatchState, i: int) -> tuple[list[Step], 
             continue
         got = st.offered[i]
         if got >= 0 and st.offered_rank[i] <= k:  # R3: admitted at an earlier choice
-            steps.append(Step("R3", "not_considered", f"{b.name} 第{k + 1}志愿 {_school(basis, code)}：前一志愿已录取，后续志愿不再投档",
+            steps.append(Step("R3", "not_considered", f"{b.name} 第{k + 1}志愿 {_school(basis, code)}："
+                              "前一志愿已录取，后续志愿不再投档",
                               f"{b.name}, choice {k + 1} {_school_en(basis, code)}: not considered, the student was "
                               "admitted at an earlier choice (R3, HY §八.三)", round=k + 1,
                               **_school_fields(basis, code), **where))
@@ -368,7 +401,7 @@ def _one_batch(basis: TraceBasis, st: _BatchState, i: int) -> tuple[list[Step], 
     return steps, took_part, confirmed, consistent
 
 
-def _raw_list(arr: ScenarioArrays, b: Batch, i: int) -> tuple[np.ndarray, bool]:
+def _raw_list(arr: ScenarioArrays, b: Batch, i: int) -> tuple[NDArray[np.integer], bool]:
     """The student's filed list for batch b, with the fallback to the original list (R5)."""
     raw = arr.lists[b.choices][i]
     if b.fallback and b.choices != "choices" and (raw < 0).all():
@@ -380,7 +413,8 @@ def _void_step(basis: TraceBasis, st: _BatchState, i: int, k: int, code: int) ->
     """A filled choice the batch does not use, with its rule: R2, R3 (interview) or R5 (declined earlier)."""
     arr, b = basis.arr, st.batch
     name_zh, name_en = _school(basis, code), _school_en(basis, code)
-    fields = {"batch": b.id, "batch_name": b.name, "round": k + 1, "admitted": False, **_school_fields(basis, code)}
+    fields: DecidedFields = {"batch": b.id, "batch_name": b.name, "round": k + 1, "admitted": False,
+                          **_school_fields(basis, code)}
     head_zh, head_en = f"{b.name} 第{k + 1}志愿 {name_zh}：", f"{b.name}, choice {k + 1} {name_en}: void, "
     if not arr.registered[code]:
         return Step("R2", "void_unregistered", head_zh + "该校未在招生目录中备案，志愿无效（HY §八.四.2）",
@@ -414,12 +448,12 @@ def _round_step(basis: TraceBasis, st: _BatchState, i: int, k: int, code: int) -
     ahead_region = int((admitted[:me] & same[:me]).sum())
     winners = apps[result_admitted]
     cutoff = float(arr.score[winners].min()) if len(winners) else None
-    facts = {"applicants": len(apps), "place": me + 1, "seats_at_round_start": seats0,
-             "seats_at_turn": seats0 - ahead, "admitted_in_round": int(result_admitted.sum())}
-    if pair >= 0:
+    facts: dict[str, object] = {"applicants": len(apps), "place": me + 1, "seats_at_round_start": seats0,
+                                "seats_at_turn": seats0 - ahead, "admitted_in_round": int(result_admitted.sum())}
+    if sub0 is not None:  # the student's region has a sub-quota at the school (R8)
         facts.update({"region_share_at_round_start": sub0, "region_share_at_turn": sub0 - ahead_region})
-    fields = {"batch": b.id, "batch_name": b.name, "round": k + 1, "cutoff": cutoff, "facts": facts,
-              **_school_fields(basis, code)}
+    fields: RoundFields = {"batch": b.id, "batch_name": b.name, "round": k + 1, "cutoff": cutoff, "facts": facts,
+                          **_school_fields(basis, code)}
     head_zh = f"{b.name} 第{k + 1}志愿 {_school(basis, code)}："
     head_en = f"{b.name}, choice {k + 1} {_school_en(basis, code)}: "
     line_zh = f"；本轮最低录取分 {_fmt(cutoff)}" if cutoff is not None else "；本轮未录取任何人"
@@ -438,7 +472,7 @@ def _round_step(basis: TraceBasis, st: _BatchState, i: int, k: int, code: int) -
                     head_en + f"not admitted: the school was full at the student's turn ({seats0} seat(s) free when "
                               f"the round began, {ahead} taken by the {me} applicant(s) ahead in the chain)" + line_en
                     + _last_en(arr, last) + " (R6, R7)", admitted=False, **fields)
-    elif pair >= 0 and sub0 - ahead_region <= 0:
+    elif sub0 is not None and sub0 - ahead_region <= 0:
         last = _last_seat(basis, st, k, code, apps[:me][(admitted & same)[:me]], pair)
         region = basis.region_names.get(str(arr.region_ids[arr.region[i]]), str(arr.region_ids[arr.region[i]]))
         step = Step("R8", "region_full",
@@ -460,7 +494,7 @@ def _round_step(basis: TraceBasis, st: _BatchState, i: int, k: int, code: int) -
     return step, consistent
 
 
-def _round_seats(basis: TraceBasis, st: _BatchState, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _round_seats(basis: TraceBasis, st: _BatchState, k: int) -> tuple[IntArray, IntArray]:
     """Free seats per school and per sub-quota when round k+1 begins: the batch's start minus offers of
     its earlier rounds (offers hold their seats during the batch, R9)."""
     arr = basis.arr
@@ -473,8 +507,8 @@ def _round_seats(basis: TraceBasis, st: _BatchState, k: int) -> tuple[np.ndarray
     return seats.astype(np.int64), sub.astype(np.int64)
 
 
-def _last_seat(basis: TraceBasis, st: _BatchState, k: int, code: int, before: np.ndarray,
-               pair: int | None) -> tuple[int, str, str] | None:
+def _last_seat(basis: TraceBasis, st: _BatchState, k: int, code: int, before: IntArray,
+               pair: int | None) -> LastSeat | None:
     """The student who took the last seat (of the school, or of the region's share when ``pair``) and where:
     the last admitted ahead of him in this round; else in an earlier round of the batch; else the last
     confirmed in an earlier batch.  None when the school (or share) never had a seat."""
@@ -482,7 +516,7 @@ def _last_seat(basis: TraceBasis, st: _BatchState, k: int, code: int, before: np
     if len(before):
         return int(before[-1]), "本轮", "in this round"
 
-    def of_pair(rows):
+    def of_pair(rows: IntArray) -> IntArray:
         return rows if pair is None else rows[arr.sub_index[code, arr.region[rows]] == pair]
 
     earlier = of_pair(np.flatnonzero((st.offered == code) & (st.offered_rank <= k) & (st.offered_rank > 0)))
@@ -503,8 +537,8 @@ def _confirmation_step(basis: TraceBasis, st: _BatchState, i: int) -> tuple[Step
     arr, b = basis.arr, st.batch
     code = int(st.offered[i])
     declined = bool(arr.declines[b.id][i])
-    fields = {"batch": b.id, "batch_name": b.name, "round": int(st.offered_rank[i]), "admitted": not declined,
-              **_school_fields(basis, code)}
+    fields: DecidedFields = {"batch": b.id, "batch_name": b.name, "round": int(st.offered_rank[i]),
+                          "admitted": not declined, **_school_fields(basis, code)}
     if declined:
         return Step("R9", "declined",
                     f"{b.name}：获得 {_school(basis, code)} 录取后未确认（放弃），名额在本批次结束后退回；"
@@ -546,7 +580,7 @@ def _school_en(basis: TraceBasis, code: int) -> str:
     return f"{basis.arr.school_ids[code]} {basis.school_names[code]}"
 
 
-def _school_fields(basis: TraceBasis, code: int) -> dict:
+def _school_fields(basis: TraceBasis, code: int) -> SchoolFields:
     return {"school_id": str(basis.arr.school_ids[code]), "school_name": str(basis.school_names[code])}
 
 
@@ -554,30 +588,32 @@ def _id(arr: ScenarioArrays, row: int) -> str:
     return str(arr.student_ids.iat[row])
 
 
-def _last_zh(arr: ScenarioArrays, last) -> str:
+def _last_zh(arr: ScenarioArrays, last: LastSeat | None) -> str:
     if last is None:
         return "；该校（或该地区名额）没有可用名额"
     row, where, _ = last
     return f"；最后一个名额由 {_id(arr, row)}（成绩 {_fmt(arr.score[row])}）于{where}获得"
 
 
-def _last_en(arr: ScenarioArrays, last) -> str:
+def _last_en(arr: ScenarioArrays, last: LastSeat | None) -> str:
     if last is None:
         return "; there was no seat to take"
     row, _, where = last
     return f"; the last seat went to {_id(arr, row)} (score {_fmt(arr.score[row])}) {where}"
 
 
-def _student_at_rank(arr: ScenarioArrays, rows: np.ndarray, rank: int) -> int:
+def _student_at_rank(arr: ScenarioArrays, rows: IntArray, rank: int) -> int:
     return int(rows[np.flatnonzero(arr.rank[rows] == rank)[0]])
 
 
-def _fmt(value) -> str:
+def _fmt(value: float | None) -> str:
     return "" if value is None else f"{float(value):g}"
 
 
-def _number(value) -> float | None:
+def _number(value: object) -> float | None:
     """A region's figure, None where missing."""
+    if not isinstance(value, SupportsFloat | str):  # None, <NA>
+        return None
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -585,7 +621,7 @@ def _number(value) -> float | None:
     return None if v != v else v
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     """numpy scalars and nested containers as plain Python, for JSON."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}

@@ -13,6 +13,7 @@ from typing import TypedDict
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from models.columns import codes_of
 from models.results import PROGRESS_HEADERS, Result
@@ -28,7 +29,7 @@ def _ratio_text(general: float, vocational: float) -> str:
     return f"1 : {vocational / general:.2f}"
 
 
-def _share(num, den):
+def _share(num: ArrayLike, den: ArrayLike) -> NDArray[np.float64]:
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):

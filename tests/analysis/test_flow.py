@@ -93,7 +93,8 @@ def test_a_declined_seat_is_fillable_without_moving_anybody():
     assert listed_ids(sc) == {"s1": [], "s2": ["A"]}  # s1 confirms in no batch: not in the network
     assert (report.rule_placed, report.bound, report.without_moving, report.in_network) == (0, 1, 1, 1)
     s = report.schools.set_index("school_id")
-    assert (s.loc["A", "vacancies"], s.loc["A", "unplaced_applicants"], s.loc["A", "fillable_without_moving"]) == (1, 1, 1)
+    assert (s.loc["A", "vacancies"], s.loc["A", "unplaced_applicants"],
+            s.loc["A", "fillable_without_moving"]) == (1, 1, 1)
 
 
 def test_subquotas_nest_inside_the_quota():

@@ -119,7 +119,8 @@ def test_general_stage_by_seats_admits_or_names_the_last_seat_R4():
 
 def test_general_stage_by_cutoff_R4():
     sc = make_scenario(schools=[school("A", 5)], regions=[region("R1", cutoff=85)], general_stage="cutoff",
-                       students=[student("g", 90, [], applies_general=True), student("h", 80, ["A"], applies_general=True)])
+                       students=[student("g", 90, [], applies_general=True),
+                                 student("h", 80, ["A"], applies_general=True)])
     assert trace_student(sc, "g").steps[0].kind == "general"
     h = trace_student(sc, "h")
     assert (h.steps[0].kind, h.steps[0].cutoff) == ("general_not_reached", 85) and "458" not in h.steps[0].zh
@@ -168,8 +169,8 @@ def test_cli_trace_prints_a_chinese_table(tmp_path, monkeypatch):
 
     monkeypatch.setattr(cli_module.console, "width", 200)  # no wrapping inside the sentences
     folder = tmp_path / "sc"
-    write_csv_folder(scenario_dict(schools=[school("A", 1)], students=[student("s", 90, ["A"]), student("t", 50, ["A"])]),
-                     folder)
+    write_csv_folder(scenario_dict(schools=[school("A", 1)],
+                                   students=[student("s", 90, ["A"]), student("t", 50, ["A"])]), folder)
     out = CliRunner().invoke(cli, ["trace", str(folder), "--student", "t"])
     assert out.exit_code == 0, out.output
     assert "学校已满" in out.output and "R7" in out.output and "志愿" in out.output and "未录取" in out.output

@@ -355,7 +355,8 @@ def test_whatif_command(tmp_path):
     assert res.exit_code == 0, res.output
     assert (out / "variant" / "admissions.csv").exists() and (out / "whatif.xlsx").exists()
     assert "quota.A" in res.output and "合计" in res.output
-    bad = CliRunner().invoke(cli, ["whatif", str(folder), "--set", "quota.NOPE=2", "--out", str(tmp_path / "bad"), "-q"])
+    bad = CliRunner().invoke(cli, ["whatif", str(folder), "--set", "quota.NOPE=2", "--out", str(tmp_path / "bad"),
+                                   "-q"])
     assert bad.exit_code == 2
     errors = pd.read_csv(tmp_path / "bad" / "errors.csv", dtype=str)
     assert errors.loc[0, "column"] == "quota.NOPE"

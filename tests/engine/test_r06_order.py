@@ -47,7 +47,8 @@ def test_equal_score_broken_by_evaluation():
 def test_evaluation_in_chinese_grades():
     """综合素质评价 as the admission system writes it: 优秀 > 良好 > 合格."""
     sc = make_scenario(schools=[school("A", 1)],
-                       students=[student("s1", 80, ["A"], evaluation="良好"), student("s2", 80, ["A"], evaluation="优秀"),
+                       students=[student("s1", 80, ["A"], evaluation="良好"),
+                                 student("s2", 80, ["A"], evaluation="优秀"),
                                  student("s0", 80, ["A"], evaluation="合格")])
     assert placements(run_sequential(sc))["s2"] == ("vocational", "A", 1, 1)
 
