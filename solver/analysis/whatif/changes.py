@@ -192,11 +192,16 @@ def _number(key: str, kind: str, value: str, rule: str) -> tuple[str, float]:
         mode, number = "set", number / 100
     else:
         mode = "set"
+    _check_number(key, kind, mode, number, rule)
+    return mode, number
+
+
+def _check_number(key: str, kind: str, mode: str, number: float, rule: str) -> None:
+    """Seats are whole numbers; a decline rate is a share."""
     if kind in _COUNT_KINDS and mode in ("set", "add") and number != int(number):
         raise BadChange(rule, f"{key} must be a whole number of seats")
     if kind == "decline_rate" and mode == "set" and not 0 <= number <= 1:
         raise BadChange(rule, f"{key} must be a share between 0 and 1 (or 0% to 100%)")
-    return mode, number
 
 
 def _target_ids(kind: str, targets: tuple[str, ...], rest: str, lookups: Lookups, rule: str) -> tuple[str, ...]:

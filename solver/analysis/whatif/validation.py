@@ -44,11 +44,10 @@ def rebuild(sc: Scenario, changes: Sequence[Change] = (), *, settings: Settings 
     everything again.  ``text_tables``: the text form of unchanged tables the caller already has."""
     tables = {name: frame for name, frame in (("regions", regions), ("schools", schools), ("subquotas", subquotas),
                                               ("declines", declines)) if frame is not None}
-    draft = dataclasses.replace(sc, settings=settings or sc.settings,
-                                regions=sc.regions if regions is None else regions,
-                                schools=sc.schools if schools is None else schools,
-                                subquotas=sc.subquotas if subquotas is None else subquotas,
-                                declines=sc.declines if declines is None else declines)
+    draft = dataclasses.replace(sc, settings=settings or sc.settings, regions=tables.get("regions", sc.regions),
+                                schools=tables.get("schools", sc.schools),
+                                subquotas=tables.get("subquotas", sc.subquotas),
+                                declines=tables.get("declines", sc.declines))
     definition_only = not full and _students_unaffected(sc, draft, set(tables))
     texts = _texts(draft, tables, text_tables or {}, definition_only)
     label, first_row = _file_labels(sc.source)
