@@ -131,20 +131,26 @@ def table_from_rows(table: str, header: Sequence[object], rows: Sequence[Sequenc
         if not any(cells):
             continue
         row = header_row + 1 + i
-        for j, v in enumerate(r):
-            if isinstance(v, lossy) and not isinstance(v, bool) and _magnitude(v) >= LONG_NUMBER:
-                log.error(file, row, str(header[j]) if j < len(header) else f"column {j + 1}", cells[j], "FORMATS",
-                          "a number of 16 or more digits: Excel keeps only 15, so its last digits are lost; "
-                          "format the column as text (文本) and enter the ids again", root=True)
-        beyond = [j for j in range(width, len(cells)) if cells[j]]
-        if beyond:
-            log.error(file, row, f"column {beyond[0] + 1}", cells[beyond[0]], "FORMATS",
-                      f"a value beyond the header's {width} columns: it has no column header", root=True)
+        _row_problems(r, cells, header, width, file, row, log, lossy)
         body.append((cells + [""] * width)[:width])
         numbers.append(row)
     frame = pd.DataFrame(body, columns=names, dtype=TEXT) if body else pd.DataFrame({n: text([]) for n in names})
     return RawTable(frame, file, numbers[0] if numbers else header_row + 1, written, unknown, spaced(numbers),
                     header_row=header_row)
+
+
+def _row_problems(values: Sequence[object], cells: list[str], header: Sequence[object], width: int, file: str,
+                  row: int, log: ProblemLog, lossy: tuple[type, ...]) -> None:
+    """A number of 16 or more digits (of the ``lossy`` types), a value beyond the header's columns."""
+    for j, v in enumerate(values):
+        if isinstance(v, lossy) and not isinstance(v, bool) and _magnitude(v) >= LONG_NUMBER:
+            log.error(file, row, str(header[j]) if j < len(header) else f"column {j + 1}", cells[j], "FORMATS",
+                      "a number of 16 or more digits: Excel keeps only 15, so its last digits are lost; "
+                      "format the column as text (文本) and enter the ids again", root=True)
+    beyond = [j for j in range(width, len(cells)) if cells[j]]
+    if beyond:
+        log.error(file, row, f"column {beyond[0] + 1}", cells[beyond[0]], "FORMATS",
+                  f"a value beyond the header's {width} columns: it has no column header", root=True)
 
 
 def spaced(numbers: Sequence[int] | NDArray[np.int64]) -> NDArray[np.int64] | None:

@@ -150,17 +150,10 @@ def _settings_from_sheet(sheet: ReadOnlyWorksheet, label: str,
     rows: dict[str, int] = {}
     for i, row in enumerate(sheet.iter_rows(values_only=True), start=1):
         cells = list(row)
-        key = cell_text(cells[0]) if cells else ""
-        if not key:
-            if any(cell_text(v) for v in cells):
-                log.error(label, i, "A", None, "FORMATS scenario.yaml", "a value without a key in column A")
+        key = _settings_key(cells, i, label, log)
+        if key is None:
             continue
-        if i == 1 and key.lower() in ("key", "设置项", "项目"):
-            continue  # a header row
         value = cells[1] if len(cells) > 1 else None
-        if any(cell_text(v) for v in cells[2:]):
-            log.error(label, i, "C", cell_text(next(v for v in cells[2:] if cell_text(v))), "FORMATS scenario.yaml",
-                      "a settings row holds a key in column A and its value in column B, nothing beyond")
         if key in ("batches", "tie_break", "extra_columns") and isinstance(value, str):
             try:
                 value = _sheet_value(key, value)
@@ -172,6 +165,22 @@ def _settings_from_sheet(sheet: ReadOnlyWorksheet, label: str,
         settings[key] = value
         rows[key] = i
     return settings, rows
+
+
+def _settings_key(cells: list[object], i: int, label: str, log: ProblemLog) -> str | None:
+    """The key of settings row i (column A); None for an empty row, a header row (``key | value``) or a
+    row without a key (reported).  Cells beyond column B are reported."""
+    key = cell_text(cells[0]) if cells else ""
+    if not key:
+        if any(cell_text(v) for v in cells):
+            log.error(label, i, "A", None, "FORMATS scenario.yaml", "a value without a key in column A")
+        return None
+    if i == 1 and key.lower() in ("key", "设置项", "项目"):
+        return None  # a header row
+    if any(cell_text(v) for v in cells[2:]):
+        log.error(label, i, "C", cell_text(next(v for v in cells[2:] if cell_text(v))), "FORMATS scenario.yaml",
+                  "a settings row holds a key in column A and its value in column B, nothing beyond")
+    return key
 
 
 def _sheet_value(key: str, value: str) -> object:
@@ -200,19 +209,7 @@ def read_json(path: Path | None, log: ProblemLog, data: object = None, label: st
     if not isinstance(data, dict):
         log.error(label, None, None, None, "FORMATS", "the JSON scenario must be an object", root=True)
         return RawScenario(None, label, {}, label, unreadable=True)
-    for key in data:
-        if key not in TABLES and key not in ("scenario", "settings"):
-            log.error(label, None, key, None, "FORMATS",
-                      f"unknown key {key!r}: a JSON scenario holds 'scenario' and the tables {', '.join(TABLES)}",
-                      root=True)
-    settings = data.get("scenario", data.get("settings"))
-    if settings is not None and not isinstance(settings, dict):
-        log.error(label, None, "scenario", None, "FORMATS scenario.yaml", "'scenario' must be an object of settings",
-                  root=True)
-        settings = None
-    if settings is None:
-        log.error(label, None, "scenario", None, "FORMATS scenario.yaml", "the JSON has no 'scenario' settings object",
-                  root=True)
+    settings = _json_settings(data, label, log)
     tables: dict[str, RawTable] = {}
     for table in TABLES:
         records = data.get(table)
@@ -229,6 +226,25 @@ def read_json(path: Path | None, log: ProblemLog, data: object = None, label: st
         t.header_row = None
         tables[table] = t
     return RawScenario(dict(settings) if settings else None, f"{label}:scenario", tables, label)
+
+
+def _json_settings(data: dict[object, object], label: str, log: ProblemLog) -> dict[str, object] | None:
+    """The settings object of a JSON scenario (``scenario``, or ``settings``), after reporting any key
+    that is neither it nor a table."""
+    for key in data:
+        if key not in TABLES and key not in ("scenario", "settings"):
+            log.error(label, None, str(key), None, "FORMATS",
+                      f"unknown key {key!r}: a JSON scenario holds 'scenario' and the tables {', '.join(TABLES)}",
+                      root=True)
+    settings = data.get("scenario", data.get("settings"))
+    if settings is not None and not isinstance(settings, dict):
+        log.error(label, None, "scenario", None, "FORMATS scenario.yaml", "'scenario' must be an object of settings",
+                  root=True)
+        settings = None
+    if settings is None:
+        log.error(label, None, "scenario", None, "FORMATS scenario.yaml", "the JSON has no 'scenario' settings object",
+                  root=True)
+    return settings
 
 
 def _json_cells(table: str, records: object) -> tuple[list[str], list[list[object]]] | None:

@@ -24,7 +24,7 @@ GeneralStage = Literal["seats", "cutoff", "none"]
 GENERAL_STAGES: dict[str, GeneralStage] = {"seats": "seats", "cutoff": "cutoff", "none": "none"}  # R4
 
 
-def general_stage(word: str) -> GeneralStage | None:
+def as_general_stage(word: str) -> GeneralStage | None:
     """The R4 stage a word names (``seats``, ``cutoff``, ``none``), None for any other word."""
     return GENERAL_STAGES.get(word)
 

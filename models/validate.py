@@ -36,7 +36,7 @@ from models.ids import FIX, Lookup, mangled, truncated
 from models.problems import ProblemLog, Severity
 from models.raw import BLANK, RawTable
 from models.readers import REQUIRED_TABLES, TABLES, RawScenario
-from models.scenario import DEFAULT_TIE_BREAK, Batch, Scenario, Settings, general_stage
+from models.scenario import DEFAULT_TIE_BREAK, Batch, Scenario, Settings, as_general_stage
 
 F_YAML = "FORMATS scenario.yaml"
 Mask = NDArray[np.bool_] | pd.Series  # rows of a table: a bool array or a bool Series aligned with it
@@ -112,7 +112,7 @@ def _settings(raw: RawScenario, log: ProblemLog) -> Settings | None:
     name = str(data.get("name") or "").strip() or _stem(raw.source)
     year = _year(data.get("year"), bad)
     max_choices = _max_choices(data.get("max_choices"), bad)
-    stage = general_stage(str(data.get("general_stage", "")).strip().lower())
+    stage = as_general_stage(str(data.get("general_stage", "")).strip().lower())
     if stage is None:
         bad("general_stage", data.get("general_stage"), "R4", "general_stage must be one of seats, cutoff, none")
     tie_break = _tie_break(data.get("tie_break", list(DEFAULT_TIE_BREAK)), bad)
@@ -257,12 +257,8 @@ def _batch(item: object, i: int, file: str, log: _ErrorLog, before: list[Batch],
     ok &= dates_ok
     open_given = dates["open"] is not None
     if not open_given:
-        if not before:
-            if item.get("open") in (None, ""):
-                log.error(file, None, f"{where}.open", None, "R11", "the first batch needs an open date")
-            ok = False
-        else:
-            dates["open"] = before[-1].confirm_by  # R11: batch b opens no earlier than b-1's confirm_by
+        dates["open"] = _derived_open(item, where, file, log, before)
+        ok &= dates["open"] is not None
     fallback = _bool_value(item.get("fallback"), False)
     if fallback is None:
         log.error(file, None, f"{where}.fallback", item.get("fallback"), "R5", "fallback must be true or false")
@@ -277,6 +273,17 @@ def _batch(item: object, i: int, file: str, log: _ErrorLog, before: list[Batch],
         return None
     return Batch(bid, str(item.get("name") or f"第{bid}批次"), choices, bool(fallback), open_date, admit_by,
                  confirm_by, open_given)
+
+
+def _derived_open(item: dict[object, object], where: str, file: str, log: _ErrorLog,
+                  before: list[Batch]) -> dt.date | None:
+    """The open date of a batch that gives none (R11): the previous batch's confirm_by; None for the
+    first batch, which needs one (reported unless the date was given but malformed)."""
+    if before:
+        return before[-1].confirm_by  # R11: batch b opens no earlier than b-1's confirm_by
+    if item.get("open") in (None, ""):
+        log.error(file, None, f"{where}.open", None, "R11", "the first batch needs an open date")
+    return None
 
 
 def _batch_keys(item: dict[object, object], i: int, file: str, log: _ErrorLog) -> bool:
@@ -626,6 +633,16 @@ class _Validator:
         columns["cohort"] = self._word(t, "cohort", COHORTS, "fresh", "R1")
         columns["certificate"] = self._flag(t, "certificate", True, "R1")
         columns["applies_general"] = self._flag(t, "applies_general", True, "R4")
+        columns.update(self._tie_break_columns(t, chain_keys))
+        columns.update(self._choices(t))
+        for c, values in self._extras(t, "students").items():
+            columns.setdefault(c, values)
+        return pd.DataFrame(columns).reset_index(drop=True)
+
+    def _tie_break_columns(self, t: RawTable, chain_keys: list[str]) -> dict[str, pd.Series]:
+        """The other columns of the tie-break chain (R6), as numbers; ``lottery`` kept as given when the
+        chain does not read it (with a warning: it decides nothing)."""
+        columns: dict[str, pd.Series] = {}
         for key in chain_keys:
             if key in ("score", "evaluation", "student_id"):
                 continue
@@ -637,10 +654,7 @@ class _Validator:
             self.log.warning(t.file, t.header_row or None, t.headers.get("lottery"), None, "R6",
                              "the lottery column is not in tie_break, so it decides nothing; add it to tie_break "
                              "(e.g. [score, evaluation, lottery]) if it should")
-        columns.update(self._choices(t))
-        for c, values in self._extras(t, "students").items():
-            columns.setdefault(c, values)
-        return pd.DataFrame(columns).reset_index(drop=True)
+        return columns
 
     def _evaluation(self, t: RawTable, required: bool) -> pd.Series:
         cells = t.frame["evaluation"] if "evaluation" in t.frame.columns else pd.Series("", index=t.frame.index)
@@ -826,17 +840,27 @@ class _SettingsView:
             m = None
         batches = data.get("batches")
         if isinstance(batches, list) and batches and all(isinstance(b, dict) for b in batches):
-            try:
-                ids: set[int] = set()
-                names: list[str] = []
-                for i, b in enumerate(batches, start=1):  # the defaults of `_batches`
-                    bid = int(str(b.get("id", i)))
-                    ids.add(bid)
-                    names.append(str(b.get("choices") or ("choices" if i == 1 else f"batch{bid}")))
-            except ValueError:
+            named = _batch_names(batches)
+            if named is None:
                 return cls(m, None, None, None)
+            ids, names = named
             return cls(m, ids, list(dict.fromkeys(["choices"] + names)), list(dict.fromkeys(names)) if names else None)
         return cls(m, None, None)
+
+
+def _batch_names(batches: list[dict[object, object]]) -> tuple[set[int], list[str]] | None:
+    """The ids of the batches and the choice list each reads, with the defaults of `_batches`; None when
+    an id is not a whole number."""
+    ids: set[int] = set()
+    names: list[str] = []
+    try:
+        for i, b in enumerate(batches, start=1):
+            bid = int(str(b.get("id", i)))
+            ids.add(bid)
+            names.append(str(b.get("choices") or ("choices" if i == 1 else f"batch{bid}")))
+    except ValueError:
+        return None
+    return ids, names
 
 
 def _table_file(t: RawTable) -> str:

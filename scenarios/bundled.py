@@ -28,10 +28,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from models import Problem, Scenario, ScenarioError, build_scenario, read_folder, write_scenario
+from models import Problem, Scenario, ScenarioError, write_scenario
 from models.columns import text
 from models.problems import ProblemLog
-from models.readers import RawTable
+from models.readers import RawTable, read_folder
+from models.validate import build_scenario
 from scenarios import generator
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -130,8 +131,8 @@ def read_students_settings(folder: Path) -> tuple[int, generator.Population]:
     try:
         return int(data["seed"]), generator.Population.from_dict(data.get("population"))
     except (KeyError, TypeError, ValueError) as exc:
-        raise ScenarioError([Problem(str(path), None, None, None, "FORMATS",
-                                     f"students.yaml needs a whole-number seed and valid population settings: {exc}")])
+        message = f"students.yaml needs a whole-number seed and valid population settings: {exc}"
+        raise ScenarioError([Problem(str(path), None, None, None, "FORMATS", message)]) from exc
 
 
 def _write(folder: Path, staging: Path, key: str) -> None:

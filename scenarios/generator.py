@@ -35,6 +35,7 @@ ranks only, so a million students take seconds.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from statistics import NormalDist
 
@@ -43,9 +44,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models.columns import TEXT, codes_of, text
+from models.columns import codes_of, from_arrow, text
 from models.headers import choice_column
-from models.scenario import DEFAULT_TIE_BREAK, Batch, Scenario, Settings
+from models.scenario import DEFAULT_TIE_BREAK, Batch, Scenario, Settings, as_general_stage
 
 GRADES = ("A", "B", "C", "D")  # 综合素质评价, best first (R6)
 COHORTS = ("fresh", "former", "other")  # 应届, 往届, 其他 (HY §四)
@@ -177,14 +178,15 @@ def generate(students: int, regions: int, schools: int, seed: int, *,
     """
     if students < 0 or regions < 1 or schools < 1:
         raise ValueError("generate needs students >= 0, regions >= 1 and schools >= 1")
-    if general_stage not in ("seats", "cutoff", "none"):
+    stage = as_general_stage(general_stage)
+    if stage is None:
         raise ValueError("general_stage must be seats, cutoff or none (R4)")
     if batches < 1 or max_choices < 1:
         raise ValueError("batches and max_choices must be at least 1")
     pop = Population.from_dict(population)
     rng = np.random.default_rng(seed)
     settings = Settings(name=name or f"synthetic-{seed}", max_choices=max_choices,
-                        general_stage=general_stage,  # type: ignore[arg-type]
+                        general_stage=stage,
                         batches=calendar(year, batches), tie_break=DEFAULT_TIE_BREAK, year=year)
 
     # Regions: sizes, graduates (fresh students) and the vocational demand they make.
@@ -224,7 +226,9 @@ def calendar(year: int, count: int) -> tuple[Batch, ...]:
     """The batches of docs/formats.md in ``year`` (HY §九.2): 第一批次 (open 07-10, 预录 07-20, 确认 07-22),
     第二批次 falling back to the original list (07-24, 07-26), 调剂补录 (08-10, 08-15); each later batch
     ten days after the one before.  Batch b > 1 opens at batch b-1's ``confirm_by`` (R11)."""
-    d = lambda month, day: dt.date(year, month, day)  # noqa: E731
+    def d(month: int, day: int) -> dt.date:
+        return dt.date(year, month, day)
+
     plan = [("第一批次", "choices", False, d(7, 20), d(7, 22)),
             ("第二批次", "batch2", True, d(7, 24), d(7, 26)),
             ("调剂补录", "batch3", False, d(8, 10), d(8, 15))]
@@ -249,18 +253,7 @@ def _schools(rng, count, urban, demand, region_ids, region_names, *, city_school
     n_unreg = min(max(unregistered, 0), count - 1)
     n_reg = count - n_unreg
     counties = np.flatnonzero(~urban)
-    urbans = np.flatnonzero(urban)
-    n_city = n_reg if not len(counties) else min(n_reg, max(1, round(city_school_share * n_reg)))
-    n_county = n_reg - n_city
-    # Placement: city schools round-robin over the districts; each county one school first, then by demand.
-    place = list(urbans[np.arange(n_city) % len(urbans)])
-    if n_county:
-        first = counties[np.argsort(-demand[counties], kind="stable")][:n_county]
-        per_county = np.isin(counties, first).astype(np.int64)
-        if n_county > len(first):
-            per_county += apportion(n_county - len(first), demand[counties])
-        place += list(np.repeat(counties, per_county))
-    place = np.asarray(place, dtype=np.int64)
+    place = _placement(n_reg, urban, demand, city_school_share)
 
     # Quotas: each county plans county_local_share of its demand at its own schools, the city the rest.
     target = demand * quota_factor
@@ -297,23 +290,45 @@ def _schools(rng, count, urban, demand, region_ids, region_names, *, city_school
         "requires_interview": np.r_[interview, np.zeros(n_unreg, bool)],
     })
 
-    # Sub-quotas (HY §五 市城区职业学校面向县的招生计划分别下达到各县): floor, so they never exceed the quota.
-    rows = {"school_id": [], "region_id": [], "quota": []}
     county_demand = np.where(~urban, target - local, 0.0)
     if subquota_share is None:  # the counties' part of what the city schools plan for
         subquota_share = county_demand.sum() / city_total if city_total > 0 else 0.0
-    if subquota_share > 0 and county_demand.sum() > 0:
+    return table, _subquotas(quota, is_city, ids, region_ids, counties, county_demand, subquota_share)
+
+
+def _placement(n_reg: int, urban: np.ndarray, demand: np.ndarray, city_school_share: float) -> np.ndarray:
+    """The region of each registered school: city schools round-robin over the districts; each county
+    one school first, then by demand."""
+    counties = np.flatnonzero(~urban)
+    urbans = np.flatnonzero(urban)
+    n_city = n_reg if not len(counties) else min(n_reg, max(1, round(city_school_share * n_reg)))
+    n_county = n_reg - n_city
+    place = list(urbans[np.arange(n_city) % len(urbans)])
+    if n_county:
+        first = counties[np.argsort(-demand[counties], kind="stable")][:n_county]
+        per_county = np.isin(counties, first).astype(np.int64)
+        if n_county > len(first):
+            per_county += apportion(n_county - len(first), demand[counties])
+        place += list(np.repeat(counties, per_county))
+    return np.asarray(place, dtype=np.int64)
+
+
+def _subquotas(quota: np.ndarray, is_city: np.ndarray, ids: list[str], region_ids: Sequence[str],
+               counties: np.ndarray, county_demand: np.ndarray, share: float) -> pd.DataFrame:
+    """Sub-quotas (HY §五 市城区职业学校面向县的招生计划分别下达到各县): ``share`` of each city school's quota
+    issued to the counties by their demand, floored so that they never exceed the quota."""
+    rows: dict[str, list] = {"school_id": [], "region_id": [], "quota": []}
+    if share > 0 and county_demand.sum() > 0:
         weight = county_demand / county_demand.sum()
         for j in np.flatnonzero(is_city):
-            part = np.floor(quota[j] * subquota_share * weight[counties]).astype(np.int64)
+            part = np.floor(quota[j] * share * weight[counties]).astype(np.int64)
             for r, q in zip(counties, part):
                 if q > 0:
                     rows["school_id"].append(ids[j])
                     rows["region_id"].append(region_ids[r])
                     rows["quota"].append(int(q))
-    subquotas = pd.DataFrame({"school_id": text(rows["school_id"]), "region_id": text(rows["region_id"]),
-                              "quota": np.asarray(rows["quota"], dtype=np.int64)})
-    return table, subquotas
+    return pd.DataFrame({"school_id": text(rows["school_id"]), "region_id": text(rows["region_id"]),
+                         "quota": np.asarray(rows["quota"], dtype=np.int64)})
 
 
 def _cutoffs(sc: Scenario, seats: np.ndarray, pop: Population) -> np.ndarray:
@@ -387,20 +402,8 @@ def populate(definition: Scenario, seed: int | np.random.Generator, population: 
     # Choice lists (R3, R5).
     school_region = codes_of(schools["region_id"], list(regions["region_id"]))
     weights = _weights(rng, pop, urban, schools, school_region, R)
-    lists: dict[str, np.ndarray] = {}
-    taken = np.zeros((n, 0), dtype=np.int32)
-    for i, list_name in enumerate(settings.choice_lists):
-        if i == 0:
-            counts = _choice_counts(rng, n, m, pop.none_share, pop.full_share)
-        else:
-            share = pop.batch2_share if i == 1 else pop.batch3_share
-            files = rng.random(n) < np.clip(2.0 * share * weakness, 0.0, 1.0)
-            counts = np.where(files, _choice_counts(rng, n, m, 0.0, pop.full_share), 0)
-        codes = draw_choices(rng, weights[min(i, 2)], region, counts, m, exclude=taken)
-        if i == 0:
-            _list_unregistered(rng, codes, schools, pop.unregistered_share)
-        lists[list_name] = codes
-        taken = np.concatenate([taken, codes], axis=1)
+    lists = _choice_lists(rng, pop, settings.choice_lists, weights, region, weakness, schools, m)
+    taken = np.concatenate([np.zeros((n, 0), dtype=np.int32), *lists.values()], axis=1)  # every list's schools
 
     students = pd.DataFrame({
         "student_id": _student_ids(settings.year, region, sizes),
@@ -587,27 +590,50 @@ def _percentile(values: np.ndarray, rng) -> np.ndarray:
     return pct
 
 
+def _choice_lists(rng: np.random.Generator, pop: Population, names: list[str], weights: list[np.ndarray],
+                  region: np.ndarray, weakness: np.ndarray, schools: pd.DataFrame, m: int) -> dict[str, np.ndarray]:
+    """School codes of each choice list (R3, R5), -1 empty: every student may file the original list; the
+    weaker ones the later batches' lists; no school in two lists of a student."""
+    n = len(region)
+    lists: dict[str, np.ndarray] = {}
+    taken = np.zeros((n, 0), dtype=np.int32)
+    for i, list_name in enumerate(names):
+        if i == 0:
+            counts = _choice_counts(rng, n, m, pop.none_share, pop.full_share)
+        else:
+            share = pop.batch2_share if i == 1 else pop.batch3_share
+            files = rng.random(n) < np.clip(2.0 * share * weakness, 0.0, 1.0)
+            counts = np.where(files, _choice_counts(rng, n, m, 0.0, pop.full_share), 0)
+        codes = draw_choices(rng, weights[min(i, 2)], region, counts, m, exclude=taken)
+        if i == 0:
+            _list_unregistered(rng, codes, schools, pop.unregistered_share)
+        lists[list_name] = codes
+        taken = np.concatenate([taken, codes], axis=1)
+    return lists
+
+
 def _student_ids(year: int | None, region: np.ndarray, sizes: np.ndarray) -> pd.Series:
     """考生号-like ids: two digits of the year, the region's number, a serial within the region."""
-    width = max(4, len(str(int(sizes.max())) if len(sizes) else 1))
+    width = max(4, len(str(int(sizes.max()))) if len(sizes) else 1)
     region_width = max(2, len(str(len(sizes))))
     starts = np.r_[0, np.cumsum(sizes)][:-1]
     serial = np.arange(len(region)) - starts[region] + 1
     prefix = (year or 2000) % 100
     number = (prefix * 10 ** region_width + region + 1) * 10 ** width + serial
-    return pd.Series(TEXT.__from_arrow__(pc.cast(pa.array(number.astype(np.int64)), pa.string())))
+    return from_arrow(pc.cast(pa.array(number.astype(np.int64)), pa.string()))
 
 
 def _labels(codes: np.ndarray, labels) -> pd.Series:
     """Text column of ``labels[codes]``, "" where a code is -1, built in Arrow (fast at a million rows)."""
     dictionary = pa.array([str(v) for v in labels] + [""], type=pa.string())
     idx = np.where(np.asarray(codes) < 0, len(labels), codes).astype(np.int64)
-    return pd.Series(TEXT.__from_arrow__(dictionary.take(pa.array(idx))))
+    return from_arrow(dictionary.take(pa.array(idx)))
 
 
 def _names(kinds, urban_names, county_names) -> list[str]:
     """Region names: from the lists, then numbered."""
-    out, used = [], {"urban": 0, "county": 0}
+    out: list[str] = []
+    used = {"urban": 0, "county": 0}
     for kind in kinds:
         pool = urban_names if kind == "urban" else county_names
         i = used[kind]
@@ -618,7 +644,8 @@ def _names(kinds, urban_names, county_names) -> list[str]:
 
 def _school_names(kinds, region_names: list[str]) -> list[str]:
     """Plausible unique school names: region name + a suffix of the school's kind."""
-    out, used = [], {}
+    out: list[str] = []
+    used: dict[tuple[str, str], int] = {}
     for kind, region_name in zip(kinds, region_names):
         suffixes = _TECHNICAL_SUFFIXES if kind == "technical" else _VOCATIONAL_SUFFIXES
         i = used.get((region_name, kind), 0)

@@ -108,7 +108,8 @@ def verify(sc: Scenario, time_limit: float | None = None, phase: Phase | None = 
         same_offers = offers_equal(sequential, cpsat)
         verdict.equal = differences.empty and same_offers
         verdict.differences = len(differences)
-        if _left(deadline) is None or _left(deadline) > 0:
+        left = _left(deadline)
+        if left is None or left > 0:
             say("proving uniqueness")
             proof = model.prove_unique(solve.solution, _left(deadline), workers, log, keep_model=False)
             verdict.times["proof"] = round(proof.seconds, 3)

@@ -165,7 +165,7 @@ def make_engine(url: str, *, pooled: bool = True) -> Engine:
     """An engine; for SQLite a file in WAL mode (readers never wait for the worker that writes) with a
     busy timeout, and foreign keys on.  ``pooled=False`` for the short-lived worker processes."""
     is_sqlite = url.startswith("sqlite")
-    kwargs = {}
+    kwargs: dict[str, object] = {}
     if is_sqlite:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
     if not pooled:

@@ -47,7 +47,7 @@ def problems_response(status: int, detail: str, problems: list[dict], headers: d
     if total > len(listed):
         keep = min(len(problems), MAX_LISTED - 1)
         listed = problems[:keep] + [more_problems(total - keep)]
-    body = {"detail": detail, "problems": listed}
+    body: dict[str, object] = {"detail": detail, "problems": listed}
     if total > len(problems[:MAX_LISTED]):
         body["problems_total"] = total
     return JSONResponse(body, status_code=status, headers=headers)
@@ -83,9 +83,10 @@ def install(app: FastAPI) -> None:
             headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
             if request.method == "OPTIONS":  # what may be done here: the answer OPTIONS exists for
                 return Response(status_code=204, headers=headers)
-        body = {"detail": str(exc.detail)}
-        if getattr(exc, "jobs", None):  # a conflict names the jobs in the way (`routes.common.JobsInTheWay`)
-            body["jobs"] = exc.jobs
+        body: dict[str, object] = {"detail": str(exc.detail)}
+        jobs = getattr(exc, "jobs", None)
+        if jobs:  # a conflict names the jobs in the way (`routes.common.JobsInTheWay`)
+            body["jobs"] = jobs
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -45,6 +45,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -147,7 +148,7 @@ def owner_folder(owner: str) -> str:
 
 @dataclass
 class _Active:
-    process: multiprocessing.Process
+    process: BaseProcess
     deadline: float  # time.monotonic()
     limit: float  # seconds from start to the deadline
     table: type = RunRecord  # RunRecord or AnalysisRecord
@@ -225,16 +226,19 @@ class JobManager:
         folders of jobs that are not running, and uploads in flight of processes that are gone."""
         data = self.settings.data_dir
         removed = 0
-        for kind, table in (("runs", RunRecord), ("analyses", AnalysisRecord), ("audits", AuditRecord),
-                            ("scenarios", ScenarioRecord)):
+        # per folder: its rows' table, the column read (a scenario has no status: its id says it is there)
+        tables = (("runs", RunRecord, RunRecord.status, RunRecord.id),
+                  ("analyses", AnalysisRecord, AnalysisRecord.status, AnalysisRecord.id),
+                  ("audits", AuditRecord, AuditRecord.status, AuditRecord.id),
+                  ("scenarios", ScenarioRecord, ScenarioRecord.id, ScenarioRecord.id))
+        for kind, table, column, key in tables:
             folder = data / kind
             if not folder.is_dir():
                 continue
             for entry in list(folder.iterdir()):
                 job_id = entry.name[1:].split(".partial-")[0] if entry.name.startswith(".") else entry.name
                 with self.engine.connect() as conn:
-                    status = conn.execute(select(table.status if table is not ScenarioRecord else table.id)
-                                          .where(table.id == job_id)).scalar()
+                    status = conn.execute(select(column).where(key == job_id)).scalar()
                 if entry.name.startswith("."):
                     gone = status != RUNNING  # a worker's staging: only a running job's is in use
                 elif table is ScenarioRecord or table is AuditRecord:

@@ -27,9 +27,12 @@ import json
 import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
@@ -58,9 +61,10 @@ class Totals:
     change after they are stored (ids are never reused), and a count is most of a page's cost."""
 
     def __init__(self, size: int = 20_000):
-        self.size, self.values, self.lock = size, {}, threading.Lock()
+        self.size, self.lock = size, threading.Lock()
+        self.values: dict[tuple[object, ...], int] = {}
 
-    def get(self, key: tuple, count) -> int:
+    def get(self, key: tuple[object, ...], count: Callable[[], int | None]) -> int:
         with self.lock:
             if key in self.values:
                 return self.values[key]
@@ -111,12 +115,19 @@ def _rows(frame: pd.DataFrame, fields: tuple[str, ...], key: str, owner: str, in
         if f not in frame.columns:
             cols.append([None] * n)
         elif f in ints:
-            cols.append(pd.array(frame[f], dtype="Int64").to_numpy(dtype=object, na_value=None).tolist())
+            cols.append(_objects(frame[f].astype("Int64")).tolist())
         else:
-            values = frame[f].astype("str").to_numpy(dtype=object, na_value=None)
-            values[values == ""] = None
-            cols.append(values.tolist())
+            text = _objects(frame[f].astype("str"))
+            text[text == ""] = None
+            cols.append(text.tolist())
     return [{key: owner, "pos": i, **dict(zip(fields, values))} for i, values in enumerate(zip(*cols))]
+
+
+def _objects(column: pd.Series) -> NDArray[np.object_]:
+    """A column as Python objects, None where a value is missing."""
+    values = column.to_numpy(dtype=object)
+    values[column.isna().to_numpy()] = None
+    return values
 
 
 def _insert(conn: Connection, table, rows: list[dict]) -> None:
@@ -196,17 +207,17 @@ def lock_scenario(conn: Connection, scenario_id: str) -> bool:
 def active_jobs(conn: Connection, scenario_id: str) -> list[dict]:
     """The queued or running jobs of a scenario, each with its kind, id, status and address."""
     jobs = []
-    for row in conn.execute(select(RunRecord.id, RunRecord.status).where(
+    for run in conn.execute(select(RunRecord.id, RunRecord.status).where(
             RunRecord.scenario_id == scenario_id, RunRecord.status.in_(ACTIVE)).order_by(RunRecord.created_at)):
-        jobs.append({"kind": "run", "id": row.id, "status": row.status, "url": f"/runs/{row.id}"})
-    for row in conn.execute(select(AnalysisRecord.id, AnalysisRecord.kind, AnalysisRecord.status).where(
+        jobs.append({"kind": "run", "id": run.id, "status": run.status, "url": f"/runs/{run.id}"})
+    for analysis in conn.execute(select(AnalysisRecord.id, AnalysisRecord.kind, AnalysisRecord.status).where(
             AnalysisRecord.scenario_id == scenario_id, AnalysisRecord.status.in_(ACTIVE))
             .order_by(AnalysisRecord.created_at)):
-        jobs.append({"kind": KINDS.get(row.kind, row.kind), "id": row.id, "status": row.status,
-                     "url": f"/{row.kind}/{row.id}"})
-    for row in conn.execute(select(AuditRecord.id).where(AuditRecord.scenario_id == scenario_id,
-                                                         AuditRecord.status == RUNNING)):
-        jobs.append({"kind": "audit", "id": row.id, "status": RUNNING, "url": f"/audits/{row.id}"})
+        jobs.append({"kind": KINDS.get(analysis.kind, analysis.kind), "id": analysis.id, "status": analysis.status,
+                     "url": f"/{analysis.kind}/{analysis.id}"})
+    for audit in conn.execute(select(AuditRecord.id).where(AuditRecord.scenario_id == scenario_id,
+                                                           AuditRecord.status == RUNNING)):
+        jobs.append({"kind": "audit", "id": audit.id, "status": RUNNING, "url": f"/audits/{audit.id}"})
     return jobs
 
 

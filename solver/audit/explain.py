@@ -40,6 +40,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -86,6 +87,13 @@ class Applicants:
     def position(self) -> dict[str, int]:
         """Position in the priority order by student id."""
         return {sid: i for i, sid in enumerate(self.ids.tolist())}
+
+
+class _Attempt(NamedTuple):
+    """One try of a solve (`SchoolModel.infeasible`): a stronger LP and a longer time limit than the last."""
+
+    linearization_level: int
+    max_time_in_seconds: float
 
 
 class SchoolModel:
@@ -149,8 +157,8 @@ class SchoolModel:
     # facts can need real search, which the LP's counting settles in about a second: the second attempt.
     CHECKED = 40  # counted facts tested one by one for need
 
-    ATTEMPTS = ({"linearization_level": 0, "max_time_in_seconds": 1.0},
-                {"linearization_level": 2, "max_time_in_seconds": 30.0})
+    ATTEMPTS = (_Attempt(linearization_level=0, max_time_in_seconds=1.0),
+                _Attempt(linearization_level=2, max_time_in_seconds=30.0))
 
     def infeasible(self, facts: list[Fact]) -> tuple[bool, list[Fact]]:
         """Whether these facts together break the rules; and, if so, CP-SAT's sufficient subset of them.
@@ -166,8 +174,8 @@ class SchoolModel:
             prm.cp_model_presolve = False  # presolve may answer with unrelated assumptions
             prm.cp_model_probing_level = 0
             prm.symmetry_level = 0
-            prm.linearization_level = attempt["linearization_level"]
-            prm.max_time_in_seconds = attempt["max_time_in_seconds"]
+            prm.linearization_level = attempt.linearization_level
+            prm.max_time_in_seconds = attempt.max_time_in_seconds
             status = solver.solve(m)
             self.solves += 1
             if status == self.cp.INFEASIBLE:
@@ -194,12 +202,24 @@ class SchoolModel:
         facts = list(dict.fromkeys([*fixed, *seed, *counted]))
         ok, _ = self.infeasible(facts)
         if ok:
-            checked = [f for f in dict.fromkeys([*seed, *(counted if len(counted) <= self.CHECKED else [])])
-                       if f not in fixed]
-            for f in checked:
-                if self.infeasible([x for x in facts if x != f])[0]:
-                    facts.remove(f)
-            return facts, True, len(counted) <= self.CHECKED
+            return self._fault_core(facts, seed, counted, fixed), True, len(counted) <= self.CHECKED
+        return self._applicants_core(facts, seed, counted, fixed)
+
+    def _fault_core(self, facts: list[Fact], seed: list[Fact], counted: list[Fact],
+                    fixed: tuple[Fact, ...]) -> list[Fact]:
+        """The fault's own ``facts`` (infeasible), less each fact of ``seed`` and of a short ``counted``
+        that the rest does not need."""
+        checked = [f for f in dict.fromkeys([*seed, *(counted if len(counted) <= self.CHECKED else [])])
+                   if f not in fixed]
+        for f in checked:
+            if self.infeasible([x for x in facts if x != f])[0]:
+                facts.remove(f)
+        return facts
+
+    def _applicants_core(self, facts: list[Fact], seed: list[Fact], counted: list[Fact],
+                         fixed: tuple[Fact, ...]) -> tuple[list[Fact], bool, bool]:
+        """The fault's ``facts`` (consistent on their own) with those of the applicants up to the last one
+        they name, shrunk by deletion around the wronged student's refusal and freedom (see `core`)."""
         last = max((f.pos for f in facts), default=-1)
         a = self.a
         contradicting = {i for i in np.flatnonzero(a.offered & (a.free == 0))}
@@ -253,14 +273,8 @@ def explain(ctx: Context, violations: pd.DataFrame, limit: int | None = 200) -> 
     told for the group's highest-priority student and says how many rows it covers.  At most ``limit``
     groups are modelled (None: all)."""
     t0 = time.perf_counter()
-    rows = []
     v = violations.reset_index(drop=True)
-    single = v[~v["rule"].isin(MODEL_RULES)]
-    for r in single.itertuples(index=False):
-        rows.append({"rule": r.rule, "batch": r.batch, "school_id": r.school_id, "student_id": r.student_id,
-                     "other_student_id": r.other_student_id, "covers": 1, "facts": 1, "minimal": True,
-                     "method": "fact", "explanation": _single_sentence(r), "core": f"published: {r.detail}"})
-
+    rows = [_single_row(r) for r in v[~v["rule"].isin(MODEL_RULES)].itertuples(index=False)]
     groups = _groups(ctx, v[v["rule"].isin(MODEL_RULES)])
     skipped = max(len(groups) - limit, 0) if limit is not None else 0
     explained = unexplained = 0
@@ -268,30 +282,50 @@ def explain(ctx: Context, violations: pd.DataFrame, limit: int | None = 200) -> 
     batch_pos = {b.id: p for p, b in enumerate(ctx.batches)}
     models: dict[tuple[int, int], SchoolModel] = {}
     for g in groups[:len(groups) - skipped]:
-        base = {"rule": g.rule, "batch": g.batch, "school_id": g.school_id, "student_id": g.student_id,
-                "other_student_id": g.other_student_id, "covers": g.covers}
         s, p = school_code.get(g.school_id, -1), batch_pos.get(g.batch, -1)
         if s < 0 or p < 0:  # no school or batch to model: R2-R5 will have said so
             unexplained += 1
             continue
         if (p, s) not in models:
             models[(p, s)] = SchoolModel(ctx, applicants(ctx, p, s))
-        model = models[(p, s)]
-        undecided = model.undecided
-        core, ok, minimal = model.core(*_seed(model, g))
-        if not ok:
-            unexplained += 1
-            rows.append({**base, "facts": 0, "minimal": False, "method": "cp-sat",
-                         "explanation": "the published facts of this school and batch are consistent with R6-R8 "
-                                        "here (a declined offer the result does not show may explain it)",
-                         "core": ""})
-            continue
-        explained += 1
-        sentence = _sentence(ctx, model.a, core, g.rule)
-        if g.covers > 1:
-            sentence += f"; the same fault concerns {g.covers - 1} more student(s) in violations.csv"
-        rows.append({**base, "facts": len(core), "minimal": minimal and model.undecided == undecided,
-                     "method": "cp-sat core", "explanation": sentence, "core": "; ".join(_fact_text(ctx, model.a, f) for f in core)})
+        row, ok = _core_row(ctx, models[(p, s)], g)
+        explained += ok
+        unexplained += not ok
+        rows.append(row)
+    return Explanations(_explanation_frame(rows), explained, unexplained, skipped,
+                        sum(mo.solves for mo in models.values()), {"explain": round(time.perf_counter() - t0, 3)})
+
+
+def _single_row(r: Any) -> dict[str, object]:
+    """A violation of a rule told by its one published fact (a row of violations.csv, as a named tuple)."""
+    return {"rule": r.rule, "batch": r.batch, "school_id": r.school_id, "student_id": r.student_id,
+            "other_student_id": r.other_student_id, "covers": 1, "facts": 1, "minimal": True,
+            "method": "fact", "explanation": _single_sentence(r), "core": f"published: {r.detail}"}
+
+
+def _core_row(ctx: Context, model: SchoolModel, g: _Group) -> tuple[dict[str, object], bool]:
+    """The explanation of one fault of R6-R8 by a minimal core of its school's model, and whether the
+    model shows the published facts inconsistent at all."""
+    base: dict[str, object] = {"rule": g.rule, "batch": g.batch, "school_id": g.school_id,
+                               "student_id": g.student_id, "other_student_id": g.other_student_id,
+                               "covers": g.covers}
+    undecided = model.undecided
+    core, ok, minimal = model.core(*_seed(model, g))
+    if not ok:
+        return {**base, "facts": 0, "minimal": False, "method": "cp-sat",
+                "explanation": "the published facts of this school and batch are consistent with R6-R8 "
+                               "here (a declined offer the result does not show may explain it)",
+                "core": ""}, False
+    sentence = _sentence(ctx, model.a, core, g.rule)
+    if g.covers > 1:
+        sentence += f"; the same fault concerns {g.covers - 1} more student(s) in violations.csv"
+    return {**base, "facts": len(core), "minimal": minimal and model.undecided == undecided,
+            "method": "cp-sat core", "explanation": sentence,
+            "core": "; ".join(_fact_text(ctx, model.a, f) for f in core)}, True
+
+
+def _explanation_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """explanations.csv: by rule number, batch, school and student; text, whole numbers and flags."""
     frame = pd.DataFrame(rows, columns=EXPLANATION_COLUMNS)
     if len(frame):
         frame["_no"] = frame["rule"].str.slice(1).astype(np.int64)
@@ -303,8 +337,7 @@ def explain(ctx: Context, violations: pd.DataFrame, limit: int | None = 200) -> 
     for c in ("covers", "facts"):
         frame[c] = frame[c].astype(np.int64)
     frame["minimal"] = frame["minimal"].astype(bool)
-    return Explanations(frame, explained, unexplained, skipped, sum(mo.solves for mo in models.values()),
-                        {"explain": round(time.perf_counter() - t0, 3)})
+    return frame
 
 
 @dataclass
@@ -334,9 +367,11 @@ def _groups(ctx: Context, v: pd.DataFrame) -> list[_Group]:
                         "chain": chain, "student_id": v["student_id"].astype(str).to_numpy(),
                         "other": other.to_numpy(), "order": np.arange(len(v))})
     out = []
-    for (rule, batch, school, _), g in key.groupby(["rule", "batch", "school_id", "by"], sort=False):
-        best = g.sort_values(["chain", "order"], kind="stable").iloc[0]
-        out.append(_Group(rule, int(batch), school, best["student_id"], best["other"], len(g)))
+    for _, g in key.groupby(["rule", "batch", "school_id", "by"], sort=False):
+        best = g.sort_values(["chain", "order"], kind="stable")  # its first row
+        rule, batch, school, student, other_id = (best[c].to_numpy()[0]
+                                                  for c in ("rule", "batch", "school_id", "student_id", "other"))
+        out.append(_Group(str(rule), int(batch), str(school), str(student), str(other_id), len(g)))
     return out
 
 
@@ -457,45 +492,75 @@ def _names(ctx: Context, a: Applicants, positions: list[int], school: str | None
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
+@dataclass(frozen=True)
+class _CoreFacts:
+    """The facts of a core by what they say (positions among the school's applicants)."""
+
+    offered: list[int]  # admitted
+    not_free: list[int]  # placed before their turn here
+    wronged: list[int]  # refused though free at their turn
+    others: list[int]  # refused, not shown free
+
+    @classmethod
+    def of(cls, core: list[Fact]) -> _CoreFacts:
+        refused = {f.pos for f in core if f.kind == "offer" and not f.holds}
+        free = {f.pos for f in core if f.kind == "free" and f.holds}
+        return cls(offered=sorted(f.pos for f in core if f.kind == "offer" and f.holds),
+                   not_free=sorted(f.pos for f in core if f.kind == "free" and not f.holds),
+                   wronged=sorted(refused & free), others=sorted(refused - free))
+
+
+def _was(positions: list[int]) -> str:
+    return "was" if len(positions) == 1 else "were"
+
+
 def _sentence(ctx: Context, a: Applicants, core: list[Fact], rule: str) -> str:
     """The core as one sentence: who was rejected though free, who was admitted, and the seats."""
     school = ctx.school_ids.iloc[a.school]
     batch = ctx.batches[a.batch].id
-    offered = sorted(f.pos for f in core if f.kind == "offer" and f.holds)
-    refused = {f.pos for f in core if f.kind == "offer" and not f.holds}
-    free = {f.pos for f in core if f.kind == "free" and f.holds}
-    not_free = sorted(f.pos for f in core if f.kind == "free" and not f.holds)
-    wronged = sorted(refused & free)
-    others = sorted(refused - free)
-    parts = []
-    if wronged:
-        who = _names(ctx, a, wronged, school)
-        earlier = [i for i in wronged if a.rank[i] > 1]
-        verb = "was" if len(wronged) == 1 else "were"
-        head = f"{who} {verb} rejected at {school}" + (" though not admitted at an earlier choice" if earlier else "")
-        if offered:
-            head += f" while {_names(ctx, a, offered)} {'was' if len(offered) == 1 else 'were'} admitted there"
-        parts.append(head)
-        ahead = sorted((set(others) | set(not_free)) - set(wronged))
-        if ahead:
-            parts.append(f"and {len(ahead)} applicant(s) ahead of him took no seat there "
-                         f"({_names(ctx, a, ahead)}: not admitted, or placed earlier), so "
-                         f"{_seats(ctx, a, rule, wronged[0])} still had a free seat at his turn")
-        elif not offered:
-            parts[-1] += f" while {_seats(ctx, a, rule, wronged[0])} had a free seat"
-    elif offered and not not_free:
-        n = len(offered)
-        parts.append(f"{school} admitted {n} student(s) in batch {batch}: {_names(ctx, a, offered)}")
-        parts.append(f"beyond {_seats(ctx, a, rule, offered[-1])}")
+    facts = _CoreFacts.of(core)
+    if facts.wronged:
+        parts = _rejected_though_free(ctx, a, facts, rule, school)
+    elif facts.offered and not facts.not_free:
+        parts = [f"{school} admitted {len(facts.offered)} student(s) in batch {batch}: "
+                 f"{_names(ctx, a, facts.offered)}",
+                 f"beyond {_seats(ctx, a, rule, facts.offered[-1])}"]
     else:
-        if offered:
-            parts.append(f"{_names(ctx, a, offered)} {'was' if len(offered) == 1 else 'were'} admitted at {school}")
-        if not_free:
-            parts.append(f"though {_names(ctx, a, not_free)} {'was' if len(not_free) == 1 else 'were'} not free "
-                         "(admitted earlier in the process)")
-        if others:
-            parts.append(f"{len(others)} applicant(s) were not admitted")
+        parts = _admitted_and_not(ctx, a, facts, school)
     return ", ".join(parts) + f", batch {batch} ({rule})"
+
+
+def _rejected_though_free(ctx: Context, a: Applicants, facts: _CoreFacts, rule: str, school: str) -> list[str]:
+    """R6-R8: who was rejected though free at his turn, who was admitted instead, and the free seat."""
+    wronged, offered = facts.wronged, facts.offered
+    earlier = [i for i in wronged if a.rank[i] > 1]
+    head = f"{_names(ctx, a, wronged, school)} {_was(wronged)} rejected at {school}"
+    if earlier:
+        head += " though not admitted at an earlier choice"
+    if offered:
+        head += f" while {_names(ctx, a, offered)} {_was(offered)} admitted there"
+    parts = [head]
+    ahead = sorted((set(facts.others) | set(facts.not_free)) - set(wronged))
+    if ahead:
+        parts.append(f"and {len(ahead)} applicant(s) ahead of him took no seat there "
+                     f"({_names(ctx, a, ahead)}: not admitted, or placed earlier), so "
+                     f"{_seats(ctx, a, rule, wronged[0])} still had a free seat at his turn")
+    elif not offered:
+        parts[-1] += f" while {_seats(ctx, a, rule, wronged[0])} had a free seat"
+    return parts
+
+
+def _admitted_and_not(ctx: Context, a: Applicants, facts: _CoreFacts, school: str) -> list[str]:
+    """Who was admitted, who was not free (placed earlier) and how many others were not admitted."""
+    parts = []
+    if facts.offered:
+        parts.append(f"{_names(ctx, a, facts.offered)} {_was(facts.offered)} admitted at {school}")
+    if facts.not_free:
+        parts.append(f"though {_names(ctx, a, facts.not_free)} {_was(facts.not_free)} not free "
+                     "(admitted earlier in the process)")
+    if facts.others:
+        parts.append(f"{len(facts.others)} applicant(s) were not admitted")
+    return parts
 
 
 def _seats(ctx: Context, a: Applicants, rule: str, i: int) -> str:

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from solver.audit.explain import Explanations
 
 RULE_TITLES = {
-    "R1": "Eligibility 资格", "R2": "Catalogue 备案目录", "R3": "Choices 志愿", "R4": "General high school first 普高优先",
+    "R1": "Eligibility 资格", "R2": "Catalogue 备案目录", "R3": "Choices 志愿",
+    "R4": "General high school first 普高优先",
     "R5": "Batches 批次", "R6": "Order within a batch 顺序录取", "R7": "Quota cap 招生计划",
     "R8": "Regional sub-quota 分地区计划", "R9": "Confirmation 确认", "R10": "No double admission 不重复录取",
     "R11": "Batch windows 录取时间", "R12": "Outcome 录取结果",
@@ -78,7 +79,8 @@ class AuditReport:
     def summary(self) -> dict:
         return {"status": self.status, "scenario": self.scenario, "students": self.students,
                 "with_offers": self.with_offers, "violations": len(self.violations),
-                "violations_by_rule": {r.rule: int(r.violations) for r in self.by_rule.itertuples() if r.violations},
+                "violations_by_rule": {rule: int(n) for rule, n in zip(self.by_rule["rule"].to_numpy(),
+                                                                       self.by_rule["violations"].to_numpy()) if n},
                 "students_with_violations": int(self.violations["student_id"].nunique()),
                 "differences": len(self.differences),
                 "schools_with_differences": int((self.differences_by_school["differences"] > 0).sum()),
@@ -129,7 +131,9 @@ def compare_published(published: pd.DataFrame, rule: pd.DataFrame) -> pd.DataFra
     at_rule = id_codes(pub_ids, rule_ids) if n_pub and n_rule else np.full(n_pub, -1, dtype=np.int64)
 
     def side(frame: pd.DataFrame, k: int) -> dict:
-        col = lambda c: frame[c] if c in frame.columns else None  # noqa: E731
+        def col(c: str) -> pd.Series | None:
+            return frame[c] if c in frame.columns else None
+
         return {"outcome": as_text(col("outcome"), k).str.strip().str.lower().to_numpy(dtype=object),
                 "school_id": as_text(col("school_id"), k).to_numpy(dtype=object),
                 "batch": ints(col("batch")) if col("batch") is not None else np.full(k, -1, np.int64),
@@ -180,8 +184,10 @@ def differences_per_school(differences: pd.DataFrame, names: dict) -> pd.DataFra
     frame = pd.DataFrame({"school_id": text(schools)})
     frame["name"] = text([names.get(s, "") for s in schools])
     for col, counts in (("differences", either), ("published_not_rule", moved_in), ("rule_not_published", moved_out)):
-        frame[col] = counts.reindex(schools, fill_value=0).to_numpy(dtype=np.int64) if schools else np.zeros(0, np.int64)
-    return frame.sort_values(["differences", "school_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+        frame[col] = (counts.reindex(schools, fill_value=0).to_numpy(dtype=np.int64) if schools
+                      else np.zeros(0, np.int64))
+    return (frame.sort_values(["differences", "school_id"], ascending=[False, True], kind="stable")
+            .reset_index(drop=True))
 
 
 # Counts ----------------------------------------------------------------------------------------------
@@ -204,8 +210,8 @@ def count_by_school(violations: pd.DataFrame, names: dict) -> pd.DataFrame:
     per = violations.groupby(["school_id", "rule"]).size().rename("n").reset_index()
     per["_no"] = per["rule"].str.slice(1).astype(np.int64)
     per = per.sort_values(["school_id", "_no"], kind="stable")
-    rules = per.groupby("school_id", sort=False).apply(
-        lambda g: ", ".join(f"{r} {n}" for r, n in zip(g["rule"], g["n"])), include_groups=False)
+    per["part"] = per["rule"] + " " + per["n"].astype(str)  # "R7 3"
+    rules = per.groupby("school_id", sort=False)["part"].agg(", ".join)
     total = per.groupby("school_id", sort=False)["n"].sum()
     schools = list(total.index)
     frame = pd.DataFrame({"school_id": text(schools), "name": text([names.get(s, "") for s in schools]),
@@ -240,7 +246,8 @@ def write_audit_failure(out_dir: Path | str, problems: list[Problem], label: str
 
 
 SHEETS = {"summary": "概要", "by_rule": "按规则", "by_school": "按学校", "violations": "违规明细",
-          "explanations": "违规解释", "core": "解释依据", "differences": "差异明细", "differences_by_school": "各校差异"}
+          "explanations": "违规解释", "core": "解释依据", "differences": "差异明细",
+          "differences_by_school": "各校差异"}
 
 
 def write_workbook(report: AuditReport, path: Path) -> None:

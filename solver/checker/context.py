@@ -256,7 +256,7 @@ class Context:
     eligible: np.ndarray  # R1
     applies_general: np.ndarray  # R4
     score: np.ndarray
-    declined_in: list  # per batch position: bool[n], a decline names the student and the batch (R9)
+    declined_in: list[np.ndarray]  # per batch position: bool[n], a decline names the student and the batch (R9)
     # schools and regions
     S: int
     school_ids: pd.Series
@@ -274,15 +274,16 @@ class Context:
     # the result
     adm: pd.DataFrame  # normalized admissions (see `_admissions`)
     offers: pd.DataFrame  # normalized offers (see `_offers`)
-    general: np.ndarray = field(default=None)  # bool[n]: the result says general (R4)
-    outcome: np.ndarray = field(default=None)  # int[n]: outcome code of the student's first row, -1 none
-    adm_rows: np.ndarray = field(default=None)  # int[n]: admissions rows naming the student (R12)
-    confirmed_pos: np.ndarray = field(default=None)  # int[n]: first batch position with a confirmed offer, B if none
-    pool: list = field(default_factory=list)  # per batch position: bool[n] (R5)
-    listed: list = field(default_factory=list)  # per batch position: int32[n, m] the list read, -1 empty (R5)
-    usable: list = field(default_factory=list)  # per batch position: int32[n, m], -1 empty or void (R2, R3, R5)
-    declined_before: list = field(default_factory=list)  # per batch position: sorted student*S+school keys (R5)
-    took_part: np.ndarray = field(default=None)  # bool[n]: a usable choice in a batch whose pool he was in (R12)
+    # facts of the result, set by `build` (`_result_facts`, `_batch_facts`)
+    general: np.ndarray = field(init=False)  # bool[n]: the result says general (R4)
+    outcome: np.ndarray = field(init=False)  # int[n]: outcome code of the student's first row, -1 none
+    adm_rows: np.ndarray = field(init=False)  # int[n]: admissions rows naming the student (R12)
+    confirmed_pos: np.ndarray = field(init=False)  # int[n]: first batch position with a confirmed offer, B if none
+    pool: list[np.ndarray] = field(default_factory=list)  # per batch position: bool[n] (R5)
+    listed: list[np.ndarray] = field(default_factory=list)  # per batch position: int32[n, m] the list read (R5)
+    usable: list[np.ndarray] = field(default_factory=list)  # per batch position: int32[n, m], -1 void (R2, R3, R5)
+    declined_before: list[np.ndarray] = field(default_factory=list)  # per batch: sorted student*S+school keys (R5)
+    took_part: np.ndarray = field(init=False)  # bool[n]: a usable choice in a batch whose pool he was in (R12)
 
     @property
     def B(self) -> int:

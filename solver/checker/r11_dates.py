@@ -28,8 +28,13 @@ def _windows(ctx: Context, frame: pd.DataFrame, rows: np.ndarray, check_confirm:
     admit, admit_bad = frame["admit"].to_numpy()[rows], frame["admit_bad"].to_numpy()[rows]
     confirm, confirm_bad = frame["confirm"].to_numpy()[rows], frame["confirm_bad"].to_numpy()[rows]
     has_admit, has_confirm = admit != NODAY, confirm != NODAY
-    admit_text = lambda r: pick(frame["admit_text"], rows[r])  # noqa: E731
-    confirm_text = lambda r: pick(frame["confirm_text"], rows[r])  # noqa: E731
+
+    def admit_text(r: np.ndarray) -> pd.Series:
+        return pick(frame["admit_text"], rows[r])
+
+    def confirm_text(r: np.ndarray) -> pd.Series:
+        return pick(frame["confirm_text"], rows[r])
+
     batch = frame["batch"].to_numpy()[rows]
     check_confirm = check_confirm[rows]
 

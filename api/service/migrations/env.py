@@ -3,6 +3,7 @@
 
 from alembic import context
 from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection
 
 from api.service.db import Base
 
@@ -23,12 +24,14 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     url = config.get_main_option("sqlalchemy.url") or context.get_x_argument(as_dictionary=True).get("url")
+    if url is None:
+        raise RuntimeError("no database: give sqlalchemy.url in the Config, or alembic -x url=...")
     with create_engine(url).connect() as conn:
         _run(conn)
         conn.commit()
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, replace
-from types import SimpleNamespace
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -36,7 +36,7 @@ from api.service import storage
 from api.service.db import ACTIVE, DONE, FAILED, QUEUED, AnalysisRecord, utcnow
 from api.service.deps import JobsDep, SessionDep, SettingsDep
 from api.service.errors import ProblemsError
-from api.service.routes.common import queue_job
+from api.service.routes.common import Responses, queue_job
 from api.service.routes.scenarios import find_scenario
 from api.service.schemas import AnalysisOut, ErrorOut, RunProgress, SweepCreate, WhatIfCreate, elapsed_seconds
 
@@ -52,15 +52,19 @@ FILES = {  # the CLI's files of each kind (README, "What-if, sweep, bound")
     "bound": {"bound_schools.csv": CSV, "flows.csv": CSV, "bound.xlsx": XLSX, "summary.json": JSON},
 }
 SIDES = ("baseline", "variant")  # a what-if's two runs, each with a run's files
-SIDE_FILES = {"admissions.csv": CSV, "admissions.xlsx": XLSX, "offers.csv": CSV, "schools.csv": CSV, "subquotas.csv": CSV,
-              "regions.csv": CSV, "warnings.csv": CSV, "progress.xlsx": XLSX, "summary.json": JSON}
+SIDE_FILES = {"admissions.csv": CSV, "admissions.xlsx": XLSX, "offers.csv": CSV, "schools.csv": CSV,
+              "subquotas.csv": CSV, "regions.csv": CSV, "warnings.csv": CSV, "progress.xlsx": XLSX,
+              "summary.json": JSON}
 FAILED_FILES = ("errors.csv", "summary.json")
 MAX_SWEEP_STEPS = 201
 CHANGES_FILE = "changes"  # the "file" a problem with a change is reported under (the CLI says --set)
-NOT_FOUND = {404: {"model": ErrorOut}}
-QUEUED_OR_FULL = {404: {"model": ErrorOut}, 429: {"model": ErrorOut, "description": "max_queued_jobs runs and "
-                                                  "analyses are waiting: try again after Retry-After seconds"}}
-NOT_ENDED = {404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "the analysis has not ended"}}
+NOT_FOUND: Responses = {404: {"model": ErrorOut}}
+QUEUED_OR_FULL: Responses = {
+    404: {"model": ErrorOut},
+    429: {"model": ErrorOut,
+          "description": "max_queued_jobs runs and analyses are waiting: try again after Retry-After seconds"},
+}
+NOT_ENDED: Responses = {404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "the analysis has not ended"}}
 NAMES = {"whatif": "what-if", "sweep": "sweep", "bound": "bound"}
 
 
@@ -81,6 +85,7 @@ def change_problems(problems) -> list[dict]:
 def check_changes(changes) -> None:
     """Every problem of the keys and values that shows without the scenario (`solver.analysis.whatif.parse_changes`
     against a stand-in that knows every school and region the keys name): 422 with each key."""
+    from models import Scenario, Settings
     from solver.analysis.whatif import ChangeError, parse_changes
 
     keys = list(changes) if isinstance(changes, dict) else [str(i).partition("=")[0].strip() for i in changes]
@@ -95,8 +100,11 @@ def check_changes(changes) -> None:
             names.update(".".join(parts[:cut]) for cut in range(1, len(parts)))
             names.update(".".join(parts[cut:]) for cut in range(1, len(parts)))
     ids = sorted(names)
-    stand_in = SimpleNamespace(schools=pd.DataFrame({"school_id": ids, "name": ids}, dtype=object),
-                               regions=pd.DataFrame({"region_id": ids, "name": ids}, dtype=object))
+    empty = pd.DataFrame()
+    stand_in = Scenario(Settings("stand-in", max_choices=1, general_stage="none", batches=()),
+                        regions=pd.DataFrame({"region_id": ids, "name": ids}, dtype=object),
+                        schools=pd.DataFrame({"school_id": ids, "name": ids}, dtype=object),
+                        subquotas=empty, students=empty, declines=empty, interviews=empty)
     try:
         parse_changes(stand_in, changes)
     except ChangeError as exc:
@@ -122,27 +130,32 @@ def check_shares(spec) -> None:
 def analysis_out(session, record: AnalysisRecord, data_dir) -> AnalysisOut:
     progress = RunProgress.of(record.progress, record.status == DONE)
     elapsed = elapsed_seconds(record.started_at, record.finished_at, utcnow())
-    files = {}
-    base = f"/{record.kind}/{record.id}"
-    if record.status in (DONE, FAILED):
-        folder = storage.analysis_dir(data_dir, record.id)
-        present = set(os.listdir(folder)) if folder.is_dir() else set()
-        if record.status == FAILED:
-            present.add("summary.json")  # from the row when it has no files
-        allowed = FILES[record.kind] if record.status == DONE else FAILED_FILES
-        files = {name: f"{base}/{name}" for name in allowed if name in present}
-        if record.status == DONE and record.kind == "whatif":
-            for side in SIDES:
-                there = set(os.listdir(folder / side)) if (folder / side).is_dir() else set()
-                files.update({f"{side}/{name}": f"{base}/{side}/{name}" for name in SIDE_FILES if name in there})
+    files = _file_links(record, data_dir) if record.status in (DONE, FAILED) else {}
     tables = record.tables or {}
     return AnalysisOut(id=record.id, kind=record.kind, scenario_id=record.scenario_id, params=record.params or {},
                        status=record.status, cancelled=bool(record.cancelled), created_at=record.created_at,
                        started_at=record.started_at,
                        finished_at=record.finished_at, elapsed_seconds=elapsed,
-                       queue_position=storage.queue_position(session, record), progress=progress, summary=record.summary,
+                       queue_position=storage.queue_position(session, record), progress=progress,
+                       summary=record.summary,
                        regions=tables.get("regions"), schools=tables.get("schools"), reason=record.reason,
                        problems=record.problems or [], files=files)
+
+
+def _file_links(record: AnalysisRecord, data_dir: Path) -> dict[str, str]:
+    """name -> address of each file an ended analysis has (a what-if's sides too)."""
+    base = f"/{record.kind}/{record.id}"
+    folder = storage.analysis_dir(data_dir, record.id)
+    present = set(os.listdir(folder)) if folder.is_dir() else set()
+    if record.status == FAILED:
+        present.add("summary.json")  # from the row when it has no files
+    allowed = FILES[record.kind] if record.status == DONE else FAILED_FILES
+    files = {name: f"{base}/{name}" for name in allowed if name in present}
+    if record.status == DONE and record.kind == "whatif":
+        for side in SIDES:
+            there = set(os.listdir(folder / side)) if (folder / side).is_dir() else set()
+            files.update({f"{side}/{name}": f"{base}/{side}/{name}" for name in SIDE_FILES if name in there})
+    return files
 
 
 def _get(session, kind: str, analysis_id: str) -> AnalysisRecord:
@@ -256,7 +269,7 @@ def _status_route(kind: str) -> None:
 def _file_route(kind: str, name: str, media_type: str, side: str | None = None) -> None:
     path_in = f"{side}/{name}" if side else name
 
-    def download(analysis_id: str, session: SessionDep, settings: SettingsDep) -> FileResponse:
+    def download(analysis_id: str, session: SessionDep, settings: SettingsDep) -> Response:
         record = _get(session, kind, analysis_id)
         if record.status in (QUEUED, "running"):
             raise HTTPException(409, f"the {NAMES[kind]} is {record.status}; its files are there when it has ended")

@@ -49,7 +49,10 @@ def _violations_page(session, audit_id: str, rule=None, school=None, student=Non
     for column, value in ((v.rule, rule), (v.school_id, school), (v.student_id, student)):
         if value is not None:
             conditions.append(column == value)
-    count = lambda: session.scalar(select(func.count()).select_from(v).where(*conditions))  # noqa: E731
+
+    def count() -> int | None:
+        return session.scalar(select(func.count()).select_from(v).where(*conditions))
+
     # an audit's violations are stored with its final status: counts of a finished audit never change
     total = storage.totals.get(("violations", audit_id, rule, school, student), count) if finished else count() or 0
     rows = session.execute(select(v.rule, v.student_id, v.school_id, v.batch, v.other_student_id, v.detail)

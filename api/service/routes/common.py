@@ -3,6 +3,8 @@ there, in a queue that is not full) and the conflicts that name the jobs in the 
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import HTTPException
 from sqlalchemy import false, text, update
 from sqlalchemy.engine import Connection
@@ -10,6 +12,9 @@ from sqlalchemy.engine import Connection
 from api.service import storage
 from api.service.config import Settings
 from api.service.db import RunRecord
+
+# A route's extra responses as FastAPI documents them in OpenAPI: status -> {"model": ..., "description": ...}
+Responses = dict[int | str, dict[str, Any]]
 
 RETRY_AFTER = 30  # seconds a client refused for a full queue is told to wait (a small run's time)
 

@@ -20,7 +20,7 @@ from api.service import storage
 from api.service.db import ACTIVE, DONE, FAILED, QUEUED, AdmissionRecord, FigureRecord, RunRecord, utcnow
 from api.service.deps import JobsDep, SessionDep, SettingsDep
 from api.service.errors import ProblemsError
-from api.service.routes.common import queue_job
+from api.service.routes.common import Responses, queue_job
 from api.service.routes.scenarios import find_scenario
 from api.service.schemas import AdmissionOut, ErrorOut, Page, RunCreate, RunOut, RunProgress, Status, elapsed_seconds
 
@@ -29,7 +29,8 @@ router = APIRouter(tags=["runs"])
 CSV, XLSX, JSON = "text/csv; charset=utf-8", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", \
     "application/json"
 FILES = {  # the CLI's files of a run (README, "Everyday use"), and errors.csv of a failed one
-    "admissions.csv": CSV, "admissions.xlsx": XLSX, "offers.csv": CSV, "schools.csv": CSV, "subquotas.csv": CSV, "regions.csv": CSV,
+    "admissions.csv": CSV, "admissions.xlsx": XLSX, "offers.csv": CSV, "schools.csv": CSV, "subquotas.csv": CSV,
+    "regions.csv": CSV,
     "progress.xlsx": XLSX, "summary.json": JSON, "warnings.csv": CSV, "violations.csv": CSV,
     "differences.csv": CSV, "errors.csv": CSV,
 }
@@ -38,10 +39,12 @@ MAX_PAGE = 1000
 Offset = Annotated[int, Query(ge=0, le=10**9, description="rows to skip")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="rows per page")]
 Id = Annotated[str | None, Query(max_length=200)]
-NOT_FOUND = {404: {"model": ErrorOut}}
-NOT_DONE = {404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "the run is not done"}}
-QUEUE_FULL = {429: {"model": ErrorOut, "description": "max_queued_jobs runs and analyses are waiting: try again "
-                                                      "after Retry-After seconds"}}
+NOT_FOUND: Responses = {404: {"model": ErrorOut}}
+NOT_DONE: Responses = {404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "the run is not done"}}
+QUEUE_FULL: Responses = {
+    429: {"model": ErrorOut,
+          "description": "max_queued_jobs runs and analyses are waiting: try again after Retry-After seconds"},
+}
 
 
 def run_out(run: RunRecord, data_dir, queue_position: int | None = None) -> RunOut:
@@ -204,7 +207,8 @@ def _figures(session, run_id: str, kind: str, region: str | None, key: str | Non
 
 
 @router.get("/runs/{run_id}/schools", response_model=Page[dict], responses=NOT_DONE)
-def list_schools(run_id: str, session: SessionDep, region: Annotated[Id, Query(description="the school's region")] = None,
+def list_schools(run_id: str, session: SessionDep,
+                 region: Annotated[Id, Query(description="the school's region")] = None,
                  school: Annotated[Id, Query(description="one school_id")] = None,
                  offset: Offset = 0, limit: Limit = 100) -> Page[dict]:
     """schools.csv as pages of JSON: quota, applicants by batch and rank, offers, confirmed, vacancies,
@@ -228,7 +232,7 @@ def list_subquotas(run_id: str, session: SessionDep, region: Annotated[Id, Query
 # the CLI's files ---------------------------------------------------------------------------------------------
 
 def _file_route(name: str, media_type: str):
-    def download(run_id: str, session: SessionDep, settings: SettingsDep) -> FileResponse:
+    def download(run_id: str, session: SessionDep, settings: SettingsDep) -> Response:
         run = _get_run(session, run_id)
         if run.status in ACTIVE:
             raise HTTPException(409, f"the run is {run.status}; its files are there when it has ended")

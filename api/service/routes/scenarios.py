@@ -41,8 +41,9 @@ router = APIRouter(prefix="/scenarios", tags=["scenarios"])
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {
     "multipart/form-data": {"schema": {
         "type": "object", "required": ["file"],
-        "properties": {"file": {"type": "string", "format": "binary",
-                                "description": "a .zip of the docs/formats.md folder, an .xlsx workbook or a .json file"}}}},
+        "properties": {"file": {
+            "type": "string", "format": "binary",
+            "description": "a .zip of the docs/formats.md folder, an .xlsx workbook or a .json file"}}}},
     "application/json": {"schema": {
         "type": "object", "description": "the JSON form of a scenario (docs/formats.md): {\"scenario\": {settings}, "
                                          "\"regions\": [...], \"schools\": [...], \"students\": [...], ...}",

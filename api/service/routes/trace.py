@@ -15,16 +15,21 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from api.service.db import DONE, RunRecord, ScenarioRecord
 from api.service.deps import SessionDep, SettingsDep
+from api.service.routes.common import Responses
 from api.service.routes.scenarios import find_scenario
 from api.service.schemas import ErrorOut
 from api.service.worker import scenario_source
+
+if TYPE_CHECKING:  # the trace is imported on first use
+    from solver.analysis.trace import TraceBasis
 
 router = APIRouter(tags=["trace"])
 
@@ -78,9 +83,11 @@ class _Prepared:
     """The last ``KEEP`` prepared scenarios, each prepared once even when asked for by many requests."""
 
     def __init__(self, keep: int = KEEP):
-        self.keep, self.items, self.lock, self.loading = keep, OrderedDict(), threading.Lock(), {}
+        self.keep, self.lock = keep, threading.Lock()
+        self.items: OrderedDict[str, TraceBasis] = OrderedDict()
+        self.loading: dict[str, threading.Lock] = {}
 
-    def get(self, key: str, make):
+    def get(self, key: str, make: Callable[[], TraceBasis]) -> TraceBasis:
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
@@ -104,7 +111,7 @@ class _Prepared:
 
 
 prepared = _Prepared()
-NOT_FOUND = {404: {"model": ErrorOut, "description": "no such run, scenario or student"}}
+NOT_FOUND: Responses = {404: {"model": ErrorOut, "description": "no such run, scenario or student"}}
 
 
 def _basis(session, settings, scenario_id: str):
