@@ -83,9 +83,10 @@ class Server:
         env.update(ZHAOSHENG_DATA_DIR=str(self.data_dir), ZHAOSHENG_API_TOKEN=TOKEN,
                    ZHAOSHENG_MAX_CONCURRENT_RUNS="2", ZHAOSHENG_MAX_QUEUED_JOBS=str(self.queue),
                    ZHAOSHENG_AUDIT_TIME_LIMIT="120", PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--host", HOST, "--port",
-                                     str(self.port), "--log-level", "warning"], cwd=ROOT, env=env,
-                                    stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        with open(self.log, "ab") as log:  # the server writes to its own copy of the file
+            self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--host", HOST, "--port",
+                                         str(self.port), "--log-level", "warning"], cwd=ROOT, env=env,
+                                        stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

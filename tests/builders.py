@@ -306,10 +306,10 @@ batches:
 def write_tiny(folder: Path, students: str | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "scenario.yaml").write_text(SCENARIO_YAML, encoding="utf-8")
-    (folder / "regions.csv").write_text("region_id,name,kind,graduates,general_seats\nR1,甲区,urban,4,1\nR2,乙县,county,3,0\n",
-                                        encoding="utf-8")
-    (folder / "schools.csv").write_text("school_id,name,kind,region_id,quota\nS1,一中职,vocational,R1,1\nS2,二技工,technical,R2,1\n",
-                                        encoding="utf-8")
+    (folder / "regions.csv").write_text(
+        "region_id,name,kind,graduates,general_seats\nR1,甲区,urban,4,1\nR2,乙县,county,3,0\n", encoding="utf-8")
+    (folder / "schools.csv").write_text(
+        "school_id,name,kind,region_id,quota\nS1,一中职,vocational,R1,1\nS2,二技工,technical,R2,1\n", encoding="utf-8")
     (folder / "students.csv").write_text(students or textwrap.dedent("""\
         student_id,region_id,score,evaluation,choice_1,choice_2,batch2_choice_1,batch2_choice_2
         1,R1,500,A,S1,S2,,

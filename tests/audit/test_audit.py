@@ -146,13 +146,16 @@ def test_differences_show_both_outcomes_and_count_per_school(published, tmp_path
     out = tmp_path / "audit"
     assert run_audit(scenario, out, *save(tmp_path, adm, off)).exit_code == 1
     d = read(out / "differences.csv").set_index("student_id")
-    assert d.loc["2", ["outcome_published", "outcome_rule", "school_id_rule"]].tolist() == ["unplaced", "vocational", "S1"]
-    assert d.loc["3", ["outcome_published", "school_id_published", "outcome_rule"]].tolist() == ["vocational", "S1", "unplaced"]
+    assert (d.loc["2", ["outcome_published", "outcome_rule", "school_id_rule"]].tolist()
+            == ["unplaced", "vocational", "S1"])
+    assert (d.loc["3", ["outcome_published", "school_id_published", "outcome_rule"]].tolist()
+            == ["vocational", "S1", "unplaced"])
     wb = openpyxl.load_workbook(out / "audit.xlsx", read_only=True)
     rows = list(wb["各校差异"].iter_rows(values_only=True))
     header, body = rows[0], {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
     assert header[:3] == ("学校代码", "学校名称", "差异人数")
-    assert body["S1"]["差异人数"] == 2 and body["S1"]["公布录取而规则未录取"] == 1 and body["S1"]["规则录取而公布未录取"] == 1
+    assert (body["S1"]["差异人数"] == 2 and body["S1"]["公布录取而规则未录取"] == 1
+            and body["S1"]["规则录取而公布未录取"] == 1)
 
 
 # Chinese headers, workbooks ----------------------------------------------------------------------------
@@ -168,8 +171,8 @@ def test_chinese_headers_and_words_are_mapped(published, tmp_path):
     adm["outcome"] = adm["outcome"].map(ZH_OUTCOME)
     adm["admit_date"] = adm["admit_date"].str.replace("-", "/")  # 2021/07/20 as Excel may write it
     adm = adm.rename(columns=ZH)
-    off = off.rename(columns={"student_id": "考生号", "school_id": "录取院校", "batch": "批次", "choice_rank": "第几志愿",
-                              "admit_date": "预录日期", "confirmed": "是否确认"})
+    off = off.rename(columns={"student_id": "考生号", "school_id": "录取院校", "batch": "批次",
+                              "choice_rank": "第几志愿", "admit_date": "预录日期", "confirmed": "是否确认"})
     off["是否确认"] = "是"
     assert run_audit(scenario, tmp_path / "csv", *save(tmp_path, adm, off)).exit_code == 0
     # the same as one workbook sheet
@@ -178,7 +181,8 @@ def test_chinese_headers_and_words_are_mapped(published, tmp_path):
     ws.title = "录取结果"
     ws.append(list(adm.columns))
     for row in adm.itertuples(index=False):
-        ws.append([int(v) if v.isdigit() and c in ("录取批次", "志愿序号") else (v or None) for c, v in zip(adm.columns, row)])
+        ws.append([int(v) if v.isdigit() and c in ("录取批次", "志愿序号") else (v or None)
+                   for c, v in zip(adm.columns, row)])
     wb.save(tmp_path / "adm.xlsx")
     result = run_audit(scenario, tmp_path / "xlsx", tmp_path / "adm.xlsx")
     assert result.exit_code == 0, result.output

@@ -123,7 +123,8 @@ def refused(target, tmp_path) -> list:
     {"choice_1": "第一志愿学校代码", "choice_2": "第二志愿学校代码", "batch2_choice_1": "第二批次第一志愿学校代码",
      "batch2_choice_2": "第二批次第二志愿学校代码"},
     {"choice_1": "志愿1", "choice_2": "志愿2", "batch2_choice_1": "第二批次志愿1", "batch2_choice_2": "第二批次志愿2"},
-    {"choice_1": "第1志愿代码", "choice_2": "第2志愿代码", "batch2_choice_1": "第二批第一志愿", "batch2_choice_2": "第二批第二志愿"},
+    {"choice_1": "第1志愿代码", "choice_2": "第2志愿代码", "batch2_choice_1": "第二批第一志愿",
+     "batch2_choice_2": "第二批第二志愿"},
     {"student_id": "考生号", "region_id": "学籍所在地", "score": "中考成绩", "evaluation": "综合素质评价",
      "student_name": "姓名", "choice_1": "第一志愿", "choice_2": "第二志愿"},
 ], ids=["学校代码", "志愿N", "第N志愿代码", "考生号"])

@@ -90,9 +90,10 @@ def test_admissions_workbook_is_the_roster_in_chinese(run_out):
     assert list(rows[0]) == ROSTER_HEADER
     got = {r[0]: dict(zip(ROSTER_HEADER, r)) for r in rows[1:]}
     assert sorted(got) == ["1", "2", "3", "4", "5", "6"]
-    assert got["2"] == {"考生号": "2", "姓名": "李二", "性别": "女", "毕业学校": "第一初级中学", "家长电话": "13800000002",
-                        "学籍所在地": "地区R1", "录取结果": "中职录取", "录取学校": "学校S1", "学校代码": "S1",
-                        "录取批次": "第一批次", "志愿序号": 1, "录取日期": "2021-07-20", "确认日期": "2021-07-22"}
+    assert got["2"] == {"考生号": "2", "姓名": "李二", "性别": "女", "毕业学校": "第一初级中学",
+                        "家长电话": "13800000002", "学籍所在地": "地区R1", "录取结果": "中职录取",
+                        "录取学校": "学校S1", "学校代码": "S1", "录取批次": "第一批次", "志愿序号": 1,
+                        "录取日期": "2021-07-20", "确认日期": "2021-07-22"}
     outcomes = {sid: row["录取结果"] for sid, row in got.items()}
     assert outcomes == {"1": "普通高中", "2": "中职录取", "3": "未录取", "4": "未填报志愿", "5": "中职录取",
                         "6": "不符合条件 (R1)"}
@@ -139,7 +140,8 @@ def test_progress_title_from_the_name_the_year_or_a_table_title():
     assert progress_title(plain) == "jz\u30002021年高中阶段教育学校招生进展情况汇总表"
     titled = load_scenario_data(scenario_dict(students=[student("1", 500)], title="焦作市"))
     assert progress_title(titled) == "焦作市\u30002021年高中阶段教育学校招生进展情况汇总表"
-    table = load_scenario_data(scenario_dict(students=[student("1", 500)], title="焦作市2022年高中阶段教育招生进度统计表"))
+    table = load_scenario_data(scenario_dict(students=[student("1", 500)],
+                                             title="焦作市2022年高中阶段教育招生进度统计表"))
     assert progress_title(table) == "焦作市2022年高中阶段教育招生进度统计表"
 
 

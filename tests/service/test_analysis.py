@@ -1,6 +1,6 @@
 """What-if, sweep and bound over HTTP (issue #6): each a job in a worker process, whose files equal what
-`solver.analysis.whatif`, `solver.analysis.sweep` and `solver.analysis.flow` write when called directly; bad changes refused with
-their keys; the analyses table migrated (0002) and a running analysis failed on restart."""
+`solver.analysis.whatif`, `solver.analysis.sweep` and `solver.analysis.flow` write when called directly; bad
+changes refused with their keys; the analyses table migrated (0002) and a running analysis failed on restart."""
 
 from __future__ import annotations
 
@@ -232,8 +232,9 @@ def test_the_token_is_required_when_set(tmp_path, scenario_folder):
         assert c.get("/bound/x", headers=auth).status_code == 404
         assert count_analyses(c) == 0
         paths = c.get("/openapi.json", headers=auth).json()["paths"]
-        assert {"/scenarios/{scenario_id}/whatif", "/whatif/{analysis_id}", "/whatif/{analysis_id}/variant/admissions.csv",
-                "/sweep/{analysis_id}/sweep.html", "/bound/{analysis_id}/flows.csv"} <= paths.keys()
+        assert {"/scenarios/{scenario_id}/whatif", "/whatif/{analysis_id}",
+                "/whatif/{analysis_id}/variant/admissions.csv", "/sweep/{analysis_id}/sweep.html",
+                "/bound/{analysis_id}/flows.csv"} <= paths.keys()
 
 
 # restart and storage --------------------------------------------------------------------------------------------

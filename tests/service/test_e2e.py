@@ -39,7 +39,6 @@ class Server:
         self.tmp = tmp
         self.db = tmp / "service.db"
         self.proc: subprocess.Popen | None = None
-        self.log = None
         self.url = ""
 
     def start(self) -> httpx.Client:
@@ -48,10 +47,10 @@ class Server:
         env["ZHAOSHENG_DATA_DIR"] = str(self.tmp / "data")
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
         self.log_path = self.tmp / f"server-{port}.log"
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
-                                      "--database", f"sqlite:///{self.db}", "--log-level", "warning"],
-                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "wb") as log:  # the server writes to its own copy of the file
+            self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
+                                          "--database", f"sqlite:///{self.db}", "--log-level", "warning"],
+                                         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"
         client = httpx.Client(base_url=self.url, timeout=30)
 
@@ -74,8 +73,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.log:
-            self.log.close()
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -187,7 +187,8 @@ def test_students_view_pages_and_filters(client, finished, generated):
     voc = adm[adm["outcome"] == "vocational"]
     region_id, school_id = voc["region_id"].iloc[0], voc["school_id"].iloc[0]
     page = client.get(f"/runs/{run}/students", params={"outcome": "vocational", "limit": 5, "offset": 3}).json()
-    assert page["total"] == len(voc) and [r["student_id"] for r in page["items"]] == voc["student_id"].iloc[3:8].tolist()
+    assert page["total"] == len(voc)
+    assert [r["student_id"] for r in page["items"]] == voc["student_id"].iloc[3:8].tolist()
     picked = adm[(adm["region_id"] == region_id) & (adm["school_id"] == school_id)]
     page = client.get(f"/runs/{run}/students", params={"region": region_id, "school": school_id, "limit": 1000}).json()
     assert page["total"] == len(picked) > 0
@@ -292,7 +293,8 @@ def test_audit_finds_violations_of_a_tampered_result(client, finished):
     tampered.loc[voc[1], "outcome"] = "unplaced"
     tampered.loc[voc[1], ["school_id", "batch", "choice_rank", "admit_date", "confirm_date"]] = ""
     body = tampered.to_csv(index=False).encode()
-    r = client.post(f"/scenarios/{finished['scenario_id']}/audits", files={"result": ("published.csv", body, "text/csv")})
+    r = client.post(f"/scenarios/{finished['scenario_id']}/audits",
+                    files={"result": ("published.csv", body, "text/csv")})
     assert r.status_code == 201, r.text
     audit = r.json()
     assert audit["status"] == "violations" and audit["violations"]["total"] > 0
@@ -314,7 +316,8 @@ def test_audit_finds_violations_of_a_tampered_result(client, finished):
 def test_audit_of_an_unreadable_result_is_422(client, finished):
     body = b"student_id,school\n1,S001\n"
     before = client.get(f"/scenarios/{finished['scenario_id']}/audits").json()["total"]
-    r = client.post(f"/scenarios/{finished['scenario_id']}/audits", files={"result": ("admissions.csv", body, "text/csv")})
+    r = client.post(f"/scenarios/{finished['scenario_id']}/audits",
+                    files={"result": ("admissions.csv", body, "text/csv")})
     assert r.status_code == 422
     assert {"file": "admissions.csv", "row": 1, "column": "outcome", "clause": "FORMATS admissions.csv"}.items() <= \
         r.json()["problems"][0].items()

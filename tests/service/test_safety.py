@@ -109,7 +109,8 @@ def test_a_chunked_multipart_upload_over_the_limit_is_413(client):
         for _ in range(40):
             yield b"\0" * 10_000
 
-    r = client.post("/scenarios", content=chunks(), headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    r = client.post("/scenarios", content=chunks(),
+                    headers={"content-type": f"multipart/form-data; boundary={boundary}"})
     assert r.status_code == 413
 
 
