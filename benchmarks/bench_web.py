@@ -66,9 +66,9 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen, str, httpx.Client]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHAOSHENG_") or k == "ZHAOSHENG_CACHE"}
     env.update(ZHAOSHENG_DATA_DIR=str(tmp / "data"), ZHAOSHENG_API_TOKEN=TOKEN,
                PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 (open while the server runs)
-    proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    with open(tmp / "server.log", "wb") as log:  # the server writes to its own copy of the file
+        proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     client = httpx.Client(base_url=url, timeout=600, headers={"Authorization": f"Bearer {TOKEN}"})
     for _ in range(300):

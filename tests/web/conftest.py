@@ -61,9 +61,9 @@ class WebServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZHAOSHENG_") or k == "ZHAOSHENG_CACHE"}
         env.update(ZHAOSHENG_DATA_DIR=str(self.tmp / "data"), ZHAOSHENG_API_TOKEN=TOKEN,
                    PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
-        self.log = open(self.tmp / "server.log", "wb")  # noqa: SIM115 (open while the server runs)
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], cwd=ROOT, env=env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        with open(self.tmp / "server.log", "wb") as log:  # the server writes to its own copy of the file
+            self.proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], cwd=ROOT, env=env, stdout=log,
+                                         stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"
         self.client = httpx.Client(base_url=self.url, timeout=60, headers={"Authorization": f"Bearer {TOKEN}"})
         end = time.monotonic() + 60
@@ -86,7 +86,6 @@ class WebServer:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        self.log.close()
 
 
 @pytest.fixture(scope="session", autouse=True)
