@@ -4,7 +4,9 @@ On start it creates the data directory, applies the Alembic migrations, fails th
 process left running, and starts the job manager (`api.service.jobs`); on shutdown it ends the workers.
 When ``ZHAOSHENG_API_TOKEN`` is set, every request needs the bearer token: it is checked first, before
 routing and before a byte of the body is read (`TokenFirst`), so without it an unknown path, a wrong
-method, a malformed body and a 200 MB upload are all 401 alike.  Request bodies above ``max_upload_bytes``
+method, a malformed body and a 200 MB upload are all 401 alike.  The one exception is the workbench's
+static shell (`api.web`: GET of ``/``, ``/index.html`` and ``/static/*``), which holds no data: the page
+loads, asks for the token once, and sends it with every call.  Request bodies above ``max_upload_bytes``
 are refused with 413 before they are read.
 """
 
@@ -27,6 +29,8 @@ from api.service.deps import JobsDep, SessionDep, require_token
 from api.service.jobs import JobManager
 from api.service.routes import analysis, audits, runs, scenarios, trace
 from api.service.schemas import ErrorOut, Health
+from api.web.routes import install as install_workbench
+from api.web.routes import is_public
 
 DESCRIPTION = """Plan and check secondary vocational (中职/技工) admissions under the rules R1-R12 over HTTP:
 upload a scenario (a .zip of the docs/formats.md folder, an .xlsx workbook or JSON), run it with the sequential
@@ -50,7 +54,7 @@ class TokenFirst:
         self.app, self.expected = app, (token or "").encode()
 
     async def __call__(self, scope, receive, send):
-        if not self.expected or scope["type"] not in ("http", "websocket"):
+        if not self.expected or scope["type"] not in ("http", "websocket") or is_public(scope):
             return await self.app(scope, receive, send)
         header = dict(scope.get("headers") or ()).get(b"authorization", b"")
         scheme, _, given = header.partition(b" ")
@@ -138,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audits.router)
     app.include_router(analysis.router)
     app.include_router(trace.router)
+    install_workbench(app)  # the planners' page at / (api.web), and GET /template.xlsx
 
     @app.get("/health", response_model=Health, tags=["service"])
     def health(session: SessionDep, jobs: JobsDep) -> Health:

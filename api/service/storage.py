@@ -49,6 +49,7 @@ from api.service.db import (
     ScenarioRecord,
     ViolationRecord,
 )
+from solver.analysis.jobs import ANALYSIS_NAMES
 
 INSERT_CHUNK = 20_000
 ADMISSION_FIELDS = ("student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",
@@ -192,7 +193,7 @@ def remove_folders(folders) -> None:
 
 # jobs and their scenario -------------------------------------------------------------------------------------
 
-KINDS = {"whatif": "what-if", "sweep": "sweep", "bound": "bound"}
+KINDS = ANALYSIS_NAMES
 
 
 def lock_scenario(conn: Connection, scenario_id: str) -> bool:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 AnalysisKind = Literal["whatif", "sweep", "bound"]
 ANALYSIS_KINDS: tuple[AnalysisKind, ...] = get_args(AnalysisKind)
+ANALYSIS_NAMES: dict[AnalysisKind, str] = {"whatif": "what-if", "sweep": "sweep", "bound": "bound"}  # in messages
 Params = Mapping[str, Any]  # JSON values, as the service stores them
 Report = TypeVar("Report", "WhatIfReport", "SweepReport", "BoundReport")
 

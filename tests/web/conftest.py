@@ -21,31 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "web-test-token"
 
 
-# The server: `zhaosheng serve` once app.py installs the workbench; until then the same app with the workbench
-# and the token middleware's exemption for the static shell added here, as app.py will add them.
-SERVE = """
-import sys
-import uvicorn
-from api.service import Settings
-from api.service import app as service
-from api.web.routes import install, is_public
-
-if not any(getattr(r, "path", None) == "/" for r in service.create_app(Settings()).routes):
-    class TokenFirst(service.TokenFirst):
-        async def __call__(self, scope, receive, send):
-            if self.expected and is_public(scope):
-                return await self.app(scope, receive, send)
-            return await super().__call__(scope, receive, send)
-
-    service.TokenFirst = TokenFirst
-    app = service.create_app(Settings())
-    install(app)
-else:
-    app = service.create_app(Settings())
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
-"""
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -62,7 +37,8 @@ class WebServer:
         env.update(ZHAOSHENG_DATA_DIR=str(self.tmp / "data"), ZHAOSHENG_API_TOKEN=TOKEN,
                    PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
         with open(self.tmp / "server.log", "wb") as log:  # the server writes to its own copy of the file
-            self.proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], cwd=ROOT, env=env, stdout=log,
+            self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
+                                          "--log-level", "warning"], cwd=ROOT, env=env, stdout=log,
                                          stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"
         self.client = httpx.Client(base_url=self.url, timeout=60, headers={"Authorization": f"Bearer {TOKEN}"})

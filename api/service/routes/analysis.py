@@ -39,13 +39,14 @@ from api.service.errors import ProblemsError
 from api.service.routes.common import Responses, queue_job
 from api.service.routes.scenarios import find_scenario
 from api.service.schemas import AnalysisOut, ErrorOut, RunProgress, SweepCreate, WhatIfCreate, elapsed_seconds
+from solver.analysis.jobs import ANALYSIS_KINDS, ANALYSIS_NAMES, AnalysisKind
 
 router = APIRouter(tags=["analysis"])
 
 CSV, XLSX, JSON = "text/csv; charset=utf-8", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", \
     "application/json"
 PNG, HTML = "image/png", "text/html; charset=utf-8"
-FILES = {  # the CLI's files of each kind (README, "What-if, sweep, bound")
+FILES: dict[str, dict[str, str]] = {  # the CLI's files of each kind (README, "What-if, sweep, bound")
     "whatif": {"changes.csv": CSV, "regions_compare.csv": CSV, "schools_compare.csv": CSV,
                "schools_by_batch_compare.csv": CSV, "whatif.xlsx": XLSX, "summary.json": JSON},
     "sweep": {"sweep.csv": CSV, "sweep.png": PNG, "sweep.html": HTML, "summary.json": JSON},
@@ -65,7 +66,7 @@ QUEUED_OR_FULL: Responses = {
           "description": "max_queued_jobs runs and analyses are waiting: try again after Retry-After seconds"},
 }
 NOT_ENDED: Responses = {404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "the analysis has not ended"}}
-NAMES = {"whatif": "what-if", "sweep": "sweep", "bound": "bound"}
+NAMES = ANALYSIS_NAMES
 
 
 # checks that need no scenario -----------------------------------------------------------------------------
@@ -158,14 +159,14 @@ def _file_links(record: AnalysisRecord, data_dir: Path) -> dict[str, str]:
     return files
 
 
-def _get(session, kind: str, analysis_id: str) -> AnalysisRecord:
+def _get(session, kind: AnalysisKind, analysis_id: str) -> AnalysisRecord:
     record = session.get(AnalysisRecord, analysis_id)
     if record is None or record.kind != kind:
         raise HTTPException(404, f"no {NAMES[kind]} {analysis_id!r}")
     return record
 
 
-def _queue(session, settings, jobs, response: Response, kind: str, scenario, scenario_id: str,
+def _queue(session, settings, jobs, response: Response, kind: AnalysisKind, scenario, scenario_id: str,
            params: dict) -> AnalysisOut:
     record = AnalysisRecord(id=storage.new_id(), kind=kind, scenario_id=scenario_id, params=params, status=QUEUED,
                             cancelled=False, created_at=utcnow())
@@ -221,7 +222,7 @@ def create_bound(scenario_id: str, session: SessionDep, settings: SettingsDep, j
 
 # following, and the files --------------------------------------------------------------------------------
 
-def _status_route(kind: str) -> None:
+def _status_route(kind: AnalysisKind) -> None:
     def get_analysis(analysis_id: str, session: SessionDep, settings: SettingsDep) -> AnalysisOut:
         return analysis_out(session, _get(session, kind, analysis_id), settings.data_dir)
 
@@ -266,7 +267,7 @@ def _status_route(kind: str) -> None:
                          responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "it is active"}})
 
 
-def _file_route(kind: str, name: str, media_type: str, side: str | None = None) -> None:
+def _file_route(kind: AnalysisKind, name: str, media_type: str, side: str | None = None) -> None:
     path_in = f"{side}/{name}" if side else name
 
     def download(analysis_id: str, session: SessionDep, settings: SettingsDep) -> Response:
@@ -290,9 +291,9 @@ def _file_route(kind: str, name: str, media_type: str, side: str | None = None) 
                                     **NOT_ENDED})
 
 
-for _kind, _files in FILES.items():
+for _kind in ANALYSIS_KINDS:
     _status_route(_kind)
-    for _name, _media in {**_files, "errors.csv": CSV}.items():
+    for _name, _media in {**FILES[_kind], "errors.csv": CSV}.items():
         _file_route(_kind, _name, _media)
 for _side in SIDES:
     for _name, _media in SIDE_FILES.items():
