@@ -76,6 +76,7 @@ class AdmissionRecord(Base):
         Index("ix_admissions_school", "run_id", "school_id", "pos"),
         Index("ix_admissions_outcome", "run_id", "outcome", "pos"),
         Index("ix_admissions_student", "run_id", "student_id"),
+        Index("ix_admissions_score", "run_id", "score", "student_id"),  # the students sorted by score
     )
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
@@ -88,6 +89,7 @@ class AdmissionRecord(Base):
     choice_rank: Mapped[int | None] = mapped_column(Integer)
     admit_date: Mapped[str | None] = mapped_column(String(10))
     confirm_date: Mapped[str | None] = mapped_column(String(10))
+    score: Mapped[float | None] = mapped_column(Float)  # the student's 中考成绩 (for sorting; none before 0004)
 
 
 class FigureRecord(Base):

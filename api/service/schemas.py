@@ -144,6 +144,7 @@ class AdmissionOut(BaseModel):
     choice_rank: int | None = None
     admit_date: str | None = None
     confirm_date: str | None = None
+    score: float | None = Field(None, description="the student's score (中考成绩)")
 
 
 class ViolationOut(BaseModel):

@@ -53,7 +53,7 @@ from solver.analysis.jobs import ANALYSIS_NAMES
 
 INSERT_CHUNK = 20_000
 ADMISSION_FIELDS = ("student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",
-                    "confirm_date")
+                    "confirm_date", "score")
 VIOLATION_FIELDS = ("rule", "student_id", "school_id", "batch", "other_student_id", "detail")
 
 
@@ -78,6 +78,28 @@ class Totals:
 
 
 totals = Totals()
+
+
+class Kept:
+    """Values computed once per key (a finished run's figure columns: they never change), bounded."""
+
+    def __init__(self, size: int = 2_000):
+        self.size, self.lock = size, threading.Lock()
+        self.values: dict[tuple[object, ...], dict[str, str]] = {}
+
+    def get(self, key: tuple[object, ...], compute: Callable[[], dict[str, str]]) -> dict[str, str]:
+        with self.lock:
+            if key in self.values:
+                return self.values[key]
+        value = compute()
+        with self.lock:
+            if len(self.values) >= self.size:
+                self.values.clear()
+            self.values[key] = value
+        return value
+
+
+figure_columns = Kept()  # (kind, run_id) -> column -> "number" | "text"
 
 
 def new_id() -> str:
@@ -107,9 +129,10 @@ def records(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
 
 
-def _rows(frame: pd.DataFrame, fields: tuple[str, ...], key: str, owner: str, ints: tuple[str, ...] = ()) -> list[dict]:
-    """Insert parameters, column by column: text (empty cells as null) or whole numbers, Python objects
-    only (database drivers do not bind numpy scalars)."""
+def _rows(frame: pd.DataFrame, fields: tuple[str, ...], key: str, owner: str, ints: tuple[str, ...] = (),
+          floats: tuple[str, ...] = ()) -> list[dict]:
+    """Insert parameters, column by column: text (empty cells as null), whole numbers or numbers, Python
+    objects only (database drivers do not bind numpy scalars)."""
     n = len(frame)
     cols = []
     for f in fields:
@@ -117,6 +140,8 @@ def _rows(frame: pd.DataFrame, fields: tuple[str, ...], key: str, owner: str, in
             cols.append([None] * n)
         elif f in ints:
             cols.append(_objects(frame[f].astype("Int64")).tolist())
+        elif f in floats:
+            cols.append(_objects(pd.to_numeric(frame[f], errors="coerce").astype("Float64")).tolist())
         else:
             text = _objects(frame[f].astype("str"))
             text[text == ""] = None
@@ -136,12 +161,20 @@ def _insert(conn: Connection, table, rows: list[dict]) -> None:
         conn.execute(insert(table), rows[start:start + INSERT_CHUNK])
 
 
+def with_scores(admissions: pd.DataFrame, students: pd.DataFrame) -> pd.DataFrame:
+    """admissions.csv's rows with each student's score (中考成绩) from the scenario, for sorting by it."""
+    scores = pd.Series(students["score"].to_numpy(), index=students["student_id"].astype(str).to_numpy())
+    scores = scores[~scores.index.duplicated()]
+    return admissions.assign(score=scores.reindex(admissions["student_id"].astype(str).to_numpy()).to_numpy())
+
+
 def store_run_tables(conn: Connection, run_id: str, admissions: pd.DataFrame, schools: pd.DataFrame,
                      regions: pd.DataFrame, subquotas: pd.DataFrame) -> None:
-    """The admissions as rows (for the filtered, paged student view) and the figures as JSON rows."""
+    """The admissions as rows (for the filtered, sorted, paged student view; their ``score`` when the
+    frame has one, `with_scores`) and the figures as JSON rows."""
     clear_run_tables(conn, run_id)
     _insert(conn, AdmissionRecord.__table__,
-            _rows(admissions, ADMISSION_FIELDS, "run_id", run_id, ints=("batch", "choice_rank")))
+            _rows(admissions, ADMISSION_FIELDS, "run_id", run_id, ints=("batch", "choice_rank"), floats=("score",)))
     figures = []
     for kind, frame, key in (("schools", schools, "school_id"), ("regions", regions, "region_id"),
                              ("subquotas", subquotas, "school_id")):

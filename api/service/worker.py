@@ -37,7 +37,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.service.db import DONE, FAILED, RUNNING, AnalysisRecord, AuditRecord, RunRecord, make_engine, utcnow
-from api.service.storage import analysis_dir, audit_dir, records, run_dir, store_run_tables, store_violations
+from api.service.storage import (
+    analysis_dir,
+    audit_dir,
+    records,
+    run_dir,
+    store_run_tables,
+    store_violations,
+    with_scores,
+)
 
 if TYPE_CHECKING:
     from models.problems import Problem
@@ -172,8 +180,8 @@ def run_worker(run_id: str, db_url: str, data_dir: str, source: Source, engine: 
             summary = json.loads((files / "summary.json").read_text(encoding="utf-8"))
             reporter.phase("storing the tables")
             with db.begin() as conn:
-                store_run_tables(conn, run_id, output.result.admissions, output.schools, output.regions,
-                                 output.subquotas)
+                store_run_tables(conn, run_id, with_scores(output.result.admissions, sc.students), output.schools,
+                                 output.regions, output.subquotas)
                 _publish(files, out_dir)
                 published = True
                 done = conn.execute(update(RunRecord).where(RunRecord.id == run_id, RunRecord.status == RUNNING)

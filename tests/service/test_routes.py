@@ -217,6 +217,57 @@ def test_schools_and_regions_views(client, finished):
     assert regions["total"] == 3 and {"general_vocational_ratio", "enrollment_rate"} <= set(regions["items"][0])
 
 
+def _all_pages(client, path: str, params: dict, limit: int) -> list[dict]:
+    rows: list[dict] = []
+    while True:
+        page = client.get(path, params={**params, "offset": len(rows), "limit": limit}).json()
+        rows += page["items"]
+        if len(rows) >= page["total"] or not page["items"]:
+            return rows
+
+
+def test_students_sorted_on_the_server_across_pages(client, finished, generated):
+    """sort=-score (or sort=score&order=desc): the pages, joined, are the whole table sorted by score with
+    ties by student_id; any column sorts, an unknown one is 422."""
+    run = finished["id"]
+    students = load_scenario(generated).students
+    score = dict(zip(students["student_id"].astype(str), students["score"].astype(float)))
+    adm = read_result_csv(_saved(client, run, "admissions.csv"))
+    expected = sorted(adm["student_id"].astype(str), key=lambda s: (score[s], s), reverse=True)
+    for params in ({"sort": "-score"}, {"sort": "score", "order": "desc"}):
+        rows = _all_pages(client, f"/runs/{run}/students", params, 97)
+        assert [r["student_id"] for r in rows] == expected
+        assert [r["score"] for r in rows] == [score[s] for s in expected]
+    rows = _all_pages(client, f"/runs/{run}/students", {"sort": "score"}, 250)
+    assert [r["student_id"] for r in rows] == expected[::-1]
+    voc = _all_pages(client, f"/runs/{run}/students", {"outcome": "vocational", "sort": "-school_id"}, 40)
+    keys = [(r["school_id"], r["student_id"]) for r in voc]
+    assert keys == sorted(keys, reverse=True) and len(voc) == int((adm["outcome"] == "vocational").sum())
+    r = client.get(f"/runs/{run}/students", params={"sort": "password"})
+    assert r.status_code == 422 and r.json()["problems"][0]["column"] == "query.sort"
+    assert client.get(f"/runs/{run}/students", params={"sort": "-score", "order": "asc"}).status_code == 422
+    assert client.get(f"/runs/{run}/students", params={"sort": "score", "order": "up"}).status_code == 422
+
+
+def test_schools_regions_and_subquotas_sorted_on_the_server(client, finished):
+    run = finished["id"]
+    schools = pd.read_csv(_saved(client, run, "schools.csv"), dtype={"school_id": str}, encoding="utf-8-sig")
+    rows = _all_pages(client, f"/runs/{run}/schools", {"sort": "-fill_rate"}, 4)
+    expected = sorted(zip(schools["fill_rate"], schools["school_id"]), reverse=True)
+    assert [(r["fill_rate"], r["school_id"]) for r in rows] == expected
+    rows = _all_pages(client, f"/runs/{run}/schools", {"sort": "name"}, 4)
+    assert [r["name"] for r in rows] == sorted(schools["name"])
+    rows = _all_pages(client, f"/runs/{run}/schools", {"sort": "quota", "order": "desc"}, 1)
+    assert [r["quota"] for r in rows] == sorted(schools["quota"], reverse=True)
+    regions = _all_pages(client, f"/runs/{run}/regions", {"sort": "-graduates"}, 2)
+    assert [r["graduates"] for r in regions] == sorted((r["graduates"] for r in regions), reverse=True)
+    assert len(regions) == 3
+    assert client.get(f"/runs/{run}/subquotas", params={"sort": "-quota"}).status_code == 200
+    r = client.get(f"/runs/{run}/schools", params={"sort": "nope"})
+    assert r.status_code == 422 and "fill_rate" in r.json()["problems"][0]["message"]
+    assert client.get(f"/runs/{run}/regions", params={"sort": "-nope"}).status_code == 422
+
+
 def test_run_requests_are_validated(client, finished):
     scenario = finished["scenario_id"]
     r = client.post(f"/scenarios/{scenario}/runs", json={"engine": "fast"})

@@ -162,6 +162,37 @@ def test_the_results_page_shows_the_region_table_chart_and_paged_tables(signed_i
     no_errors(console_errors)
 
 
+def test_sorting_the_students_by_score_asks_the_server(signed_in, server, city, console_errors, shot):
+    """The column headers sort the whole table on the server, not the page shown: sorted by score
+    (descending), page 1 starts with the best student even though the file's order has them later."""
+    page = signed_in
+    _, run, _ = city
+    everyone = server.client.get(f"/runs/{run}/students", params={"limit": 1000}).json()["items"]
+    everyone += server.client.get(f"/runs/{run}/students", params={"offset": 1000, "limit": 1000}).json()["items"]
+    best = max(everyone, key=lambda s: (s["score"], s["student_id"]))
+    assert [s["student_id"] for s in everyone].index(best["student_id"]) >= 20  # not on the first page unsorted
+    page.goto(f"{server.url}/#/results/{run}")
+    students = page.locator("#students-table")
+    expect(students).to_have_attribute("data-total", "1500", timeout=TIMEOUT)
+    expect(students.locator("tbody tr").first).not_to_contain_text(best["student_id"])
+    header = students.get_by_role("button", name="中考成绩")
+    header.click()
+    expect(students).to_have_attribute("data-sort", "score")
+    header = students.get_by_role("button", name="中考成绩")
+    header.click()
+    expect(students).to_have_attribute("data-sort", "-score")
+    expect(students.locator("th[aria-sort=descending]")).to_contain_text("中考成绩")
+    expect(students.locator("tbody tr").first).to_contain_text(best["student_id"])
+    expect(students.locator(".page-info")).to_contain_text("第 1–20 行，共 1,500 行")
+    expect(students.get_by_role("button", name="中考成绩")).to_be_focused()  # keyboard users stay on the header
+    students.get_by_role("button", name="下一页").click()
+    expect(students.locator(".page-info")).to_contain_text("第 21–40 行")
+    second = [float(x) for x in students.locator("tbody tr td:nth-child(2)").all_inner_texts()]
+    assert second == sorted(second, reverse=True) and max(second) <= best["score"]
+    shot("results-sorted")
+    no_errors(console_errors)
+
+
 def test_the_trace_explains_a_rejection(signed_in, server, city, console_errors, shot):
     page = signed_in
     _, run, _ = city

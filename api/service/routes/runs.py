@@ -10,6 +10,7 @@ time limit, a cancel, or an interrupted server).  A cancelled run is failed with
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response, status
@@ -39,6 +40,11 @@ MAX_PAGE = 1000
 Offset = Annotated[int, Query(ge=0, le=10**9, description="rows to skip")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="rows per page")]
 Id = Annotated[str | None, Query(max_length=200)]
+Sort = Annotated[str | None, Query(max_length=100, description="the column to sort by (-column: descending); "
+                                  "ties in the id's order; without it, the file's order")]
+Order = Annotated[Literal["asc", "desc"] | None, Query(description="the sort's direction (asc by default)")]
+STUDENT_SORTS = ("student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",
+                 "confirm_date", "score")
 NOT_FOUND: Responses = {404: {"model": ErrorOut}}
 NOT_DONE: Responses = {404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "the run is not done"}}
 QUEUE_FULL: Responses = {
@@ -169,16 +175,50 @@ def delete_run(run_id: str, session: SessionDep, settings: SettingsDep) -> Respo
 
 # results as JSON -----------------------------------------------------------------------------------------
 
+def parse_sort(sort: str | None, order: str | None, known: Iterable[str]) -> tuple[str, bool] | None:
+    """(column, descending) of ``sort=column&order=asc|desc`` or ``sort=-column``; None without ``sort``.
+    422 for a column that is not one of ``known``, or ``-column`` with ``order=asc``."""
+    if sort is None:
+        return None
+    name, minus = sort.removeprefix("-"), sort.startswith("-")
+    known = list(known)
+    if name not in known:
+        raise ProblemsError(f"cannot sort by {name!r}", [_query_problem("query.sort", sort, "unknown column; one of "
+                                                                        + ", ".join(known))])
+    if minus and order == "asc":
+        raise ProblemsError("conflicting sort order", [_query_problem("query.order", order,
+                                                                      "-column sorts descending; drop order=asc")])
+    return name, minus or order == "desc"
+
+
+def _query_problem(column: str, value: str, message: str) -> dict:
+    return {"severity": "error", "file": "request", "row": None, "column": column, "value": value[:200],
+            "clause": "API", "message": message}
+
+
+def _ordered(expr, descending: bool):
+    """A sort key with empty values as the lowest (first ascending, last descending) on every database."""
+    return expr.desc().nulls_last() if descending else expr.asc().nulls_first()
+
+
 @router.get("/runs/{run_id}/students", response_model=Page[AdmissionOut], responses=NOT_DONE)
 def list_students(run_id: str, session: SessionDep,
                   region: Annotated[Id, Query(description="region_id (学籍所在地)")] = None,
                   school: Annotated[Id, Query(description="school_id of the admission")] = None,
                   outcome: Literal["general", "vocational", "unplaced", "ineligible", "none"] | None = None,
                   student: Annotated[Id, Query(description="one student_id")] = None,
+                  sort: Sort = None, order: Order = None,
                   offset: Offset = 0, limit: Limit = 100) -> Page[AdmissionOut]:
-    """admissions.csv as pages of JSON, in the file's order, filtered by region, school, outcome or student."""
+    """admissions.csv as pages of JSON, filtered by region, school, outcome or student; in the file's order,
+    or sorted by a column (``sort=score&order=desc`` or ``sort=-score``: student_id, region_id, outcome,
+    school_id, batch, choice_rank, admit_date, confirm_date, score), ties by student_id, empty values lowest."""
+    sorting = parse_sort(sort, order, STUDENT_SORTS)
     _done_run(session, run_id)
     a = AdmissionRecord
+    if sorting is None:
+        order_by = [a.pos]
+    else:
+        order_by = [_ordered(getattr(a, sorting[0]), sorting[1]), _ordered(a.student_id, sorting[1])]
     conditions = [a.run_id == run_id]
     for column, value in ((a.region_id, region), (a.school_id, school), (a.outcome, outcome), (a.student_id, student)):
         if value is not None:
@@ -186,14 +226,42 @@ def list_students(run_id: str, session: SessionDep,
     total = storage.totals.get(("students", run_id, region, school, outcome, student),
                                lambda: session.scalar(select(func.count()).select_from(a).where(*conditions)))
     rows = session.execute(select(a.student_id, a.region_id, a.outcome, a.school_id, a.batch, a.choice_rank,
-                                  a.admit_date, a.confirm_date)
-                           .where(*conditions).order_by(a.pos).offset(offset).limit(limit)).all()
+                                  a.admit_date, a.confirm_date, a.score)
+                           .where(*conditions).order_by(*order_by).offset(offset).limit(limit)).all()
     return Page(total=total, offset=offset, limit=limit, items=[AdmissionOut(**r._mapping) for r in rows])
 
 
+def _figure_order(session, run_id: str, kind: str, sort: str | None, order: str | None) -> list:
+    """The figures' order: the file's, or by one of their columns (a number or a text as the rows hold it),
+    ties by the school or region id, then the file's order."""
+    f = FigureRecord
+    if sort is None:
+        return [f.pos]
+    columns = storage.figure_columns.get((kind, run_id), lambda: _column_types(session, run_id, kind))
+    if not columns:  # no rows: nothing to sort
+        return [f.pos]
+    name, descending = parse_sort(sort, order, columns) or (sort, False)
+    value = f.data[name].as_string() if columns[name] == "text" else f.data[name].as_float()
+    return [_ordered(value, descending), _ordered(f.key, descending), _ordered(f.pos, descending)]
+
+
+def _column_types(session, run_id: str, kind: str) -> dict[str, str]:
+    """Each column of a run's figures of one kind: "number" or "text" (by the values the rows hold)."""
+    f = FigureRecord
+    types: dict[str, str] = {}
+    for data in session.scalars(select(f.data).where(f.run_id == run_id, f.kind == kind)):
+        for name, value in data.items():
+            if value is not None and (isinstance(value, (str, bool)) or types.get(name) == "text"):
+                types[name] = "text"
+            else:
+                types.setdefault(name, "number")
+    return types
+
+
 def _figures(session, run_id: str, kind: str, region: str | None, key: str | None, offset: int,
-             limit: int) -> Page[dict]:
+             limit: int, sort: str | None = None, order: str | None = None) -> Page[dict]:
     _done_run(session, run_id)
+    order_by = _figure_order(session, run_id, kind, sort, order)
     f = FigureRecord
     conditions = [f.run_id == run_id, f.kind == kind]
     if region is not None:
@@ -202,7 +270,7 @@ def _figures(session, run_id: str, kind: str, region: str | None, key: str | Non
         conditions.append(f.key == key)
     total = storage.totals.get((kind, run_id, region, key),
                                lambda: session.scalar(select(func.count()).select_from(f).where(*conditions)))
-    rows = session.scalars(select(f.data).where(*conditions).order_by(f.pos).offset(offset).limit(limit)).all()
+    rows = session.scalars(select(f.data).where(*conditions).order_by(*order_by).offset(offset).limit(limit)).all()
     return Page(total=total, offset=offset, limit=limit, items=list(rows))
 
 
@@ -210,23 +278,29 @@ def _figures(session, run_id: str, kind: str, region: str | None, key: str | Non
 def list_schools(run_id: str, session: SessionDep,
                  region: Annotated[Id, Query(description="the school's region")] = None,
                  school: Annotated[Id, Query(description="one school_id")] = None,
+                 sort: Sort = None, order: Order = None,
                  offset: Offset = 0, limit: Limit = 100) -> Page[dict]:
     """schools.csv as pages of JSON: quota, applicants by batch and rank, offers, confirmed, vacancies,
-    fill rate, cutoffs."""
-    return _figures(session, run_id, "schools", region, school, offset, limit)
+    fill rate, cutoffs; in the file's order or sorted by any of its columns (``sort=fill_rate&order=desc``
+    or ``sort=-fill_rate``), ties by school_id, empty values lowest."""
+    return _figures(session, run_id, "schools", region, school, offset, limit, sort, order)
 
 
 @router.get("/runs/{run_id}/regions", response_model=Page[dict], responses=NOT_DONE)
-def list_regions(run_id: str, session: SessionDep, offset: Offset = 0, limit: Limit = 100) -> Page[dict]:
-    """regions.csv as JSON: graduates, general, vocational, unplaced, 普职比, enrollment rate per region."""
-    return _figures(session, run_id, "regions", None, None, offset, limit)
+def list_regions(run_id: str, session: SessionDep, sort: Sort = None, order: Order = None, offset: Offset = 0,
+                 limit: Limit = 100) -> Page[dict]:
+    """regions.csv as JSON: graduates, general, vocational, unplaced, 普职比, enrollment rate per region;
+    sorted by any of its columns as the schools are."""
+    return _figures(session, run_id, "regions", None, None, offset, limit, sort, order)
 
 
 @router.get("/runs/{run_id}/subquotas", response_model=Page[dict], responses=NOT_DONE)
 def list_subquotas(run_id: str, session: SessionDep, region: Annotated[Id, Query()] = None,
-                   school: Annotated[Id, Query()] = None, offset: Offset = 0, limit: Limit = 100) -> Page[dict]:
-    """subquotas.csv as JSON: per regional sub-quota, quota, confirmed and vacancies."""
-    return _figures(session, run_id, "subquotas", region, school, offset, limit)
+                   school: Annotated[Id, Query()] = None, sort: Sort = None, order: Order = None,
+                   offset: Offset = 0, limit: Limit = 100) -> Page[dict]:
+    """subquotas.csv as JSON: per regional sub-quota, quota, confirmed and vacancies; sorted by any of its
+    columns as the schools are."""
+    return _figures(session, run_id, "subquotas", region, school, offset, limit, sort, order)
 
 
 # the CLI's files ---------------------------------------------------------------------------------------------

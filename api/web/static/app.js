@@ -35,7 +35,7 @@ const SCHOOL_COLUMNS = [
   ["confirmed", "确认录取", count], ["declined", "放弃", count], ["vacancies", "空额", count], ["fill_rate", "完成率", pct],
 ];
 const STUDENT_COLUMNS = [
-  ["student_id", "考生号"], ["region_id", "学籍所在地"], ["outcome", "录取结果", (v) => OUTCOMES[v] || v],
+  ["student_id", "考生号"], ["score", "中考成绩"], ["region_id", "学籍所在地"], ["outcome", "录取结果", (v) => OUTCOMES[v] || v],
   ["school_id", "录取学校"], ["batch", "批次"], ["choice_rank", "志愿序号"], ["admit_date", "录取日期"],
   ["confirm_date", "确认日期"],
 ];
@@ -211,8 +211,9 @@ function toCsv(rows, columns) {
     ...rows.map((r) => columns.map(([k]) => q(r[k])).join(","))].join("\r\n") + "\r\n";
 }
 
-/** A table of rows with columns [key, label, format?]; numbers right-aligned; optional sorting of the rows shown. */
-function table(rows, columns, { caption, sortable = false, rowClass, cell } = {}) {
+/** A table of rows with columns [key, label, format?]; numbers right-aligned; optional sorting of the rows shown,
+    or, with `server` ({key, desc, keys, onSort}), headers that ask the server for the table sorted by that column. */
+function table(rows, columns, { caption, sortable = false, rowClass, cell, server } = {}) {
   const tbody = h("tbody");
   let sortKey = null, sortDir = 1;
   const numeric = (k) => rows.some((r) => typeof r[k] === "number");
@@ -237,6 +238,14 @@ function table(rows, columns, { caption, sortable = false, rowClass, cell } = {}
     if (!shown.length) tbody.append(h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, "没有数据。")));
   };
   const head = h("tr", {}, columns.map(([k, label]) => {
+    if (server) {
+      if (!server.keys.includes(k)) return h("th", { scope: "col", class: numeric(k) ? "num" : null }, label);
+      const mine = server.key === k;
+      return h("th", { scope: "col", class: numeric(k) ? "num" : null,
+                       "aria-sort": mine ? (server.desc ? "descending" : "ascending") : "none" },
+        h("button", { type: "button", class: "sort", "data-sort": k, title: "按此列排序（全部数据，再点一次反向）",
+                      onclick: () => server.onSort(k) }, label));
+    }
     const th = h("th", { scope: "col", class: numeric(k) ? "num" : null }, sortable ? null : label);
     if (sortable) {
       th.setAttribute("aria-sort", "none");
@@ -497,19 +506,30 @@ function pager(state, total, onChange) {
     size);
 }
 
-/** A table paged on the server: `path` answers {total, items}; filters are the query. */
-function pagedTable({ path, columns, filters, caption, id, cell, columnsOf }) {
-  const state = { offset: 0, limit: 20 };
+/** A table paged and sorted on the server: `path` answers {total, items} (sort=column&order=asc|desc); filters
+    are the query; `sortKeys` the columns the server sorts by (all shown columns when not given). */
+function pagedTable({ path, columns, filters, caption, id, cell, columnsOf, sortKeys }) {
+  const state = { offset: 0, limit: 20, sort: null, desc: false };
   const wrap = h("div", { id });
   const load = async () => {
     const q = new URLSearchParams({ offset: state.offset, limit: state.limit });
+    if (state.sort) { q.set("sort", state.sort); q.set("order", state.desc ? "desc" : "asc"); }
     for (const [k, v] of Object.entries(filters())) if (v) q.set(k, v);
     wrap.setAttribute("aria-busy", "true");
     const page = await api(`${path}?${q}`);
     const cols = columnsOf ? columnsOf(page.items) : columns;
-    wrap.replaceChildren(table(page.items, cols, { caption, sortable: true, cell }), pager(state, page.total, () => load().catch(report)));
+    const refocus = document.activeElement && wrap.contains(document.activeElement) ? document.activeElement.dataset.sort : null;
+    const server = { key: state.sort, desc: state.desc, keys: sortKeys || cols.map(([k]) => k), onSort: (k) => {
+      state.desc = state.sort === k ? !state.desc : false;
+      state.sort = k;
+      state.offset = 0;
+      load().catch(report);
+    } };
+    wrap.replaceChildren(table(page.items, cols, { caption, cell, server }), pager(state, page.total, () => load().catch(report)));
+    if (refocus) wrap.querySelector(`button[data-sort="${refocus}"]`)?.focus();
     wrap.setAttribute("aria-busy", "false");
     wrap.setAttribute("data-total", page.total);
+    wrap.setAttribute("data-sort", state.sort ? (state.desc ? "-" : "") + state.sort : "");
   };
   return { el: wrap, load, reset: () => { state.offset = 0; return load(); } };
 }
@@ -580,7 +600,7 @@ async function viewResults(id) {
   const students = pagedTable({ path: `/runs/${id}/students`, id: "students-table", caption: "考生录取表",
     filters: () => ({ region: studentRegion.value, outcome: studentOutcome.value, school: studentSchool.value.trim(),
                       student: studentId.value.trim() }),
-    columns: [...STUDENT_COLUMNS, ["why", "为什么"]],
+    columns: [...STUDENT_COLUMNS, ["why", "为什么"]], sortKeys: STUDENT_COLUMNS.map(([k]) => k),
     cell: (r, k) => k === "why" ? h("td", {}, h("a", { href: `#/why?run=${id}&student=${encodeURIComponent(r.student_id)}` }, "查看原因")) : null });
   const filterForm = (fields, paged) => {
     const f = h("form", { class: "toolbar" }, fields, h("button", { type: "submit" }, "筛选"));
