@@ -15,8 +15,8 @@ from rich.table import Table
 
 from api.cli.common import console, err_console, load, progress_display, show_problems
 from models import ScenarioError
-from solver.analysis.plan import OBJECTIVES, PlanError, PlanReport, parse_change, read_school_max, write_plan
-from solver.analysis.plan import plan_quotas as plan
+from solver.analysis.jobs import run_analysis
+from solver.analysis.plan import OBJECTIVES, PlanError, PlanReport, parse_change, read_school_max
 
 
 @click.command("plan-quotas")
@@ -45,8 +45,11 @@ def plan_quotas(scenario: str, total: int | None, objective: str, min_change: st
     out_dir = out_dir or Path("results") / f"{Path(scenario).stem}-plan"
     started = time.perf_counter()
     try:
-        lo, hi = parse_change(min_change), parse_change(max_change)
+        parse_change(min_change), parse_change(max_change)  # bad input before the scenario is loaded
         limits = read_school_max(school_max) if school_max else None
+        params = {"total": total, "objective": objective, "min_change": min_change, "max_change": max_change,
+                  "school_max": None if limits is None else limits.to_dict("records"),
+                  "target_share": target_share, "time_limit": time_limit, "threads": workers}
         with progress_display(quiet) as progress:
             sc = load(scenario, progress)
             task = progress.add_task("planning", total=None)
@@ -54,10 +57,8 @@ def plan_quotas(scenario: str, total: int | None, objective: str, min_change: st
             def say(what: str) -> None:
                 progress.update(task, description=what[:90])
 
-            report = plan(sc, total, objective, min_change=lo, max_change=hi, school_max=limits,
-                          target_share=target_share, time_limit=time_limit, workers=workers, progress=say)
-            progress.update(task, description="writing the plan")
-            write_plan(report, out_dir)
+            # the one dispatch the service's POST /scenarios/{id}/plan calls too
+            report = run_analysis("plan", sc, params, out_dir, phase=say).report
     except ScenarioError as exc:
         show_problems(exc.problems)
         sys.exit(2)

@@ -386,7 +386,9 @@ class JobManager:
         self._launch(row.id, process, limit, RunRecord)
 
     def _start_analysis(self, row) -> None:
-        limit = self.settings.max_time_limit + self.settings.run_grace
+        # a plan has its own time limit (at most max_time_limit, checked when queued); the others the server's
+        own = (row.params or {}).get("time_limit") if row.kind == "plan" else None
+        limit = min(float(own or self.settings.max_time_limit), self.settings.max_time_limit) + self.settings.run_grace
         process = self.ctx.Process(target=analysis_worker, name=f"zhaosheng-{row.kind}-{row.id[:8]}",
                                    args=(row.id, row.kind, dict(row.params or {}), self.settings.db_url,
                                          str(self.settings.data_dir), self._source(row.scenario_id), os.getpid(),

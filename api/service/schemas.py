@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 from solver.analysis.jobs import AnalysisKind
+from solver.analysis.plan.objectives import OBJECTIVES
 from solver.run import Engine
 
 T = TypeVar("T")
@@ -194,6 +195,32 @@ class SweepCreate(BaseModel):
                                        examples=["0.40:0.60:0.02"])
 
 
+class PlanCreate(BaseModel):
+    """``zhaosheng plan-quotas`` as a job: CP-SAT chooses every school's quota within its bounds."""
+    model_config = ConfigDict(extra="forbid")
+
+    total: int | None = Field(None, ge=0, le=10**9, description="the sum of all quotas (default: the current "
+                                                                "sum); outside the bounds' range the plan fails")
+    objective: str = Field("placed", description="placed: most vocational admissions; first-choice: most "
+                           "admitted at choice 1 of batch 1; ratio: each region's vocational admissions closest "
+                           "to its target", json_schema_extra={"enum": list(OBJECTIVES)})
+    min_change: str | float = Field("-20%", description="lowest quota relative to the current one (-100%..0)",
+                                    examples=["-20%"])
+    max_change: str | float = Field("+20%", description="highest quota relative to the current one (>= 0)",
+                                    examples=["+20%"])
+    target_share: float | None = Field(None, ge=0, le=1, description="ratio: target vocational admissions = "
+                                                                     "share x graduates per region")
+    time_limit: float | None = Field(None, ge=1, description="seconds for the plan (model, warm start, search); "
+                                     "at most the server's max_time_limit; 120 by default")
+
+    @field_validator("objective")
+    @classmethod
+    def _known_objective(cls, value: str) -> str:
+        if value not in OBJECTIVES:
+            raise ValueError(f"one of {', '.join(OBJECTIVES)}")
+        return value
+
+
 class AnalysisOut(BaseModel):
     id: str
     kind: AnalysisKind
@@ -211,6 +238,8 @@ class AnalysisOut(BaseModel):
     regions: list[dict[str, Any]] | None = Field(None, description="what-if: regions_compare.csv as rows "
                                                                    "(baseline, variant, change side by side)")
     schools: list[dict[str, Any]] | None = Field(None, description="bound: bound_schools.csv as rows")
+    quotas: list[dict[str, Any]] | None = Field(None, description="plan: quotas.csv as rows (each school's quota "
+                                                                  "before and after, its bounds)")
     reason: str | None = None
     problems: list[ProblemOut] = Field(default_factory=list, description="bad changes, each naming its key")
     files: dict[str, str] = Field(default_factory=dict, description="the files there are, by name")

@@ -310,6 +310,7 @@ def analysis_worker(analysis_id: str, kind: str, params: dict[str, Any], db_url:
         from models import ScenarioError
         from models.results import write_failed
         from solver.analysis.jobs import run_analysis
+        from solver.analysis.plan import PlanError
 
         reporter = _Reporter(db, analysis_id, AnalysisRecord)
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -334,6 +335,10 @@ def analysis_worker(analysis_id: str, kind: str, params: dict[str, Any], db_url:
                 if not done:  # failed meanwhile (cancelled, the time limit, a stop): its files are no result
                     raise _Abandoned()
             published = False
+        except PlanError as exc:  # a plan's bounds or total do not fit the scenario
+            problem: dict[str, object] = {"severity": "error", "file": "request", "row": None, "column": "body",
+                                          "value": None, "clause": "API", "message": str(exc)}
+            _fail_job(db, AnalysisRecord, analysis_id, f"invalid plan: {exc}", [problem], None)
         except ScenarioError as exc:  # a bad change (ChangeError) or, for an upload, a scenario gone bad
             from dataclasses import replace
 

@@ -1,12 +1,15 @@
-"""An analysis as one job (issue #6): a what-if, a ratio sweep or a bound run on a loaded scenario and
-its files written, the one dispatch that the command line (`api.cli.analysis`) and the service's worker
-(`api.service.worker`) both call, so that ``zhaosheng whatif`` and ``POST /scenarios/{id}/whatif`` give
-the same files.
+"""An analysis as one job (issue #6): a what-if, a ratio sweep, a bound or a quota plan run on a loaded
+scenario and its files written, the one dispatch that the command line (`api.cli.analysis`,
+`api.cli.planning`) and the service's worker (`api.service.worker`) both call, so that ``zhaosheng whatif``
+and ``POST /scenarios/{id}/whatif`` (``plan-quotas`` and ``POST /scenarios/{id}/plan``) give the same files.
 
 The parameters are the service's (the request's JSON as stored with the analysis): a what-if's
 ``changes`` (`solver.analysis.whatif.Changes`) and ``seed``; a sweep's ``general_share``
 (``START:STOP:STEP``, a comma list or one share, `solver.analysis.sweep.parse_shares`) and ``workers``
-(processes; the number of CPUs when not given); a bound takes none.  The analyses are imported when run
+(processes; the number of CPUs when not given); a bound takes none; a plan's ``total`` (the current sum
+when not given), ``objective`` (`solver.analysis.plan.OBJECTIVES`), ``min_change`` and ``max_change``
+(``-20%``, ``+20%``), ``school_max`` (rows ``{school_id, max[, min]}``), ``target_share``, ``time_limit``
+(seconds, 120 by default) and ``threads`` (CP-SAT's workers, 2 by default).  The analyses are imported when run
 (the service's schemas read `AnalysisKind` without loading them).
 """
 
@@ -16,7 +19,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_args, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union, get_args, overload
 
 import pandas as pd
 
@@ -25,14 +28,18 @@ from solver.progress import Phase, Progress
 if TYPE_CHECKING:
     from models.scenario import Scenario
     from solver.analysis.flow import BoundReport
+    from solver.analysis.plan import PlanReport
     from solver.analysis.sweep import SweepReport
     from solver.analysis.whatif import WhatIfReport
 
-AnalysisKind = Literal["whatif", "sweep", "bound"]
+AnalysisKind = Literal["whatif", "sweep", "bound", "plan"]
 ANALYSIS_KINDS: tuple[AnalysisKind, ...] = get_args(AnalysisKind)
-ANALYSIS_NAMES: dict[AnalysisKind, str] = {"whatif": "what-if", "sweep": "sweep", "bound": "bound"}  # in messages
+ANALYSIS_NAMES: dict[AnalysisKind, str] = {"whatif": "what-if", "sweep": "sweep", "bound": "bound",
+                                           "plan": "quota plan"}  # in messages
 Params = Mapping[str, Any]  # JSON values, as the service stores them
-Report = TypeVar("Report", "WhatIfReport", "SweepReport", "BoundReport")
+Report = TypeVar("Report", "WhatIfReport", "SweepReport", "BoundReport", "PlanReport")
+AnyAnalysis = Union["Analysis[WhatIfReport]", "Analysis[SweepReport]", "Analysis[BoundReport]",
+                    "Analysis[PlanReport]"]
 
 
 @dataclass
@@ -56,14 +63,18 @@ def run_analysis(kind: Literal["sweep"], sc: Scenario, params: Params, out_dir: 
 def run_analysis(kind: Literal["bound"], sc: Scenario, params: Params, out_dir: Path,
                  progress: Progress | None = None, phase: Phase | None = None) -> Analysis[BoundReport]: ...
 @overload
+def run_analysis(kind: Literal["plan"], sc: Scenario, params: Params, out_dir: Path,
+                 progress: Progress | None = None, phase: Phase | None = None) -> Analysis[PlanReport]: ...
+@overload
 def run_analysis(kind: str, sc: Scenario, params: Params, out_dir: Path, progress: Progress | None = None,
-                 phase: Phase | None = None) -> Analysis[WhatIfReport] | Analysis[SweepReport] | Analysis[BoundReport]:
+                 phase: Phase | None = None) -> AnyAnalysis:
     ...
 def run_analysis(kind: str, sc: Scenario, params: Params, out_dir: Path, progress: Progress | None = None,
-                 phase: Phase | None = None) -> Analysis[WhatIfReport] | Analysis[SweepReport] | Analysis[BoundReport]:
+                 phase: Phase | None = None) -> AnyAnalysis:
     """Run the analysis ``kind`` on ``sc`` and write its files into ``out_dir`` (summary.json last).
-    ``progress`` gets the steps of a what-if or a sweep, ``phase`` the writing and a bound's run.  A bad
-    change raises `solver.analysis.whatif.ChangeError` before anything is written."""
+    ``progress`` gets the steps of a what-if or a sweep, ``phase`` the writing, a bound's run and a plan's
+    steps.  A bad change raises `solver.analysis.whatif.ChangeError` before anything is written, bad
+    planning input (bounds, total, objective) `solver.analysis.plan.PlanError`."""
     runner = _RUNNERS.get(kind)
     if runner is None:
         raise ValueError(f"unknown analysis kind {kind!r}")
@@ -105,9 +116,26 @@ def _bound(sc: Scenario, params: Params, out_dir: Path, progress: Progress | Non
     return Analysis("bound", report, _summary(out_dir), {"schools": report.schools})
 
 
-_Runner = Callable[["Scenario", Params, Path, "Progress | None", Phase],
-                   "Analysis[WhatIfReport] | Analysis[SweepReport] | Analysis[BoundReport]"]
-_RUNNERS: dict[str, _Runner] = {"whatif": _whatif, "sweep": _sweep, "bound": _bound}
+def _plan(sc: Scenario, params: Params, out_dir: Path, progress: Progress | None,
+          phase: Phase) -> Analysis[PlanReport]:
+    from solver.analysis.plan import parse_change, plan_quotas, write_plan
+
+    school_max = params.get("school_max")
+    total = params.get("total")
+    report = plan_quotas(sc, None if total is None else int(total), str(params.get("objective") or "placed"),
+                         min_change=parse_change(str(params.get("min_change", "-20%"))),
+                         max_change=parse_change(str(params.get("max_change", "+20%"))),
+                         school_max=None if school_max is None else pd.DataFrame(list(school_max)),
+                         target_share=params.get("target_share"),
+                         time_limit=float(params.get("time_limit") or 120.0),
+                         workers=int(params.get("threads") or 2), progress=phase)
+    phase("writing the plan")
+    write_plan(report, out_dir)
+    return Analysis("plan", report, _summary(out_dir), {"quotas": report.quota_table()})
+
+
+_Runner = Callable[["Scenario", Params, Path, "Progress | None", Phase], AnyAnalysis]
+_RUNNERS: dict[str, _Runner] = {"whatif": _whatif, "sweep": _sweep, "bound": _bound, "plan": _plan}
 
 
 def _summary(out_dir: Path) -> dict[str, Any]:

@@ -5,6 +5,7 @@ changes refused with their keys; the analyses table migrated (0002) and a runnin
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from scenarios import generate
 from solver.analysis.whatif import whatif, write_whatif
 
 from api_helpers import zip_folder
+from builders import contested
 
 CHANGES = {"quota.S002": "-20%", "general_seats.R02": "+10", "subquota.S001.R01": 5, "decline_rate": 0.2}
 
@@ -204,6 +206,59 @@ def test_the_bound_is_never_below_the_rule(service):
     assert c.get(f"/bound/{body['id']}/flows.csv").status_code == 200
     assert c.get(f"/bound/{body['id']}/bound.xlsx").content[:2] == b"PK"
     assert c.post(f"/scenarios/{scenario}/bound", json={"x": 1}).status_code == 422
+
+
+# quota plan (计划优化) -------------------------------------------------------------------------------------
+
+def test_a_plan_over_http_finds_the_proven_optimum(service):
+    """The contested case of tests/analysis/test_plan.py: A popular (quota 2), B under-applied (quota 4);
+    within -50%..+50% and a total of 6, first-choice's optimum is 4 (A at 3), proven, and the sequential
+    re-run with the plan's quotas equals the prediction.  While the plan is queued or running its scenario
+    cannot be deleted."""
+    c, _ = service
+    r = c.post("/scenarios", content=json.dumps(contested()), headers={"content-type": "application/json"})
+    assert r.status_code == 201, r.text
+    scenario = r.json()["id"]
+    r = c.post(f"/scenarios/{scenario}/plan", json={"total": 6, "objective": "first-choice", "min_change": "-50%",
+                                                    "max_change": "+50%", "time_limit": 30})
+    assert r.status_code == 202 and r.json()["status"] == "queued" and r.json()["kind"] == "plan", r.text
+    assert r.headers["location"] == f"/plan/{r.json()['id']}"
+    busy = c.delete(f"/scenarios/{scenario}")
+    assert busy.status_code == 409 and busy.json()["jobs"][0]["kind"] == "quota plan", busy.text
+    body = wait(c, "plan", r.json()["id"])
+    assert body["status"] == "done", body
+    s = body["summary"]
+    assert s["status"] == "OPTIMAL" and s["objective_value"] == 4 and s["bound"] == 4
+    assert s["baseline_objective_current_quotas"] == 3 and s["sequential re-run equals prediction"] is True
+    assert [(q["school_id"], q["quota_before"], q["quota_after"], q["min"], q["max"]) for q in body["quotas"]] == [
+        ("A", 2, 3, 1, 3), ("B", 4, 3, 2, 6)]
+    for name in ("quotas.csv", "plan.xlsx", "summary.json", "admissions.csv", "schools.csv", "regions.csv"):
+        assert body["files"][name] == f"/plan/{body['id']}/{name}"
+    quotas = pd.read_csv(io.BytesIO(c.get(body["files"]["quotas.csv"]).content), dtype={"school_id": str})
+    assert list(quotas["quota_after"]) == [3, 3]
+    assert c.get(body["files"]["plan.xlsx"]).content[:2] == b"PK"
+    schools = pd.read_csv(io.BytesIO(c.get(body["files"]["schools.csv"]).content), dtype={"school_id": str})
+    assert list(schools["quota"]) == [3, 3]  # the re-run's files are those of the new quotas
+    assert c.delete(f"/plan/{body['id']}").status_code == 204
+    assert c.get(f"/plan/{body['id']}").status_code == 404
+    assert c.delete(f"/scenarios/{scenario}").status_code == 204
+
+
+def test_bad_plan_parameters_are_422_and_a_total_outside_the_bounds_fails_the_plan(service):
+    c, scenario = service
+    before = count_analyses(c)
+    for body, column in (({"objective": "fastest"}, "body.objective"), ({"min_change": "+5%"}, "body.min_change"),
+                         ({"max_change": "lots"}, "body.max_change"), ({"time_limit": 10**9}, "body.time_limit"),
+                         ({"total": -1}, "body.total"), ({"colour": 1}, "body.colour")):
+        r = c.post(f"/scenarios/{scenario}/plan", json=body)
+        assert r.status_code == 422 and r.json()["problems"][0]["column"] == column, (body, r.text)
+    assert count_analyses(c) == before
+    r = c.post(f"/scenarios/{scenario}/plan", json={"total": 10**8, "time_limit": 5})
+    assert r.status_code == 202, r.text
+    assert r.json()["params"]["time_limit"] == 5 and r.json()["params"]["objective"] == "placed"
+    body = wait(c, "plan", r.json()["id"])
+    assert body["status"] == "failed" and body["reason"].startswith("invalid plan:"), body
+    assert c.get(f"/plan/{body['id']}/summary.json").json()["status"] == "failed"
 
 
 def test_unknown_ids_and_scenarios_are_404(service):

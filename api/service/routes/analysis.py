@@ -5,7 +5,9 @@
 queue an analysis (202); it runs in a worker process like a run (`api.service.jobs`: the same slots,
 oldest first, kept in the database, a running one failed on restart with the reason "interrupted"), and
 ``GET /whatif/{id}``, ``/sweep/{id}``, ``/bound/{id}`` give its status, progress, summary and the files it
-wrote, exactly the CLI's.
+wrote, exactly the CLI's.  ``POST /scenarios/{id}/plan`` (``{"total": 16164, "objective": "placed",
+"min_change": "-20%", "max_change": "+20%", "time_limit": 120}``) queues a quota plan (``zhaosheng
+plan-quotas``) the same way: ``GET /plan/{id}``; it is stopped after its own time limit plus the grace.
 
 What is checked before queuing.  A what-if's keys and values are checked in the request, without loading
 the scenario (which takes seconds for a city of 80,000 students): the form ``KEY=VALUE``, the kind of key,
@@ -38,7 +40,15 @@ from api.service.deps import JobsDep, SessionDep, SettingsDep
 from api.service.errors import ProblemsError
 from api.service.routes.common import Responses, queue_job
 from api.service.routes.scenarios import find_scenario
-from api.service.schemas import AnalysisOut, ErrorOut, RunProgress, SweepCreate, WhatIfCreate, elapsed_seconds
+from api.service.schemas import (
+    AnalysisOut,
+    ErrorOut,
+    PlanCreate,
+    RunProgress,
+    SweepCreate,
+    WhatIfCreate,
+    elapsed_seconds,
+)
 from solver.analysis.jobs import ANALYSIS_KINDS, ANALYSIS_NAMES, AnalysisKind
 
 router = APIRouter(tags=["analysis"])
@@ -56,6 +66,9 @@ SIDES = ("baseline", "variant")  # a what-if's two runs, each with a run's files
 SIDE_FILES = {"admissions.csv": CSV, "admissions.xlsx": XLSX, "offers.csv": CSV, "schools.csv": CSV,
               "subquotas.csv": CSV, "regions.csv": CSV, "warnings.csv": CSV, "progress.xlsx": XLSX,
               "summary.json": JSON}
+# a plan: its quotas and workbook, and the sequential re-run's files with the new quotas
+FILES["plan"] = {"quotas.csv": CSV, "plan.xlsx": XLSX, **SIDE_FILES}
+DEFAULT_PLAN_SECONDS = 120.0
 FAILED_FILES = ("errors.csv", "summary.json")
 MAX_SWEEP_STEPS = 201
 CHANGES_FILE = "changes"  # the "file" a problem with a change is reported under (the CLI says --set)
@@ -139,7 +152,8 @@ def analysis_out(session, record: AnalysisRecord, data_dir) -> AnalysisOut:
                        finished_at=record.finished_at, elapsed_seconds=elapsed,
                        queue_position=storage.queue_position(session, record), progress=progress,
                        summary=record.summary,
-                       regions=tables.get("regions"), schools=tables.get("schools"), reason=record.reason,
+                       regions=tables.get("regions"), schools=tables.get("schools"), quotas=tables.get("quotas"),
+                       reason=record.reason,
                        problems=record.problems or [], files=files)
 
 
@@ -218,6 +232,45 @@ def create_bound(scenario_id: str, session: SessionDep, settings: SettingsDep, j
         raise ProblemsError("the bound takes no parameters", [
             _request_problem(f"body.{key}", value, "unknown parameter") for key, value in body.items()])
     return _queue(session, settings, jobs, response, "bound", scenario, scenario_id, {})
+
+
+def check_plan(body: PlanCreate, max_time_limit: float) -> dict:
+    """The plan's parameters as stored (the request's, the time limit made explicit); 422 for a change that
+    is not one (``-20%``, ``+15%``, ``0.2``) or out of its range, or a time limit above the server's.  The
+    total against the bounds needs the scenario: a plan outside them fails with the reason."""
+    from solver.analysis.plan import PlanError, parse_change
+
+    problems = []
+    for name, value, ok in (("min_change", body.min_change, lambda x: -1 <= x <= 0),
+                            ("max_change", body.max_change, lambda x: x >= 0)):
+        try:
+            if not ok(parse_change(str(value))):
+                problems.append(_request_problem(f"body.{name}", value, "min_change lies in -100%..0, max_change "
+                                                                        "is at least 0"))
+        except PlanError as exc:
+            problems.append(_request_problem(f"body.{name}", value, str(exc)))
+    limit = body.time_limit or min(DEFAULT_PLAN_SECONDS, max_time_limit)
+    if limit > max_time_limit:
+        problems.append(_request_problem("body.time_limit", limit, f"at most {max_time_limit:g} seconds"))
+    if problems:
+        raise ProblemsError("invalid plan parameters; nothing was queued", problems)
+    return {**body.model_dump(), "min_change": str(body.min_change), "max_change": str(body.max_change),
+            "time_limit": float(limit)}
+
+
+@router.post("/scenarios/{scenario_id}/plan", status_code=status.HTTP_202_ACCEPTED, response_model=AnalysisOut,
+             responses=QUEUED_OR_FULL)
+def create_plan(scenario_id: str, session: SessionDep, settings: SettingsDep, jobs: JobsDep, response: Response,
+                body: Annotated[PlanCreate | None, Body()] = None) -> AnalysisOut:
+    """Queue a quota plan (``zhaosheng plan-quotas``, 计划优化): CP-SAT chooses every school's quota within
+    ``min_change``..``max_change`` of the current one and summing to ``total``, optimizing ``objective``
+    under the rules R1–R12, within ``time_limit`` seconds; the sequential engine then re-runs the scenario
+    with the plan's quotas (``summary["sequential re-run equals prediction"]``).  ``GET /plan/{id}``: the
+    status (OPTIMAL, FEASIBLE ... in the summary), objective, bound, gap, the quotas before and after
+    (``quotas``) and the files: quotas.csv, plan.xlsx, summary.json and the re-run's files."""
+    scenario = find_scenario(session, scenario_id)
+    params = check_plan(body or PlanCreate(), settings.max_time_limit)
+    return _queue(session, settings, jobs, response, "plan", scenario, scenario_id, params)
 
 
 # following, and the files --------------------------------------------------------------------------------
