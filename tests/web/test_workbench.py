@@ -4,8 +4,9 @@ server with a bearer token, each free of console errors, each leaving a screensh
 1 情景: the token is asked once; a bad workbook (the template with a bad score) shows its row in the problems
   table; 2 运行: a good scenario uploaded as a zip runs to the verdict with the progress bar; 3 结果: the
   region table, the chart, the school and student tables paged on the server; 4 为什么: the trace explains a
-  rejection; 5 假设分析: a what-if shows the change; 6 上限: the bound's summary; 7 审核: an audit shows a
-  violation with its explanation."""
+  rejection; 5 假设分析: a what-if shows the change; 6 比例测算: a sweep's chart and table, 上限: the bound's
+  summary, 计划优化: a plan's proven optimum and its quotas before and after; 7 审核: an audit shows a
+  violation with its explanation.  The students table sorts on the server (by score, across pages)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from models.template import write_template
 from scenarios import generate
 
 from api_helpers import zip_folder
-from builders import envy_scenario, scenario_dict
+from builders import contested, envy_scenario, scenario_dict
 
 if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
     from playwright.sync_api import expect  # on CI the browser tests run, never skip
@@ -241,6 +242,51 @@ def test_the_bound_shows_its_summary(signed_in, server, city, console_errors, sh
     expect(page.get_by_role("heading", name="概要")).to_be_visible(timeout=120_000)
     expect(page.get_by_role("button", name="下载 上限报告 bound.xlsx")).to_be_visible()
     shot("bound")
+    no_errors(console_errors)
+
+
+def test_a_sweep_draws_its_chart_and_table(signed_in, server, city, console_errors, shot):
+    page = signed_in
+    scenario, _, _ = city
+    page.goto(f"{server.url}/#/analysis?scenario={scenario}")
+    page.get_by_label("普高占比 起").fill("0.40")
+    page.get_by_label("止").fill("0.50")
+    page.get_by_label("步长").fill("0.05")
+    page.get_by_role("button", name="开始测算").click()
+    expect(page.locator("#sweep-chart[data-drawn=true]")).to_be_visible(timeout=120_000)
+    expect(page.locator("#sweep-chart")).to_contain_text("普高占比与中职占比、入学率")
+    expect(page.locator("#sweep-table tbody tr")).to_have_count(3)  # 0.40, 0.45, 0.50
+    expect(page.locator("#sweep-table")).to_contain_text("0.45")
+    expect(page.get_by_role("button", name="下载 测算 sweep.csv")).to_be_visible()
+    shot("sweep")
+    no_errors(console_errors)
+
+
+def test_a_quota_plan_shows_the_optimum_and_the_quotas_before_and_after(signed_in, server, console_errors, shot):
+    """计划优化 on the contested case (tests/analysis/test_plan.py): first-choice, total 6, -50%..+50%: the
+    proven optimum 4 with A raised from 2 to 3, and the re-run equal to the prediction."""
+    page = signed_in
+    r = server.client.post("/scenarios", content=json.dumps(contested()), headers={"content-type": "application/json"})
+    assert r.status_code == 201, r.text
+    scenario = r.json()["id"]
+    page.goto(f"{server.url}/#/plan?scenario={scenario}")
+    page.get_by_label("优化目标").select_option("first-choice")
+    page.get_by_label("计划总数").fill("6")
+    page.get_by_label("每校最少（相对现行计划）").fill("-50%")
+    page.get_by_label("每校最多（相对现行计划）").fill("+50%")
+    page.get_by_label("求解时限（秒）").fill("10")
+    page.get_by_role("button", name="开始优化").click()
+    verdict = page.locator("#plan-verdict")
+    expect(verdict).to_contain_text("已证明最优", timeout=120_000)
+    expect(page.locator("#plan-facts dd[data-status=OPTIMAL]")).to_be_visible()
+    expect(page.locator("#plan-facts")).to_contain_text("第一批次第一志愿")
+    expect(page.locator("#plan-rerun")).to_contain_text("与预测一致")
+    rows = page.locator("#plan-quotas tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_class("changed")
+    expect(rows.nth(0)).to_contain_text("+1")
+    expect(page.get_by_role("button", name="下载 计划方案 plan.xlsx")).to_be_visible()
+    shot("plan")
     no_errors(console_errors)
 
 

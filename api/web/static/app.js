@@ -19,7 +19,15 @@ const PHASES = {
   "writing results": "写出结果文件", "storing the tables": "保存结果表", "applying the changes": "应用调整",
   "running the baseline": "运行基准", "running the variant": "运行调整方案", "comparing": "比较", "compared": "已比较",
   "sweeping": "测算", "running the rules and the maximum flow": "规则录取与最大流", "done": "完成",
+  "sequential run with the current quotas": "按现行计划录取（基准）", "warm start: the outcome of a feasible quota vector": "热启动",
+  "sequential re-run with the new quotas": "按新计划复算", "writing the plan": "写出方案",
 };
+const PLAN_PHASES = ["starting", "loading the scenario", "building the model", "sequential run with the current quotas",
+                     "warm start: the outcome of a feasible quota vector", "solving", "sequential re-run with the new quotas",
+                     "writing the plan"];
+const OBJECTIVES = { placed: "中职录取人数最多", "first-choice": "第一批次第一志愿录取人数最多", ratio: "各地区普职比最接近目标" };
+const SOLVE_STATUS = { OPTIMAL: "已证明最优", FEASIBLE: "可行方案（未证明最优）", INFEASIBLE: "无可行方案", UNKNOWN: "时限内未找到方案",
+                       MODEL_INVALID: "模型无效" };
 const PHASE_ORDER = ["starting", "loading the scenario", "sequential engine", "building the CP-SAT model", "solving",
                      "proving uniqueness", "checking both results (R1-R12)", "writing results", "storing the tables"];
 const KINDS = { urban: "城区", county: "县（市）", vocational: "中职", technical: "技工" };
@@ -48,7 +56,7 @@ const FILE_LABELS = {
   "changes.csv": "考生变化 changes.csv", "regions_compare.csv": "地区对比", "schools_compare.csv": "学校对比",
   "schools_by_batch_compare.csv": "学校分批次对比", "sweep.csv": "测算 sweep.csv", "sweep.png": "图 sweep.png",
   "sweep.html": "交互图 sweep.html", "bound_schools.csv": "学校上限 bound_schools.csv", "flows.csv": "流向 flows.csv",
-  "bound.xlsx": "上限报告 bound.xlsx",
+  "bound.xlsx": "上限报告 bound.xlsx", "quotas.csv": "新计划 quotas.csv", "plan.xlsx": "计划方案 plan.xlsx",
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -288,7 +296,7 @@ function report(err) {
 }
 
 /** The progress of a job: a bar (the fraction when the worker gives one, else the phase's place). */
-function progressBox() {
+function progressBox(order = PHASE_ORDER) {
   const bar = h("progress", { max: 100, value: 0, "aria-label": "进度" });
   const label = h("p", { class: "muted", role: "status", "aria-live": "polite" }, "排队中…");
   return {
@@ -298,9 +306,10 @@ function progressBox() {
       let value = 0;
       if (job.status === "done") value = 100;
       else if (p.fraction !== null && p.fraction !== undefined) value = Math.round(p.fraction * 100);
-      else if (p.phase) value = Math.round(100 * (PHASE_ORDER.indexOf(p.phase) + 1) / (PHASE_ORDER.length + 1));
+      else if (p.phase) value = Math.round(100 * (order.indexOf(p.phase.startsWith("solution ") ? "solving" : p.phase) + 1) / (order.length + 1));
       bar.value = Math.max(value, job.status === "running" ? 3 : 0);
-      const phase = p.phase ? (PHASES[p.phase] || p.phase) : "";
+      const found = p.phase && p.phase.match(/^solution ([\d,.-]+), bound ([\d,.-]+) \((\d+) s\)$/);
+      const phase = found ? `求解：已找到方案，目标值 ${found[1]}，上界 ${found[2]}（${found[3]} 秒）` : p.phase ? (PHASES[p.phase] || p.phase) : "";
       const queue = job.status === "queued" && job.queue_position ? `，队列第 ${job.queue_position} 位` : "";
       label.textContent = `${STATUS[job.status] || job.status}${queue}${phase ? "：" + phase : ""}` +
         (p.detail ? `（${p.detail}）` : "") + (job.elapsed_seconds ? ` · 已用 ${secs(job.elapsed_seconds)}` : "");
@@ -828,7 +837,89 @@ async function viewAnalysis() {
       h("p", { class: "muted" }, "每一步把各地区普高计划设为毕业生数的该占比，按规则录取，画出中职占比与未录取人数。"), sweep),
     h("section", { class: "card" }, h("h3", {}, "录取上限"),
       h("p", { class: "muted" }, "在现有计划和分配计划下，按考生所填志愿最多能录取多少人（最大流），与规则录取人数比较。"), bound),
-    h("p", { class: "note" }, "计划优化（plan-quotas）目前只在命令行中提供：zhaosheng plan-quotas；服务尚无此任务。"));
+    h("p", { class: "note" }, "计划优化（plan-quotas）：在 ", h("a", { href: `#/plan?scenario=${encodeURIComponent(scenario.value)}` }, "计划优化"),
+      " 页选择目标与计划总数，由 CP-SAT 在规则约束下调整各校招生计划。"));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 计划优化 Quota planning
+
+async function viewPlanForm() {
+  const q = params();
+  const options = await scenarioOptions();
+  const scenario = select("scenario", options, q.scenario || options[0]?.[0]);
+  const objective = select("objective", Object.entries(OBJECTIVES), "placed");
+  const total = h("input", { type: "number", name: "total", min: 0, step: 1, placeholder: "默认：现行计划合计" });
+  const minChange = h("input", { type: "text", name: "min_change", value: "-20%", size: 6, pattern: "[+\\-]?[0-9.]+%?" });
+  const maxChange = h("input", { type: "text", name: "max_change", value: "+20%", size: 6, pattern: "[+\\-]?[0-9.]+%?" });
+  const share = h("input", { type: "number", name: "target_share", min: 0, max: 1, step: 0.01, placeholder: "默认 1 : 1" });
+  const limit = h("input", { type: "number", name: "time_limit", min: 1, step: 1, value: 120 });
+  const out = h("div", { id: "plan-form-result" });
+  const form = h("form", { class: "inline", id: "plan-form" }, field("情景", scenario), field("优化目标", objective),
+    field("计划总数", total), field("每校最少（相对现行计划）", minChange), field("每校最多（相对现行计划）", maxChange),
+    field("目标中职占比（仅普职比目标）", share), field("求解时限（秒）", limit), h("button", { type: "submit" }, "开始优化"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { objective: objective.value, min_change: minChange.value.trim(), max_change: maxChange.value.trim(),
+                   time_limit: Number(limit.value) || undefined };
+    if (total.value !== "") body.total = Number(total.value);
+    if (share.value !== "" && objective.value === "ratio") body.target_share = Number(share.value);
+    try {
+      const job = await api(`/scenarios/${encodeURIComponent(scenario.value)}/plan`, { json: body });
+      location.hash = `#/plan/${job.id}`;
+    } catch (err) {
+      out.replaceChildren(alertBox(err.message), err.body?.problems?.length ? problemsTable(err.body.problems) : null);
+    }
+  });
+  show(h("h2", {}, "计划优化"), h("p", { class: "muted" },
+    "在各校招生计划的上下限和计划总数之内，由 CP-SAT 选出使目标最优的各校计划；规则 R1–R12 全部作为约束。" +
+    "求得的方案再由顺序规则引擎按新计划复算，核对与预测是否一致。"),
+  h("section", { class: "card" }, form), out);
+}
+
+async function viewPlan(id) {
+  const box = progressBox(PLAN_PHASES);
+  const out = h("div");
+  const cancel = h("button", { type: "button", class: "danger", onclick: async () => {
+    try { await api(`/plan/${id}/cancel`, { method: "POST" }); } catch (err) { report(err); }
+  } }, "取消优化");
+  show(h("h2", {}, "计划优化结果"), box.el, h("p", {}, cancel), out);
+  const job = await follow(`/plan/${id}`, box, (j) => j.status === "done" || j.status === "failed");
+  cancel.remove();
+  if (job.status === "failed") {
+    out.replaceChildren(h("div", { class: "verdict bad", role: "alert", id: "plan-verdict" }, "优化失败：" + (job.reason || "") +
+      (job.cancelled ? "（已取消）" : "")), fileList(job.files));
+    return;
+  }
+  const s = job.summary || {};
+  const found = s.quota_total_after !== null && s.quota_total_after !== undefined;
+  const num = (v) => v === null || v === undefined ? "—" : Number(v).toLocaleString("zh-CN");
+  const rerun = s["sequential re-run equals prediction"];
+  const facts = h("dl", { class: "facts", id: "plan-facts" },
+    h("dt", {}, "情景"), h("dd", {}, await scenarioName(job.scenario_id)),
+    h("dt", {}, "优化目标"), h("dd", {}, `${OBJECTIVES[s.objective] || s.objective}（${s.sense === "minimize" ? "最小化" : "最大化"}）`),
+    h("dt", {}, "求解状态"), h("dd", { "data-status": s.status }, `${s.status} ${SOLVE_STATUS[s.status] || ""}`),
+    h("dt", {}, "目标值"), h("dd", {}, num(s.objective_value)),
+    h("dt", {}, "上界"), h("dd", {}, num(s.bound)),
+    h("dt", {}, "差距"), h("dd", {}, s.gap === null || s.gap === undefined ? "—" : `${num(s.gap)}（${pct(s.relative_gap)}）`),
+    h("dt", {}, "现行计划的目标值"), h("dd", {}, num(s.baseline_objective_current_quotas)),
+    h("dt", {}, "计划合计"), h("dd", {}, `${num(s.quota_total_before)} → ${num(s.quota_total_after)}`),
+    h("dt", {}, "按新计划复算"), h("dd", { class: rerun ? "ok" : "bad", id: "plan-rerun" },
+      rerun === true ? "与预测一致（录取与预录逐人相同）" : rerun === false ? `与预测不一致：${num(s.rerun_differences)} 名考生不同` : "未复算"));
+  const good = found && rerun === true;
+  const quotas = (job.quotas || []).map((r) => ({ ...r }));
+  const changedRow = (r) => (r.change ? "changed" : null);
+  out.replaceChildren(
+    h("div", { class: "verdict " + (good ? "ok" : "bad"), role: "status", id: "plan-verdict" },
+      found ? `${SOLVE_STATUS[s.status] || s.status}：目标值 ${num(s.objective_value)}，现行计划为 ${num(s.baseline_objective_current_quotas)}。` :
+        `未找到方案（${SOLVE_STATUS[s.status] || s.status}）。`),
+    facts,
+    (s.bounds_notes || []).length ? h("ul", { class: "muted" }, s.bounds_notes.map((n) => h("li", {}, n))) : null,
+    h("h3", {}, "各校招生计划：调整前后"), h("p", { class: "muted" }, "有变化的学校以黄色标出。"),
+    h("div", { id: "plan-quotas" }, table(quotas, [["school_id", "学校代码"], ["name", "学校名称"], ["quota_before", "现行计划", count],
+      ["quota_after", "新计划", count], ["change", "变化", (v) => v === null || v === undefined ? "" : (v > 0 ? "+" : "") + count(v)],
+      ["min", "下限", count], ["max", "上限", count]], { caption: "各校招生计划调整前后", sortable: true, rowClass: changedRow })),
+    h("h3", {}, "文件"), fileList(job.files));
 }
 
 async function viewSweep(id) {
@@ -842,7 +933,7 @@ async function viewSweep(id) {
   const use = total.length ? total : rows;
   const el = h("div", { class: "chart", id: "sweep-chart", role: "img", "aria-label": "比例测算图" });
   const shareKey = Object.keys(use[0] || {}).find((k) => k.startsWith("general_share")) || "general_share";
-  out.replaceChildren(el, h("h3", {}, "合计"), table(use, Object.keys(use[0] || {}).map((k) => [k, k])), h("h3", {}, "文件"), fileList(job.files));
+  out.replaceChildren(el, h("h3", {}, "合计"), h("div", { id: "sweep-table" }, table(use, Object.keys(use[0] || {}).map((k) => [k, k]), { caption: "比例测算合计" })), h("h3", {}, "文件"), fileList(job.files));
   await chart(el, [
     { type: "scatter", mode: "lines+markers", name: "中职占比", x: use.map((r) => Number(r[shareKey])), y: use.map((r) => Number(r.vocational_share)) },
     { type: "scatter", mode: "lines+markers", name: "入学率", x: use.map((r) => Number(r[shareKey])), y: use.map((r) => Number(r.enrollment_rate)) },
@@ -945,6 +1036,8 @@ const ROUTES = [
   [/^#\/analysis$/, "analysis", viewAnalysis],
   [/^#\/sweep\/([\w-]+)$/, "analysis", viewSweep],
   [/^#\/bound\/([\w-]+)$/, "analysis", viewBound],
+  [/^#\/plan$/, "plan", viewPlanForm],
+  [/^#\/plan\/([\w-]+)$/, "plan", viewPlan],
   [/^#\/audit$/, "audit", viewAudit],
   [/^#\/audits\/([\w-]+)$/, "audit", viewAuditResult],
 ];
