@@ -92,11 +92,12 @@ function select(name, options, value) {
   return h("select", { name }, options.map(([v, t]) => h("option", { value: v, selected: String(v) === String(value) }, t)));
 }
 function main() { return document.getElementById("main"); }
-function show(...nodes) {
-  const m = main();
-  m.replaceChildren(...nodes.flat());
-  return m;
+/** Replace an element's children; null, undefined and false (a part left out) are skipped, arrays flattened. */
+function put(el, ...nodes) {
+  el.replaceChildren(...nodes.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
 }
+function show(...nodes) { return put(main(), ...nodes); }
 function alertBox(text) { return h("div", { class: "alert", role: "alert" }, text); }
 function params() {
   const q = location.hash.split("?")[1] || "";
@@ -383,23 +384,23 @@ async function viewScenarios() {
     if (!file.files.length) return;
     const data = new FormData();
     data.append("file", file.files[0]);
-    result.replaceChildren(h("p", { role: "status" }, "正在上传并校验…"));
+    put(result, h("p", { role: "status" }, "正在上传并校验…"));
     try {
       const s = await api("/scenarios", { method: "POST", body: data });
-      result.replaceChildren(h("div", { class: "verdict ok", role: "status" }, `情景 “${s.name}” 已上传并通过校验：`,
+      put(result, h("div", { class: "verdict ok", role: "status" }, `情景 “${s.name}” 已上传并通过校验：`,
         `${count(s.info?.counts?.students)} 名考生、${count(s.info?.counts?.schools)} 所学校。`,
         " ", h("a", { href: `#/run?scenario=${s.id}` }, "运行此情景")));
       await fill();
     } catch (err) {
       if (err instanceof ApiError && err.body.problems) {
-        result.replaceChildren(h("div", { class: "verdict bad", role: "alert" }, "情景未通过校验，未保存：" + err.message),
+        put(result, h("div", { class: "verdict bad", role: "alert" }, "情景未通过校验，未保存：" + err.message),
           problemsTable(err.body.problems, err.body.problems_total));
-      } else result.replaceChildren(alertBox(err.message));
+      } else put(result, alertBox(err.message));
     }
   });
   const fill = async () => {
     const page = await api("/scenarios?limit=1000");
-    list.replaceChildren(table(page.items, [
+    put(list, table(page.items, [
       ["name", "名称"], ["title", "标题"], ["format", "来源", (v) => ({ bundled: "内置", folder: "文件夹 (zip)", xlsx: "工作簿", json: "JSON" })[v] || v],
       ["students", "考生数"], ["created_at", "上传时间", when], ["actions", "操作"],
     ], { caption: "情景列表", cell: (s, k) => {
@@ -471,7 +472,7 @@ async function viewRunForm() {
   });
   const fillRecent = async () => {
     const runs = await api(`/scenarios/${encodeURIComponent(scenario.value)}/runs?limit=10`);
-    recent.replaceChildren(table(runs.items, [["created_at", "开始", when], ["engine", "引擎", (v) => ENGINES[v]],
+    put(recent, table(runs.items, [["created_at", "开始", when], ["engine", "引擎", (v) => ENGINES[v]],
       ["status", "状态", (v) => STATUS[v] || v], ["elapsed_seconds", "用时", secs], ["id", "查看"]],
     { caption: "最近的运行", cell: (r, k) => k === "id" ? h("td", {}, h("a", { href: `#/runs/${r.id}` }, "进度"), " ",
       r.status === "done" ? h("a", { href: `#/results/${r.id}` }, "结果") : null) : null }));
@@ -492,7 +493,7 @@ async function viewRun(id) {
   show(h("h2", {}, "运行进度"), box.el, h("p", {}, cancel), out);
   const run = await follow(`/runs/${id}`, box, (r) => r.status === "done" || r.status === "failed");
   cancel.remove();
-  out.replaceChildren(verdictOf(run),
+  put(out, verdictOf(run),
     run.problems?.length ? problemsTable(run.problems) : null,
     run.status === "done" ? h("p", {}, h("a", { class: "button", href: `#/results/${id}`, id: "to-results" }, "查看结果")) : null,
     h("h3", {}, "文件"), fileList(run.files));
@@ -534,7 +535,7 @@ function pagedTable({ path, columns, filters, caption, id, cell, columnsOf, sort
       state.offset = 0;
       load().catch(report);
     } };
-    wrap.replaceChildren(table(page.items, cols, { caption, cell, server }), pager(state, page.total, () => load().catch(report)));
+    put(wrap, table(page.items, cols, { caption, cell, server }), pager(state, page.total, () => load().catch(report)));
     if (refocus) wrap.querySelector(`button[data-sort="${refocus}"]`)?.focus();
     wrap.setAttribute("aria-busy", "false");
     wrap.setAttribute("data-total", page.total);
@@ -649,12 +650,12 @@ async function viewWhy() {
     h("button", { type: "submit" }, "查询"));
   const ask = async () => {
     const [kind, id] = basis.value.split(/:(.*)/s);
-    out.replaceChildren(h("p", { role: "status" }, "正在查询（情景首次查询需读取并录取一次，可能需要几秒）…"));
+    put(out, h("p", { role: "status" }, "正在查询（情景首次查询需读取并录取一次，可能需要几秒）…"));
     try {
       const t = await api(`/${kind === "run" ? "runs" : "scenarios"}/${encodeURIComponent(id)}/trace?student=${encodeURIComponent(student.value.trim())}`);
-      out.replaceChildren(traceView(t));
+      put(out, traceView(t));
     } catch (err) {
-      out.replaceChildren(alertBox(err.status === 404 ? `找不到考生 ${student.value}。` : err.message));
+      put(out, alertBox(err.status === 404 ? `找不到考生 ${student.value}。` : err.message));
     }
   };
   form.addEventListener("submit", (ev) => { ev.preventDefault(); ask(); });
@@ -694,10 +695,10 @@ async function viewWhatif() {
   const seed = h("input", { type: "number", name: "seed", min: 0, value: 0 });
   const loadNames = async () => {
     const run = await lastDoneRun(scenario.value).catch(() => null);
-    if (!run) { schoolNames.replaceChildren(); regionNames.replaceChildren(); return; }
+    if (!run) { put(schoolNames); put(regionNames); return; }
     const [s, r] = await Promise.all([api(`/runs/${run.id}/schools?limit=1000`), api(`/runs/${run.id}/regions?limit=1000`)]);
-    schoolNames.replaceChildren(...s.items.map((x) => h("option", { value: x.name }, `${x.school_id} 计划 ${x.quota}`)));
-    regionNames.replaceChildren(...r.items.map((x) => h("option", { value: x.name }, x.region_id)));
+    put(schoolNames, ...s.items.map((x) => h("option", { value: x.name }, `${x.school_id} 计划 ${x.quota}`)));
+    put(regionNames, ...r.items.map((x) => h("option", { value: x.name }, x.region_id)));
   };
   const addRow = () => {
     const kind = select("kind", CHANGE_KINDS, "quota");
@@ -732,12 +733,12 @@ async function viewWhatif() {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const changes = [...rows.children].map((r) => r.read());
-    out.replaceChildren();
+    put(out);
     try {
       const job = await api(`/scenarios/${encodeURIComponent(scenario.value)}/whatif`, { json: { changes, seed: Number(seed.value) || 0 } });
       location.hash = `#/whatif/${job.id}`;
     } catch (err) {
-      out.replaceChildren(alertBox(err.message), err.body?.problems?.length ? problemsTable(err.body.problems) : null);
+      put(out, alertBox(err.message), err.body?.problems?.length ? problemsTable(err.body.problems) : null);
     }
   });
   scenario.addEventListener("change", () => loadNames().catch(report));
@@ -753,7 +754,7 @@ async function viewWhatifJob(id) {
   show(h("h2", {}, "假设分析结果"), box.el, out);
   const job = await follow(`/whatif/${id}`, box, (j) => j.status === "done" || j.status === "failed");
   if (job.status === "failed") {
-    out.replaceChildren(h("div", { class: "verdict bad", role: "alert" }, "分析失败：" + (job.reason || "")),
+    put(out, h("div", { class: "verdict bad", role: "alert" }, "分析失败：" + (job.reason || "")),
       job.problems?.length ? problemsTable(job.problems) : null, fileList(job.files));
     return;
   }
@@ -780,7 +781,7 @@ async function viewWhatifJob(id) {
   const schoolsBox = h("div", { id: "whatif-schools" }, h("p", { class: "muted" }, "正在读取…"));
   const studentsBox = h("div", { id: "whatif-students" }, h("p", { class: "muted" }, "正在读取…"));
   const s = job.summary || {};
-  out.replaceChildren(
+  put(out, 
     h("div", { class: "verdict ok", role: "status", id: "whatif-verdict" }, `分析完成：${list.join("；")}`,
       s.changed_students !== undefined ? `，${count(s.changed_students)} 名考生结果变化` : ""),
     h("h3", {}, "各地区：基准与调整后"), h("p", { class: "muted" }, "有变化的单元格以黄色标出。"),
@@ -793,12 +794,12 @@ async function viewWhatifJob(id) {
     const c = rows.length ? Object.keys(rows[0]) : [];
     const zhs = { school_id: "学校代码", name: "学校名称", quota: "招生计划", confirmed: "确认录取", vacancies: "空额", fill_rate: "完成率" };
     const lab = (x) => { const m = x.match(/^(.*)_(baseline|variant|change)$/); return m ? `${zhs[m[1]] || m[1]}（${{ baseline: "基准", variant: "调整后", change: "变化" }[m[2]]}）` : zhs[x] || x; };
-    schoolsBox.replaceChildren(changed.length ? table(changed, c.map((x) => [x, lab(x), fmt(x)]), { caption: "学校对比", cell: changedCell, sortable: true })
+    put(schoolsBox, changed.length ? table(changed, c.map((x) => [x, lab(x), fmt(x)]), { caption: "学校对比", cell: changedCell, sortable: true })
       : h("p", {}, "没有学校的结果变化。"));
     const students = parseCsv(await text(`/whatif/${id}/changes.csv`));
     const kinds = { placed: "新录取", lost: "失去录取", moved: "改录他校", reordered: "志愿序号变化", other: "其他" };
     const sc = students.length ? Object.keys(students[0]) : ["student_id"];
-    studentsBox.replaceChildren(h("p", {}, `共 ${students.length.toLocaleString("zh-CN")} 名考生结果变化。`),
+    put(studentsBox, h("p", {}, `共 ${students.length.toLocaleString("zh-CN")} 名考生结果变化。`),
       table(students.slice(0, 200), sc.map((x) => [x, { student_id: "考生号", region_id: "学籍所在地", kind: "变化类型" }[x] || x,
         x === "kind" ? (v) => kinds[v] || v : /outcome/.test(x) ? (v) => OUTCOMES[v] || v : null]), { caption: "考生变化", sortable: true }));
   } catch (err) { report(err); }
@@ -868,7 +869,7 @@ async function viewPlanForm() {
       const job = await api(`/scenarios/${encodeURIComponent(scenario.value)}/plan`, { json: body });
       location.hash = `#/plan/${job.id}`;
     } catch (err) {
-      out.replaceChildren(alertBox(err.message), err.body?.problems?.length ? problemsTable(err.body.problems) : null);
+      put(out, alertBox(err.message), err.body?.problems?.length ? problemsTable(err.body.problems) : null);
     }
   });
   show(h("h2", {}, "计划优化"), h("p", { class: "muted" },
@@ -887,7 +888,7 @@ async function viewPlan(id) {
   const job = await follow(`/plan/${id}`, box, (j) => j.status === "done" || j.status === "failed");
   cancel.remove();
   if (job.status === "failed") {
-    out.replaceChildren(h("div", { class: "verdict bad", role: "alert", id: "plan-verdict" }, "优化失败：" + (job.reason || "") +
+    put(out, h("div", { class: "verdict bad", role: "alert", id: "plan-verdict" }, "优化失败：" + (job.reason || "") +
       (job.cancelled ? "（已取消）" : "")), fileList(job.files));
     return;
   }
@@ -909,7 +910,7 @@ async function viewPlan(id) {
   const good = found && rerun === true;
   const quotas = (job.quotas || []).map((r) => ({ ...r }));
   const changedRow = (r) => (r.change ? "changed" : null);
-  out.replaceChildren(
+  put(out, 
     h("div", { class: "verdict " + (good ? "ok" : "bad"), role: "status", id: "plan-verdict" },
       found ? `${SOLVE_STATUS[s.status] || s.status}：目标值 ${num(s.objective_value)}，现行计划为 ${num(s.baseline_objective_current_quotas)}。` :
         `未找到方案（${SOLVE_STATUS[s.status] || s.status}）。`),
@@ -927,13 +928,13 @@ async function viewSweep(id) {
   const out = h("div");
   show(h("h2", {}, "比例测算结果"), box.el, out);
   const job = await follow(`/sweep/${id}`, box, (j) => j.status === "done" || j.status === "failed");
-  if (job.status === "failed") { out.replaceChildren(alertBox("测算失败：" + (job.reason || "")), fileList(job.files)); return; }
+  if (job.status === "failed") { put(out, alertBox("测算失败：" + (job.reason || "")), fileList(job.files)); return; }
   const rows = parseCsv(await text(`/sweep/${id}/sweep.csv`));
   const total = rows.filter((r) => (r.region_id || "") === "合计" || (r.name || "") === "合计");
   const use = total.length ? total : rows;
   const el = h("div", { class: "chart", id: "sweep-chart", role: "img", "aria-label": "比例测算图" });
   const shareKey = Object.keys(use[0] || {}).find((k) => k.startsWith("general_share")) || "general_share";
-  out.replaceChildren(el, h("h3", {}, "合计"), h("div", { id: "sweep-table" }, table(use, Object.keys(use[0] || {}).map((k) => [k, k]), { caption: "比例测算合计" })), h("h3", {}, "文件"), fileList(job.files));
+  put(out, el, h("h3", {}, "合计"), h("div", { id: "sweep-table" }, table(use, Object.keys(use[0] || {}).map((k) => [k, k]), { caption: "比例测算合计" })), h("h3", {}, "文件"), fileList(job.files));
   await chart(el, [
     { type: "scatter", mode: "lines+markers", name: "中职占比", x: use.map((r) => Number(r[shareKey])), y: use.map((r) => Number(r.vocational_share)) },
     { type: "scatter", mode: "lines+markers", name: "入学率", x: use.map((r) => Number(r[shareKey])), y: use.map((r) => Number(r.enrollment_rate)) },
@@ -947,11 +948,11 @@ async function viewBound(id) {
   const out = h("div");
   show(h("h2", {}, "录取上限结果"), box.el, out);
   const job = await follow(`/bound/${id}`, box, (j) => j.status === "done" || j.status === "failed");
-  if (job.status === "failed") { out.replaceChildren(alertBox("计算失败：" + (job.reason || "")), fileList(job.files)); return; }
+  if (job.status === "failed") { put(out, alertBox("计算失败：" + (job.reason || "")), fileList(job.files)); return; }
   const s = job.summary || {};
   const flat = Object.entries(s).filter(([, v]) => typeof v !== "object").map(([k, v]) => ({ k, v }));
   const schools = job.schools || [];
-  out.replaceChildren(h("h3", {}, "概要"), table(flat, [["k", "项目"], ["v", "值"]]),
+  put(out, h("h3", {}, "概要"), table(flat, [["k", "项目"], ["v", "值"]]),
     h("h3", {}, "规则录取后仍有空额且有填报者未录取的学校"),
     table(schools, Object.keys(schools[0] || { school_id: 1 }).map((k) => [k, k]), { sortable: true }),
     h("h3", {}, "文件"), fileList(job.files));
@@ -976,12 +977,12 @@ async function viewAudit() {
     const data = new FormData();
     data.append("result", result.files[0]);
     if (offers.files.length) data.append("offers", offers.files[0]);
-    out.replaceChildren(h("p", { role: "status" }, "正在审核…"));
+    put(out, h("p", { role: "status" }, "正在审核…"));
     try {
       const audit = await api(`/scenarios/${encodeURIComponent(scenario.value)}/audits`, { method: "POST", body: data });
       location.hash = `#/audits/${audit.id}`;
     } catch (err) {
-      out.replaceChildren(alertBox(err.message), err.body?.problems?.length ? problemsTable(err.body.problems, err.body.problems_total) : null);
+      put(out, alertBox(err.message), err.body?.problems?.length ? problemsTable(err.body.problems, err.body.problems_total) : null);
     }
   });
   show(h("h2", {}, "审核公布的录取结果"),
