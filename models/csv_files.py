@@ -18,9 +18,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
-from models.columns import TEXT, text
+from models.columns import TEXT
 from models.problems import ProblemLog
-from models.raw import RawTable, find_header, map_headers, skipped_titles, spaced
+from models.raw import RawTable, beyond_header, find_header, map_headers, skipped_titles, spaced, text_frame
 
 UTF8_BOM = b"\xef\xbb\xbf"
 REMEDY = "in Excel use 'Save as' → 'CSV UTF-8 (逗号分隔)'"
@@ -127,12 +127,7 @@ def _parse_exactly(content: str, names: list[str], skip: int, file: str,
         cells = [c.strip() for c in record]
         if not any(cells):
             continue
-        beyond = [j for j in range(width, len(cells)) if cells[j]]
-        if beyond:
-            log.error(file, number, f"column {beyond[0] + 1}", cells[beyond[0]], "FORMATS",
-                      f"the row has a value beyond the header's {width} columns: it has no column header "
-                      "(a comma too many in the row?)", root=True)
+        beyond_header(cells, width, file, number, log)
         body.append((cells + [""] * width)[:width])
         rows.append(number)
-    frame = pd.DataFrame(body, columns=names, dtype=TEXT) if body else pd.DataFrame({n: text([]) for n in names})
-    return frame, np.asarray(rows, dtype=np.int64)
+    return text_frame(body, names), np.asarray(rows, dtype=np.int64)

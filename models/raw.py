@@ -134,9 +134,8 @@ def table_from_rows(table: str, header: Sequence[object], rows: Sequence[Sequenc
         _row_problems(r, cells, header, width, file, row, log, lossy)
         body.append((cells + [""] * width)[:width])
         numbers.append(row)
-    frame = pd.DataFrame(body, columns=names, dtype=TEXT) if body else pd.DataFrame({n: text([]) for n in names})
-    return RawTable(frame, file, numbers[0] if numbers else header_row + 1, written, unknown, spaced(numbers),
-                    header_row=header_row)
+    return RawTable(text_frame(body, names), file, numbers[0] if numbers else header_row + 1, written, unknown,
+                    spaced(numbers), header_row=header_row)
 
 
 def _row_problems(values: Sequence[object], cells: list[str], header: Sequence[object], width: int, file: str,
@@ -147,10 +146,21 @@ def _row_problems(values: Sequence[object], cells: list[str], header: Sequence[o
             log.error(file, row, str(header[j]) if j < len(header) else f"column {j + 1}", cells[j], "FORMATS",
                       "a number of 16 or more digits: Excel keeps only 15, so its last digits are lost; "
                       "format the column as text (文本) and enter the ids again", root=True)
+    beyond_header(cells, width, file, row, log)
+
+
+def beyond_header(cells: list[str], width: int, file: str, row: int, log: ProblemLog) -> None:
+    """A value beyond the header's ``width`` columns has no column header: an error (a comma too many in
+    a CSV row, a stray cell right of a sheet's table)."""
     beyond = [j for j in range(width, len(cells)) if cells[j]]
     if beyond:
         log.error(file, row, f"column {beyond[0] + 1}", cells[beyond[0]], "FORMATS",
                   f"a value beyond the header's {width} columns: it has no column header", root=True)
+
+
+def text_frame(body: list[list[str]], names: list[str]) -> pd.DataFrame:
+    """Rows of text cells (each ``len(names)`` long) as a frame of the text dtype, empty or not."""
+    return pd.DataFrame(body, columns=names, dtype=TEXT) if body else pd.DataFrame({n: text([]) for n in names})
 
 
 def spaced(numbers: Sequence[int] | NDArray[np.int64]) -> NDArray[np.int64] | None:
