@@ -27,19 +27,20 @@ def test_runs_wait_for_a_free_worker(tmp_path):
     assert a["summary"]["totals"] == b["summary"]["totals"]
 
 
+def worker_pid(client: TestClient, run_id: str) -> int | None:
+    """The pid of the run's worker process once it is running, else None."""
+    with client.app.state.sessions() as s:
+        r = s.get(RunRecord, run_id)
+        return r.pid if r.status == RUNNING else None
+
+
 @needs_proc
 def test_cancel_ends_the_worker_process(tmp_path):
     with TestClient(create_app(Settings(data_dir=tmp_path))) as c:
         scenario = upload(c, tmp_path, 20_000)
         run = c.post(f"/scenarios/{scenario}/runs", json={"engine": "both"}).json()
-        sessions = c.app.state.sessions
 
-        def pid():
-            with sessions() as s:
-                r = s.get(RunRecord, run["id"])
-                return r.pid if r.status == RUNNING else None
-
-        worker = wait_for(pid)
+        worker = wait_for(lambda: worker_pid(c, run["id"]))
         r = c.post(f"/runs/{run['id']}/cancel")
         assert r.status_code == 200 and r.json()["status"] == "failed" and r.json()["cancelled"]
         assert r.json()["reason"] == "cancelled on request"
@@ -96,13 +97,7 @@ def test_a_worker_that_dies_fails_its_run(tmp_path):
     with TestClient(create_app(Settings(data_dir=tmp_path))) as c:
         scenario = upload(c, tmp_path, 20_000)
         run = c.post(f"/scenarios/{scenario}/runs", json={"engine": "both"}).json()
-        sessions = c.app.state.sessions
 
-        def pid():
-            with sessions() as s:
-                r = s.get(RunRecord, run["id"])
-                return r.pid if r.status == RUNNING else None
-
-        os.kill(wait_for(pid), 9)
+        os.kill(wait_for(lambda: worker_pid(c, run["id"])), 9)
         body = wait_run(c, run["id"], timeout=20)
         assert body["status"] == "failed" and "exit code -9" in body["reason"]
