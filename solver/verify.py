@@ -2,6 +2,10 @@
 only feasible assignment, and the independent checker finds no violation in either (docs/rules.md, "Why the
 CP-SAT model has exactly one solution").
 
+By default the model is solved and proved batch by batch (`solver.cpsat.batches`; docs/verification.md,
+"Batch by batch": uniqueness of each batch given its input chains into uniqueness of the whole); the
+whole model at once (``method="whole"``) remains, and is the one the labelled hinted mode uses.
+
 A time limit is respected: a solve or proof cut short is reported as "not proven", never as a verdict.
 """
 
@@ -16,10 +20,14 @@ import pandas as pd
 from models.results import Result
 from models.scenario import Scenario
 from solver.cpsat import AdmissionModel, build_instance
+from solver.cpsat.batches import solve_by_batches
+from solver.cpsat.outcome import result_of
 from solver.engine.arrays import ScenarioArrays
 from solver.engine.sequential import run_sequential
 
 COMPARED = ["outcome", "school_id", "batch", "choice_rank"]
+METHODS = ("batches", "whole")
+"""batches: one model per batch, each given the model's own earlier batches (the default); whole: one model."""
 Phase = Callable[[str], None]  # told the phase being worked on
 Log = Callable[[str], None]  # CP-SAT's search log, line by line
 
@@ -34,6 +42,8 @@ class Verdict:
     times: dict = field(default_factory=dict)
     model: dict = field(default_factory=dict)
     hint: bool = False  # the labelled mode in which the solve was given the sequential result as a hint
+    method: str = "whole"  # one of METHODS
+    batches: list[dict] = field(default_factory=list)  # batch by batch: each batch's model, times and statuses
 
     @property
     def ok(self) -> bool:
@@ -49,7 +59,9 @@ class Verdict:
         return {"verdict": self.text, "equal": self.equal, "unique": self.unique,
                 "checker_violations": self.checker_violations, "differences": self.differences,
                 "status": self.status, "times": self.times, "model_size": self.model,
-                "mode": "hinted with the sequential result (labelled mode)" if self.hint else "constraints only"}
+                "mode": "hinted with the sequential result (labelled mode)" if self.hint else "constraints only",
+                "method": "batch by batch" if self.method == "batches" else "whole model",
+                **({"batches": self.batches} if self.batches else {})}
 
 
 @dataclass
@@ -75,51 +87,32 @@ def compare(a: Result, b: Result) -> pd.DataFrame:
 
 
 def verify(sc: Scenario, time_limit: float | None = None, phase: Phase | None = None, log: Log | None = None,
-           hint: bool = False, workers: int = 1, arrays: ScenarioArrays | None = None) -> Verification:
+           hint: bool = False, workers: int = 1, arrays: ScenarioArrays | None = None,
+           method: str = "batches") -> Verification:
     """``workers``: CP-SAT search workers.  One is enough: presolve's propagation decides the whole
-    model (no branching), and each further worker holds another copy of the model in memory."""
+    model (no branching), and each further worker holds another copy of the model in memory.
+    ``method``: one of `METHODS`; the hinted mode always uses the whole model (its hint is the sequential
+    result, which the batch-by-batch path never reads)."""
     from solver.checker import check
 
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     say = phase or (lambda _: None)
-    verdict = Verdict(hint=hint)
+    verdict = Verdict(hint=hint, method="whole" if hint else method)
     t0 = time.perf_counter()
     say("sequential engine")
     arr = arrays or ScenarioArrays.from_scenario(sc)
     sequential = run_sequential(sc, arrays=arr)
     verdict.times["sequential"] = _since(t0)
 
-    t = time.perf_counter()
-    say("building the CP-SAT model")
-    model = AdmissionModel(build_instance(sc, arr))
-    verdict.times["build"] = _since(t)
-    verdict.model = model.size()
-
     deadline = None if not time_limit else time.perf_counter() + time_limit
-    say("solving")
-    seq_hint = model.decisions_of(sequential)[0] if hint else None
-    solve = model.solve(_left(deadline), workers, log, hint=seq_hint)
-    verdict.times["solve"] = round(solve.seconds, 3)
-    verdict.status["solve"] = solve.status
-    cpsat = None
+    solve = _whole if verdict.method == "whole" else _by_batches
+    cpsat = solve(sc, arr, verdict, deadline, say, log, workers, sequential)
     differences = pd.DataFrame(columns=["student_id"])
-    if solve.solution is not None:
-        cpsat = model.result(solve.solution)
+    if cpsat is not None:
         differences = compare(sequential, cpsat)
-        same_offers = offers_equal(sequential, cpsat)
-        verdict.equal = differences.empty and same_offers
+        verdict.equal = differences.empty and offers_equal(sequential, cpsat)
         verdict.differences = len(differences)
-        left = _left(deadline)
-        if left is None or left > 0:
-            say("proving uniqueness")
-            proof = model.prove_unique(solve.solution, _left(deadline), workers, log, keep_model=False)
-            verdict.times["proof"] = round(proof.seconds, 3)
-            verdict.status["proof"] = proof.status
-            if proof.status == "INFEASIBLE":
-                verdict.unique = True
-            elif proof.solution is not None:
-                verdict.unique = False
-    elif solve.status == "INFEASIBLE":
-        verdict.equal = False  # the rules as constraints admit no result at all: a defect somewhere
 
     t = time.perf_counter()
     say("checking both results (R1-R12)")
@@ -134,6 +127,72 @@ def verify(sc: Scenario, time_limit: float | None = None, phase: Phase | None = 
     verdict.times["total"] = _since(t0)
     violations = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
     return Verification(sequential, cpsat, verdict, differences, violations)
+
+
+def _whole(sc: Scenario, arr: ScenarioArrays, verdict: Verdict, deadline: float | None, say: Phase,
+           log: Log | None, workers: int, sequential: Result) -> Result | None:
+    """The whole model at once: build, solve (hinted in the labelled mode), prove unique."""
+    t = time.perf_counter()
+    say("building the CP-SAT model")
+    model = AdmissionModel(build_instance(sc, arr))
+    verdict.times["build"] = _since(t)
+    verdict.model = model.size()
+    say("solving")
+    seq_hint = model.decisions_of(sequential)[0] if verdict.hint else None
+    solve = model.solve(_left(deadline), workers, log, hint=seq_hint)
+    verdict.times["solve"] = round(solve.seconds, 3)
+    verdict.status["solve"] = solve.status
+    if solve.solution is None:
+        if solve.status == "INFEASIBLE":
+            verdict.equal = False  # the rules as constraints admit no result at all: a defect somewhere
+        return None
+    cpsat = model.result(solve.solution)
+    left = _left(deadline)
+    if left is None or left > 0.001:
+        say("proving uniqueness")
+        proof = model.prove_unique(solve.solution, left, workers, log, keep_model=False)
+        verdict.times["proof"] = round(proof.seconds, 3)
+        verdict.status["proof"] = proof.status
+        if proof.status == "INFEASIBLE":
+            verdict.unique = True
+        elif proof.solution is not None:
+            verdict.unique = False
+    return cpsat
+
+
+def _by_batches(sc: Scenario, arr: ScenarioArrays, verdict: Verdict, deadline: float | None, say: Phase,
+                log: Log | None, workers: int, sequential: Result) -> Result | None:
+    """One model per batch, each given the model's own solution of the batches before it
+    (`solver.cpsat.batches`).  ``sequential`` is not read: the signature is `_whole`'s."""
+    t = time.perf_counter()
+    say("building the CP-SAT model")
+    inst = build_instance(sc, arr)
+    n_batches = len(sc.settings.batches)
+    positions = {b.id: i + 1 for i, b in enumerate(sc.settings.batches)}
+
+    def said(what: str, batch: int) -> None:
+        say(f"batch {batch} ({positions[batch]} of {n_batches}): {what}")
+
+    solved = solve_by_batches(inst, _left(deadline), workers, log, prove=True, said=said)
+    verdict.batches = [b.as_dict() for b in solved.batches]
+    totals = solved.totals()
+    elapsed = time.perf_counter() - t  # building the instance and every batch's model, and freeing them
+    verdict.times["build"] = round(elapsed - totals["solve"] - totals["proof"], 3)
+    verdict.times.update(solve=totals["solve"], proof=totals["proof"])
+    verdict.model = {key: sum(b.size[key] for b in solved.batches) for key in
+                     ("applications", "variables", "constraints", "decision_variables")}
+    verdict.model["largest_batch_variables"] = solved.largest().get("variables", 0)
+    verdict.model["largest_batch_constraints"] = solved.largest().get("constraints", 0)
+    statuses = [b.solve.status for b in solved.batches]
+    verdict.status["solve"] = next((s for s in statuses if s not in ("OPTIMAL", "FEASIBLE")), "OPTIMAL")
+    proofs = [b.proof.status if b.proof else "not run" for b in solved.batches]
+    if solved.offered is None:
+        if "INFEASIBLE" in statuses:
+            verdict.equal = False  # a batch's rules as constraints admit no result: a defect somewhere
+        return None
+    verdict.status["proof"] = next((s for s in proofs if s != "INFEASIBLE"), "INFEASIBLE")
+    verdict.unique = solved.unique
+    return result_of(inst, solved.offered)
 
 
 def offers_equal(a: Result, b: Result) -> bool:

@@ -35,6 +35,15 @@ class Instance:
     sub: IntArray  # sub-quota index of (school, student's region), -1 where none (R8)
     declines: BoolArray  # the student declines offers of this batch (R9 data)
     general: BoolArray  # bool[n]: admitted to general high school (R4, data)
+    held: IntArray | None = None  # int[S]: seats confirmed before the instance's first batch (a stage); None: 0
+    share_held: IntArray | None = None  # int[sub-quotas]: the same per regional share (R8)
+
+    def seats_held(self) -> tuple[IntArray, IntArray]:
+        """Seats confirmed before the instance's first batch, per school and per sub-quota: data of a stage
+        (`stage_instance`), zero for the whole scenario."""
+        held = np.zeros(self.arr.n_schools, np.int64) if self.held is None else self.held
+        share = np.zeros(len(self.arr.sub_quota), np.int64) if self.share_held is None else self.share_held
+        return held, share
 
     @property
     def n_apps(self) -> int:
@@ -71,3 +80,38 @@ def build_instance(sc: Scenario, arr: ScenarioArrays | None = None) -> Instance:
 
     return Instance(sc, arr, student, school, batch, rank, region, sub.astype(np.int64), declines, general)
 
+
+
+@dataclass
+class Stage:
+    """One batch of the scenario as a model of its own (docs/verification.md, "Batch by batch"): the
+    applications of the batch's pool, given as data what the model's own solution of the earlier batches
+    decided: who holds a confirmed offer (not in the pool, R5), which schools a student declined (void, R5)
+    and the seats confirmed at each school and share (R7, R8)."""
+
+    inst: Instance
+    positions: IntArray  # each of the stage's applications in the whole `Instance`
+
+
+def stage_instance(whole: Instance, bpos: int, offered: BoolArray) -> Stage:
+    """Batch ``bpos`` of ``whole`` given ``offered`` (bool per application of ``whole``: the offers the
+    model made in batches before ``bpos``; later entries are not read)."""
+    before = np.flatnonzero(offered & (whole.batch < bpos))
+    confirmed = before[~whole.declines[before]]  # R9: only confirmed offers hold a seat and leave the pool
+    declined = before[whole.declines[before]]
+    in_pool = np.ones(whole.arr.n, dtype=bool)
+    in_pool[whole.student[confirmed]] = False
+    here = np.flatnonzero(whole.batch == bpos)
+    keep = in_pool[whole.student[here]]
+    if len(declined):  # R5: a school declined in an earlier batch is void for the student
+        n_schools = whole.arr.n_schools
+        void = np.isin(whole.student[here] * n_schools + whole.school[here],
+                       whole.student[declined] * n_schools + whole.school[declined])
+        keep &= ~void
+    pos = here[keep]
+    held = np.bincount(whole.school[confirmed], minlength=whole.arr.n_schools).astype(np.int64)
+    shares = whole.sub[confirmed]
+    share_held = np.bincount(shares[shares >= 0], minlength=len(whole.arr.sub_quota)).astype(np.int64)
+    inst = Instance(whole.sc, whole.arr, whole.student[pos], whole.school[pos], whole.batch[pos], whole.rank[pos],
+                    whole.region[pos], whole.sub[pos], whole.declines[pos], whole.general, held, share_held)
+    return Stage(inst, pos)

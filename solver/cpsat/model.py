@@ -17,9 +17,10 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from ortools.sat.python import cp_model
 
-from models.results import Result, build_admissions, build_offers
+from models.results import Result
 from solver.cpsat.builder import BoolArray, IntArray, ProtoBuilder
 from solver.cpsat.instance import Instance
+from solver.cpsat.outcome import result_of
 from solver.cpsat.r03_choices import R03Choices
 from solver.cpsat.r04_general import R04GeneralStage
 from solver.cpsat.r05_batches import R05Batches
@@ -204,53 +205,7 @@ class AdmissionModel:
 
     def result(self, solution: BoolArray, engine: str = "cpsat") -> Result:
         """The admissions and offers of a solution, in the files' form (R11 dates, R12 outcomes)."""
-        inst, arr = self.inst, self.inst.arr
-        A = inst.n_apps
-        x = solution[:A]
-        general = inst.general
-        batches = inst.sc.settings.batches
-        school = np.full(arr.n, -1, dtype=np.int32)
-        batch_of = np.zeros(arr.n, dtype=np.int32)
-        rank_of = np.zeros(arr.n, dtype=np.int32)
-        parts = []
-        offered = np.flatnonzero(x)
-        for bpos, b in enumerate(batches):
-            here = offered[inst.batch[offered] == bpos]
-            here = here[np.argsort(inst.student[here], kind="stable")]
-            students = inst.student[here]
-            confirmed = ~inst.declines[here]
-            parts.append((b, students, inst.school[here], inst.rank[here], confirmed))
-            keep = here[confirmed]
-            school[inst.student[keep]] = inst.school[keep]
-            batch_of[inst.student[keep]] = b.id
-            rank_of[inst.student[keep]] = inst.rank[keep]
-        took_part = self._took_part(x, general)
-        outcome = np.full(arr.n, "none", dtype=object)  # R12
-        outcome[took_part] = "unplaced"
-        outcome[~arr.eligible] = "ineligible"
-        outcome[school >= 0] = "vocational"
-        outcome[general] = "general"
-        admissions = build_admissions(inst.sc, arr.student_ids, arr.school_ids, outcome, school, batch_of, rank_of)
-        offers = build_offers(inst.sc, arr.student_ids, arr.school_ids, parts)
-        return Result(admissions=admissions, offers=offers, engine=engine)
-
-    def _took_part(self, x: BoolArray, general: BoolArray) -> BoolArray:
-        """A student took part if, in some batch he was in the pool of, a choice of his was usable
-        (not void by a school he declined earlier, R5)."""
-        inst = self.inst
-        voided, decliner = self.vars.declined_voids
-        usable = np.ones(inst.n_apps, dtype=bool)
-        usable[voided[x[decliner]]] = False
-        took = np.zeros(inst.arr.n, dtype=bool)
-        confirmed_before = np.zeros(inst.arr.n, dtype=bool)
-        for bpos in range(inst.n_batches):
-            apps = np.flatnonzero(inst.batch == bpos)
-            students = inst.student[apps]
-            in_pool = ~general[students] & ~confirmed_before[students]
-            took[students[in_pool & usable[apps]]] = True
-            offered = apps[x[apps]]
-            confirmed_before[inst.student[offered[~inst.declines[offered]]]] = True
-        return took
+        return result_of(self.inst, solution[:self.inst.n_apps], engine)
 
 
 def _solver(time_limit: float | None, workers: int, log: Log | None) -> cp_model.CpSolver:

@@ -32,7 +32,8 @@ class R06Order(RuleModule):
         b, x = v.b, v.x
         A = inst.n_apps
         apps = np.arange(A)
-        b.pairs_or(negated(x), negated(v.full))
+        counted = apps[v.full >= 0]  # the others can never find the school full (`variables.counted_positions`)
+        b.pairs_or(negated(x[counted]), negated(v.full[counted]))
         shared = apps[v.share_full >= 0]
         b.pairs_or(negated(x[shared]), negated(v.share_full[shared]))
         # rejection, one row per application a (student i, batch b, rank k):
@@ -45,6 +46,6 @@ class R06Order(RuleModule):
         earlier_row = np.repeat(apps, position + 1 - run_start)
         earlier_app = order[flat]
         voided, decliner = v.declined_voids
-        b.linear_terms(A, [(earlier_row, x[earlier_app], 1), (apps, v.full, 1),
+        b.linear_terms(A, [(earlier_row, x[earlier_app], 1), (counted, v.full[counted], 1),
                            (shared, v.share_full[shared], 1), (voided, x[decliner], 1),
                            (apps, v.p[v.run_of_app], -1)], 0, A)

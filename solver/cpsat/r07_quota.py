@@ -26,4 +26,5 @@ class R07Quota(RuleModule):
         order = np.arange(inst.n_apps)  # applications are sorted by (batch, school, priority)
         quota_var = v.quota_var  # quota planning: one variable per school (solver.analysis.plan)
         prefix_counts(v.b, inst, v.x, order, v.school_runs, inst.school, v.count, v.full,
-                      inst.arr.quota[inst.school], None if quota_var is None else quota_var[inst.school])
+                      inst.arr.quota[inst.school], inst.seats_held()[0],
+                      None if quota_var is None else quota_var[inst.school])

@@ -24,4 +24,4 @@ class R08Subquota(RuleModule):
         if len(order) == 0:
             return
         prefix_counts(v.b, inst, v.x, order, v.share_runs, inst.sub, v.share_count, v.share_full,
-                      inst.arr.sub_quota[inst.sub.clip(min=0)])
+                      inst.arr.sub_quota[inst.sub.clip(min=0)], inst.seats_held()[1])

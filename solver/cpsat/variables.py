@@ -8,7 +8,10 @@ rule modules share.
   ``full[a]`` <=> ``count[a] >= quota``.  ``share_count``/``share_full``: the same for the sub-quota of
   ``a``'s region at the school (R8; -1 where none).  Prefix counts make every literal a function of
   the applicants before it, so unit propagation in priority order derives the whole admission: the
-  model's single solution is found, and its uniqueness proved, without search.
+  model's single solution is found, and its uniqueness proved, without search.  Where the seats held at
+  a run's start are data (a school's first batch in the model; every batch of a `Stage`), the first
+  ``quota - held`` applicants of the run can never find it full: they get no ``count``/``full`` (-1), and
+  the count starts after them (`room_at_start`, `counted_positions`).
 - ``declined_voids``: the pairs (a, d) where an offer ``d`` the student declines voids his later
   application ``a`` at the same school (R5; R6 reads them in its rejection rows).
 - ``quota_var[s]``: in quota planning (`AdmissionModel(quota_bounds=...)`) the integer variable that is
@@ -28,7 +31,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
-from solver.cpsat.builder import IntArray, ProtoBuilder
+from solver.cpsat.builder import BoolArray, IntArray, ProtoBuilder
 from solver.cpsat.instance import Instance
 
 Runs = tuple[IntArray, IntArray]
@@ -94,25 +97,64 @@ class AdmissionVars:
         p = b.new_bools(len(student_runs[0]))
         run_of_app = np.empty(A, dtype=np.int64)
         run_of_app[student_order] = np.repeat(np.arange(len(student_runs[0])), student_runs[1] - student_runs[0])
-        full = b.new_bools(A)
-        count = b.new_vars(0, inst.arr.quota[inst.school])
+        held, share_held = inst.seats_held()
+        school_runs = runs(inst.batch * S + inst.school)
+        free = None if quota_bounds is None else np.zeros(S, np.int64)  # planning: the quota is not data
+        counted = counted_positions(np.arange(A), school_runs, inst.school, inst.arr.quota, held, free)
+        full, count = _counters(b, counted, inst.school, inst.arr.quota)
         limited = np.flatnonzero(inst.sub >= 0)
         n_sub = max(len(inst.arr.sub_quota), 1)
         share_order = limited[np.argsort(inst.batch[limited] * n_sub + inst.sub[limited], kind="stable")]
-        share_full = np.full(A, -1, dtype=np.int64)
-        share_count = np.full(A, -1, dtype=np.int64)
-        share_full[limited] = b.new_bools(len(limited))
-        share_count[limited] = b.new_vars(0, inst.arr.sub_quota[inst.sub[limited]])
+        share_runs = runs(inst.batch[share_order] * n_sub + inst.sub[share_order])
+        counted_share = counted_positions(share_order, share_runs, inst.sub, inst.arr.sub_quota, share_held)
+        share_full, share_count = _counters(b, counted_share, inst.sub, inst.arr.sub_quota)
         quota_var = None if quota_bounds is None else b.new_vars(*quota_bounds)
         return cls(b=b, x=x, full=full, count=count, share_full=share_full, share_count=share_count, p=p,
-                   run_of_app=run_of_app, school_runs=runs(inst.batch * S + inst.school),
+                   run_of_app=run_of_app, school_runs=school_runs,
                    student_order=student_order, student_runs=student_runs, share_order=share_order,
-                   share_runs=runs(inst.batch[share_order] * n_sub + inst.sub[share_order]),
+                   share_runs=share_runs,
                    declined_voids=declined_pairs(inst), quota_var=quota_var, dates=batch_dates(inst, b.model))
 
     def decision_indices(self) -> IntArray:
         """The variables a result is made of (the offers); the others follow from them."""
         return self.x
+
+
+def counted_positions(order: IntArray, run_bounds: Runs, holder: NDArray[np.integer], cap: NDArray[np.integer],
+                      held: IntArray, free: IntArray | None = None) -> BoolArray:
+    """bool per application: it needs a prefix count (R7/R8: ``holder[a]`` is its school or share, -1 none).
+
+    A run (one batch of one holder, ``order[start:end]`` in priority order) whose seats held at its start
+    are data (the holder's first run in the model: ``held[holder]``) has ``free = cap - held`` seats when
+    it starts (``free`` overrides it per holder; 0 where the cap is a variable), so its first ``free``
+    applicants can never find it full: the count starts after them.  A run followed by another of the
+    same holder keeps a count at its last application (the next run starts from it)."""
+    starts, ends = run_bounds
+    counted = np.zeros(len(holder), dtype=bool)
+    if len(starts) == 0:
+        return counted
+    first_holder = holder[order[starts]]
+    prev = previous_in_group(first_holder)
+    has_next = np.zeros(len(starts), dtype=bool)
+    has_next[prev[prev >= 0]] = True
+    room = (cap[first_holder] - held[first_holder]) if free is None else free[first_holder]
+    room = np.where(prev >= 0, 0, np.maximum(room, 0))
+    room = np.where(has_next, np.minimum(room, ends - starts - 1), room)
+    position = np.arange(len(order)) - np.repeat(starts, ends - starts)
+    counted[order] = position >= np.repeat(room, ends - starts)
+    return counted
+
+
+def _counters(b: ProtoBuilder, counted: BoolArray, holder: NDArray[np.integer], cap: NDArray[np.integer]
+              ) -> tuple[IntArray, IntArray]:
+    """``full`` (bool) and ``count`` (0..cap of the holder) variables of the counted applications, -1
+    elsewhere."""
+    full = np.full(len(counted), -1, dtype=np.int64)
+    count = np.full(len(counted), -1, dtype=np.int64)
+    where = np.flatnonzero(counted)
+    full[where] = b.new_bools(len(where))
+    count[where] = b.new_vars(0, cap[holder[where]])
+    return full, count
 
 
 def batch_dates(inst: Instance, model: cp_model.CpModel) -> dict[int, tuple[cp_model.IntVar, cp_model.IntVar]]:
