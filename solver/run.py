@@ -129,22 +129,37 @@ def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = No
 
 def _cpsat(sc: Scenario, arr: ScenarioArrays, time_limit: float | None, phase: Phase | None, log: Log | None,
            hint: bool) -> tuple[Result, dict[str, float]]:
+    """The CP-SAT model alone, batch by batch (`solver.cpsat.batches`); the labelled hinted mode solves the
+    whole model at once, hinted with the sequential result."""
     from solver.cpsat import AdmissionModel, build_instance
+    from solver.cpsat.batches import solve_by_batches
+    from solver.cpsat.outcome import result_of
 
     say: Phase = phase or (lambda _: None)
     say("building the CP-SAT model")
-    model = AdmissionModel(build_instance(sc, arr))
+    inst = build_instance(sc, arr)
+    if not hint:
+        solved = solve_by_batches(inst, time_limit, log=log, prove=False,
+                                  said=lambda what, batch: say(f"batch {batch}: {what}"))
+        if solved.offered is None:
+            status = solved.batches[-1].solve.status
+            raise NotSolved(f"CP-SAT found no result for batch {solved.batches[-1].batch}: {status}"
+                            + (" (time limit reached)" if status == "UNKNOWN" else ""))
+        result = result_of(inst, solved.offered)
+        result.extra = {"cpsat_status": "OPTIMAL", "method": "batch by batch", "mode": "constraints only",
+                        "batches": [b.as_dict() for b in solved.batches]}
+        totals = solved.totals()
+        return result, {"build": totals["build"], "solve": totals["solve"]}
+    model = AdmissionModel(inst)
     say("solving")
-    hint_values = None
-    if hint:
-        hint_values = model.decisions_of(run_sequential(sc, arrays=arr))[0]
+    hint_values = model.decisions_of(run_sequential(sc, arrays=arr))[0]
     report = model.solve(time_limit, log=log, hint=hint_values)
     if report.solution is None:
         raise NotSolved(f"CP-SAT found no result: {report.status}"
                         + (" (time limit reached)" if report.status == "UNKNOWN" else ""))
     result = model.result(report.solution)
-    result.extra = {"cpsat_status": report.status, "model_size": model.size(),
-                    "mode": "hinted with the sequential result (labelled mode)" if hint else "constraints only"}
+    result.extra = {"cpsat_status": report.status, "model_size": model.size(), "method": "whole model",
+                    "mode": "hinted with the sequential result (labelled mode)"}
     return result, {"build": round(model.build_seconds, 3), "solve": round(report.seconds, 3)}
 
 
