@@ -99,8 +99,9 @@ class RunOutput:
 
 def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = None, *,
         time_limit: float | None = None, phase: Phase | None = None, log: Log | None = None,
-        hint: bool = False) -> RunOutput:
-    """Run one engine, or both with the verification layer (`solver.verify`)."""
+        hint: bool = False, method: str = "batches") -> RunOutput:
+    """Run one engine, or both with the verification layer (`solver.verify`; ``method``: its `METHODS`,
+    batch by batch or the whole model at once)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     t0 = time.perf_counter()
@@ -115,7 +116,8 @@ def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = No
     else:
         from solver.verify import verify  # OR-Tools is loaded only when CP-SAT runs
 
-        verification = verify(sc, time_limit=time_limit, phase=phase, log=log, hint=hint, arrays=arr)
+        verification = verify(sc, time_limit=time_limit, phase=phase, log=log, hint=hint, arrays=arr,
+                              method=method)
         result = verification.sequential  # the rule as written; equal to CP-SAT's when verified
         extra_timings = {f"verify_{k}": v for k, v in verification.verdict.times.items()}
     t2 = time.perf_counter()

@@ -24,10 +24,9 @@ from solver.cpsat.batches import solve_by_batches
 from solver.cpsat.outcome import result_of
 from solver.engine.arrays import ScenarioArrays
 from solver.engine.sequential import run_sequential
+from solver.methods import METHODS
 
 COMPARED = ["outcome", "school_id", "batch", "choice_rank"]
-METHODS = ("batches", "whole")
-"""batches: one model per batch, each given the model's own earlier batches (the default); whole: one model."""
 Phase = Callable[[str], None]  # told the phase being worked on
 Log = Callable[[str], None]  # CP-SAT's search log, line by line
 

@@ -23,6 +23,7 @@ from api.cli.common import (
     show_reading_warnings,
 )
 from models import ScenarioError
+from solver.methods import METHODS
 from solver.run import ENGINES, RunOutput
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def _regions_summary(out: RunOutput) -> Table:
 
 
 def _engine_run(scenario: str, out_dir: Path, engine: str, quiet: bool, time_limit: float | None, hint: bool,
-                roster: bool | None = None) -> RunOutput:
+                roster: bool | None = None, method: str = "batches") -> RunOutput:
     """Load, run and write, with progress; exits 2 on bad input, 1 when CP-SAT finds no result."""
     from solver.run import NotSolved, write_failure, write_outputs
     from solver.run import run as run_scenario
@@ -85,7 +86,7 @@ def _engine_run(scenario: str, out_dir: Path, engine: str, quiet: bool, time_lim
                     progress.update(task, description=f"{detail['phase']}: {line[:70]}")
 
             output = run_scenario(sc, engine=engine, progress=tick, time_limit=time_limit, phase=phase,
-                                  log=log if not quiet else None, hint=hint)
+                                  log=log if not quiet else None, hint=hint, method=method)
             progress.update(task, description="writing results")
             write_outputs(output, out_dir, {"load": round(load_seconds, 4)}, roster=roster)
     except ScenarioError as exc:
@@ -165,13 +166,18 @@ def run(scenario: str, out_dir: Path | None, engine: str, time_limit: float | No
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the result files [default: results/SCENARIO].")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds for the CP-SAT phases.")
-@click.option("--hint", is_flag=True, help="Labelled mode: give CP-SAT the sequential result as a hint.")
+@click.option("--hint", is_flag=True, help="Labelled mode: give CP-SAT the sequential result as a hint "
+              "(solves the whole model).")
+@click.option("--method", type=click.Choice(METHODS), default="batches", show_default=True,
+              help="batches: one model per batch, each given the model's own earlier batches (less memory); "
+                   "whole: the whole model at once.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-def verify(scenario: str, out_dir: Path | None, time_limit: float | None, hint: bool, quiet: bool) -> None:
+def verify(scenario: str, out_dir: Path | None, time_limit: float | None, hint: bool, method: str,
+           quiet: bool) -> None:
     """Prove that the CP-SAT model of the rules gives exactly the sequential engine's result, that it is
     the only one, and that the checker finds no violation.  Exit 0 only then; 1 otherwise."""
     out_dir = out_dir or default_out(scenario)
-    output = _engine_run(scenario, out_dir, "both", quiet, time_limit, hint)
+    output = _engine_run(scenario, out_dir, "both", quiet, time_limit, hint, method=method)
     console.print(_verdict_table(output))
     verdict = _verdict(output)
     if verdict.differences:
