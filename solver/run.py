@@ -34,6 +34,7 @@ from solver.engine import figures
 from solver.engine.arrays import ScenarioArrays
 from solver.engine.sequential import run_sequential
 from solver.progress import Log, Phase, Progress
+from solver.resources import peak_memory_mib
 
 if TYPE_CHECKING:  # imported for real only when CP-SAT runs (it loads OR-Tools)
     from solver.verify import Verification
@@ -94,6 +95,7 @@ class RunOutput:
             "timings": self.timings,
             **({"engine_facts": self.result.extra} if self.result.extra else {}),
             **({"verification": self.verification.verdict.as_dict()} if self.verification else {}),
+            "peak_memory_mib": peak_memory_mib(),
         }
 
 
@@ -112,12 +114,12 @@ def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = No
     if engine == "sequential":
         result = run_sequential(sc, progress=progress, arrays=arr)
     elif engine == "cpsat":
-        result, extra_timings = _cpsat(sc, arr, time_limit, phase, log, hint)
+        result, extra_timings = _cpsat(sc, arr, time_limit, phase, log, hint, progress)
     else:
         from solver.verify import verify  # OR-Tools is loaded only when CP-SAT runs
 
         verification = verify(sc, time_limit=time_limit, phase=phase, log=log, hint=hint, arrays=arr,
-                              method=method)
+                              method=method, progress=progress)
         result = verification.sequential  # the rule as written; equal to CP-SAT's when verified
         extra_timings = {f"verify_{k}": v for k, v in verification.verdict.times.items()}
     t2 = time.perf_counter()
@@ -130,19 +132,18 @@ def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = No
 
 
 def _cpsat(sc: Scenario, arr: ScenarioArrays, time_limit: float | None, phase: Phase | None, log: Log | None,
-           hint: bool) -> tuple[Result, dict[str, float]]:
+           hint: bool, progress: Progress | None = None) -> tuple[Result, dict[str, float]]:
     """The CP-SAT model alone, batch by batch (`solver.cpsat.batches`); the labelled hinted mode solves the
     whole model at once, hinted with the sequential result."""
     from solver.cpsat import AdmissionModel, build_instance
-    from solver.cpsat.batches import solve_by_batches
+    from solver.cpsat.batches import batch_steps, solve_by_batches
     from solver.cpsat.outcome import result_of
 
     say: Phase = phase or (lambda _: None)
     say("building the CP-SAT model")
     inst = build_instance(sc, arr)
     if not hint:
-        solved = solve_by_batches(inst, time_limit, log=log, prove=False,
-                                  said=lambda what, batch: say(f"batch {batch}: {what}"))
+        solved = solve_by_batches(inst, time_limit, log=log, prove=False, said=batch_steps(sc, say, progress))
         if solved.offered is None:
             status = solved.batches[-1].solve.status
             raise NotSolved(f"CP-SAT found no result for batch {solved.batches[-1].batch}: {status}"
@@ -220,4 +221,5 @@ def write_outputs(out: RunOutput, target: Path, extra_timings: dict[str, float] 
 
 def write_failure(target: Path, problems: list[Problem], scenario_label: str, reason: str) -> Path:
     """A failed run: ``errors.csv`` and a "failed" summary; an earlier run's results are removed."""
-    return write_failed(target, problems, RESULT_FILES, {"scenario": scenario_label, "reason": reason})
+    return write_failed(target, problems, RESULT_FILES, {"scenario": scenario_label, "reason": reason,
+                                                         "peak_memory_mib": peak_memory_mib()})

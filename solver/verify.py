@@ -12,7 +12,6 @@ A time limit is respected: a solve or proof cut short is reported as "not proven
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -20,15 +19,14 @@ import pandas as pd
 from models.results import Result
 from models.scenario import Scenario
 from solver.cpsat import AdmissionModel, build_instance
-from solver.cpsat.batches import solve_by_batches
+from solver.cpsat.batches import Said, batch_steps, solve_by_batches
 from solver.cpsat.outcome import result_of
 from solver.engine.arrays import ScenarioArrays
 from solver.engine.sequential import run_sequential
 from solver.methods import METHODS
+from solver.progress import Log, Phase, Progress
 
 COMPARED = ["outcome", "school_id", "batch", "choice_rank"]
-Phase = Callable[[str], None]  # told the phase being worked on
-Log = Callable[[str], None]  # CP-SAT's search log, line by line
 
 
 @dataclass
@@ -87,11 +85,11 @@ def compare(a: Result, b: Result) -> pd.DataFrame:
 
 def verify(sc: Scenario, time_limit: float | None = None, phase: Phase | None = None, log: Log | None = None,
            hint: bool = False, workers: int = 1, arrays: ScenarioArrays | None = None,
-           method: str = "batches") -> Verification:
+           method: str = "batches", progress: Progress | None = None) -> Verification:
     """``workers``: CP-SAT search workers.  One is enough: presolve's propagation decides the whole
     model (no branching), and each further worker holds another copy of the model in memory.
     ``method``: one of `METHODS`; the hinted mode always uses the whole model (its hint is the sequential
-    result, which the batch-by-batch path never reads)."""
+    result, which the batch-by-batch path never reads).  ``progress`` gets the steps of the batches (three each)."""
     from solver.checker import check
 
     if method not in METHODS:
@@ -105,8 +103,10 @@ def verify(sc: Scenario, time_limit: float | None = None, phase: Phase | None = 
     verdict.times["sequential"] = _since(t0)
 
     deadline = None if not time_limit else time.perf_counter() + time_limit
-    solve = _whole if verdict.method == "whole" else _by_batches
-    cpsat = solve(sc, arr, verdict, deadline, say, log, workers, sequential)
+    if verdict.method == "whole":
+        cpsat = _whole(sc, arr, verdict, deadline, say, log, workers, sequential)
+    else:
+        cpsat = _by_batches(sc, arr, verdict, deadline, batch_steps(sc, say, progress), log, workers)
     differences = pd.DataFrame(columns=["student_id"])
     if cpsat is not None:
         differences = compare(sequential, cpsat)
@@ -159,19 +159,12 @@ def _whole(sc: Scenario, arr: ScenarioArrays, verdict: Verdict, deadline: float 
     return cpsat
 
 
-def _by_batches(sc: Scenario, arr: ScenarioArrays, verdict: Verdict, deadline: float | None, say: Phase,
-                log: Log | None, workers: int, sequential: Result) -> Result | None:
+def _by_batches(sc: Scenario, arr: ScenarioArrays, verdict: Verdict, deadline: float | None, said: Said,
+                log: Log | None, workers: int) -> Result | None:
     """One model per batch, each given the model's own solution of the batches before it
-    (`solver.cpsat.batches`).  ``sequential`` is not read: the signature is `_whole`'s."""
+    (`solver.cpsat.batches`); the sequential result is not passed in."""
     t = time.perf_counter()
-    say("building the CP-SAT model")
     inst = build_instance(sc, arr)
-    n_batches = len(sc.settings.batches)
-    positions = {b.id: i + 1 for i, b in enumerate(sc.settings.batches)}
-
-    def said(what: str, batch: int) -> None:
-        say(f"batch {batch} ({positions[batch]} of {n_batches}): {what}")
-
     solved = solve_by_batches(inst, _left(deadline), workers, log, prove=True, said=said)
     verdict.batches = [b.as_dict() for b in solved.batches]
     totals = solved.totals()

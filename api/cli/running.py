@@ -24,6 +24,7 @@ from api.cli.common import (
 )
 from models import ScenarioError
 from solver.methods import METHODS
+from solver.resources import limit_memory, out_of_memory, ran_out_of_memory
 from solver.run import ENGINES, RunOutput
 
 if TYPE_CHECKING:
@@ -65,15 +66,16 @@ def _engine_run(scenario: str, out_dir: Path, engine: str, quiet: bool, time_lim
     from solver.run import NotSolved, write_failure, write_outputs
     from solver.run import run as run_scenario
 
+    detail = {"phase": "loading the scenario"}
     try:
         with progress_display(quiet) as progress:
             t0 = time.perf_counter()
             sc = load(scenario, progress)
             load_seconds = time.perf_counter() - t0
             task = progress.add_task("admitting", total=1 + len(sc.settings.batches) * sc.settings.max_choices)
-            detail = {"phase": ""}
 
             def tick(what: str, done: int, total: int) -> None:
+                detail["phase"] = what
                 progress.update(task, description=what, completed=done, total=total)
 
             def phase(what: str) -> None:
@@ -87,6 +89,7 @@ def _engine_run(scenario: str, out_dir: Path, engine: str, quiet: bool, time_lim
 
             output = run_scenario(sc, engine=engine, progress=tick, time_limit=time_limit, phase=phase,
                                   log=log if not quiet else None, hint=hint, method=method)
+            detail["phase"] = "writing results"
             progress.update(task, description="writing results")
             write_outputs(output, out_dir, {"load": round(load_seconds, 4)}, roster=roster)
     except ScenarioError as exc:
@@ -97,6 +100,13 @@ def _engine_run(scenario: str, out_dir: Path, engine: str, quiet: bool, time_lim
     except NotSolved as exc:
         write_failure(out_dir, [], scenario, str(exc))
         err_console.print(f"[red]{exc}[/]")
+        sys.exit(1)
+    except (MemoryError, RuntimeError) as exc:  # what ran out, where, what to try; a failed summary, no traceback
+        if not ran_out_of_memory(exc):
+            raise
+        reason = out_of_memory(detail["phase"], exc)
+        write_failure(out_dir, [], scenario, reason)
+        err_console.print(f"[red]{reason}[/]")
         sys.exit(1)
     return output
 
@@ -141,10 +151,14 @@ def _verdict_table(output: RunOutput) -> Table:
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option("--roster/--no-roster", default=None,
               help="Write admissions.xlsx (录取名册) [default: up to 300,000 students].")
+@click.option("--memory-limit", type=click.FloatRange(min=0.1), metavar="GIB",
+              help="Cap this run's memory (address space) at GIB GiB: past it the run stops with a clear message.")
 def run(scenario: str, out_dir: Path | None, engine: str, time_limit: float | None, hint: bool, quiet: bool,
-        roster: bool | None) -> None:
+        roster: bool | None, memory_limit: float | None) -> None:
     """Run SCENARIO (a folder, an .xlsx/.json file, or a bundled name) and write the results."""
     out_dir = out_dir or default_out(scenario)
+    if memory_limit:
+        limit_memory(memory_limit)
     started = time.perf_counter()
     output = _engine_run(scenario, out_dir, engine, quiet, time_limit, hint, roster)
     if output.verification is not None:
@@ -172,11 +186,15 @@ def run(scenario: str, out_dir: Path | None, engine: str, time_limit: float | No
               help="batches: one model per batch, each given the model's own earlier batches (less memory); "
                    "whole: the whole model at once.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--memory-limit", type=click.FloatRange(min=0.1), metavar="GIB",
+              help="Cap this run's memory (address space) at GIB GiB: past it the run stops with a clear message.")
 def verify(scenario: str, out_dir: Path | None, time_limit: float | None, hint: bool, method: str,
-           quiet: bool) -> None:
+           quiet: bool, memory_limit: float | None) -> None:
     """Prove that the CP-SAT model of the rules gives exactly the sequential engine's result, that it is
     the only one, and that the checker finds no violation.  Exit 0 only then; 1 otherwise."""
     out_dir = out_dir or default_out(scenario)
+    if memory_limit:
+        limit_memory(memory_limit)
     output = _engine_run(scenario, out_dir, "both", quiet, time_limit, hint, method=method)
     console.print(_verdict_table(output))
     verdict = _verdict(output)

@@ -13,6 +13,8 @@
     ZHAOSHENG_VALIDATION_TIME_LIMIT, _VALIDATION_MEMORY, _MAX_CONCURRENT_VALIDATIONS   an upload is validated
                              in a worker process bounded in time (seconds) and address space (bytes)
     ZHAOSHENG_MAX_PROBLEMS   problems an upload's validation keeps (the rest are counted: "and N more")
+    ZHAOSHENG_JOB_MEMORY     address space (bytes) of each run's or analysis' worker process; past it the job
+                             fails "out of memory while <phase>" (default: no cap)
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class Settings(BaseSettings):
     validation_memory: int = Field(4 * 2**30, ge=256 * 2**20)  # RLIMIT_AS of the validating process
     max_concurrent_validations: int = Field(2, ge=1)
     max_problems: int = Field(1000, ge=1)
+    job_memory: int | None = Field(None, ge=256 * 2**20)  # RLIMIT_AS of a run's or analysis' worker process
 
     @field_validator("api_token", mode="before")
     @classmethod

@@ -382,7 +382,7 @@ class JobManager:
         process = self.ctx.Process(target=run_worker, name=f"zhaosheng-run-{row.id[:8]}",
                                    args=(row.id, self.settings.db_url, str(self.settings.data_dir),
                                          self._source(row.scenario_id), row.engine, float(row.time_limit),
-                                         bool(row.hint), os.getpid(), row.scenario_id))
+                                         bool(row.hint), os.getpid(), row.scenario_id, self.settings.job_memory))
         self._launch(row.id, process, limit, RunRecord)
 
     def _start_analysis(self, row) -> None:
@@ -392,7 +392,7 @@ class JobManager:
         process = self.ctx.Process(target=analysis_worker, name=f"zhaosheng-{row.kind}-{row.id[:8]}",
                                    args=(row.id, row.kind, dict(row.params or {}), self.settings.db_url,
                                          str(self.settings.data_dir), self._source(row.scenario_id), os.getpid(),
-                                         row.scenario_id))
+                                         row.scenario_id, self.settings.job_memory))
         self._launch(row.id, process, limit, AnalysisRecord)
 
     def _launch(self, job_id: str, process, limit: float, table) -> None:

@@ -46,6 +46,7 @@ from api.service.storage import (
     store_violations,
     with_scores,
 )
+from solver.resources import out_of_memory, ran_out_of_memory
 
 if TYPE_CHECKING:
     from models.problems import Problem
@@ -149,10 +150,12 @@ def _publish(files: Path, out_dir: Path) -> None:
 
 
 def run_worker(run_id: str, db_url: str, data_dir: str, source: Source, engine: str, time_limit: float, hint: bool,
-               server_pid: int, label: str | None = None) -> None:
+               server_pid: int, label: str | None = None, memory: int | None = None) -> None:
     """The body of a run's worker process: load, run, write the CLI's files, store the tables, done.
-    ``label`` is the scenario as a failed run's summary names it (its id; the source path by default)."""
+    ``label`` is the scenario as a failed run's summary names it (its id; the source path by default);
+    ``memory`` caps the process's address space (bytes): past it the run fails "out of memory while ..."."""
     _watch_parent(server_pid)
+    _limit_address_space(memory)
     db = make_engine(db_url, pooled=False)
     out_dir = run_dir(Path(data_dir), run_id)
     label = label or str(source)
@@ -199,6 +202,12 @@ def run_worker(run_id: str, db_url: str, data_dir: str, source: Source, engine: 
         except NotSolved as exc:
             write_failure(files, [], label, str(exc))
             published = _fail_with_files(db, RunRecord, run_id, files, out_dir, str(exc), None)
+        except (MemoryError, RuntimeError) as exc:
+            if not ran_out_of_memory(exc):
+                raise
+            reason = out_of_memory(str(reporter.state["phase"]), exc)
+            write_failure(files, [], label, reason)
+            published = _fail_with_files(db, RunRecord, run_id, files, out_dir, reason, None)
     except _Abandoned:
         pass
     except Exception as exc:  # the server's log gets the traceback, the client a reason without it
@@ -294,12 +303,14 @@ def _finish_audit(db: Engine, audit_id: str, status: str, summary: dict[str, Any
 # analyses: what-if, sweep, bound (issue #6) ---------------------------------------------------------------
 
 def analysis_worker(analysis_id: str, kind: str, params: dict[str, Any], db_url: str, data_dir: str, source: Source,
-                    server_pid: int, label: str | None = None) -> None:
+                    server_pid: int, label: str | None = None, memory: int | None = None) -> None:
     """The body of an analysis' worker process: load the scenario, run the what-if, sweep (one process: the
     service bounds its workers itself) or bound and write the CLI's files (`solver.analysis.jobs.run_analysis`)
     into a staging folder that becomes ``analyses/ID`` as a whole, then mark it done with its summary.  Bad
-    changes of a what-if fail it with their problems (and errors.csv)."""
+    changes of a what-if fail it with their problems (and errors.csv); running out of ``memory`` (bytes of
+    address space) fails it "out of memory while ..."."""
     _watch_parent(server_pid)
+    _limit_address_space(memory)
     db = make_engine(db_url, pooled=False)
     out_dir = analysis_dir(Path(data_dir), analysis_id)
     label = label or str(source)
@@ -350,6 +361,10 @@ def analysis_worker(analysis_id: str, kind: str, params: dict[str, Any], db_url:
             write_failed(files, problems, (), {"kind": kind, "scenario": label, "reason": what})
             published = _fail_with_files(db, AnalysisRecord, analysis_id, files, out_dir,
                                          f"{what}: {len(exc.errors)} error(s)", problem_dicts(problems))
+        except (MemoryError, RuntimeError) as exc:
+            if not ran_out_of_memory(exc):
+                raise
+            _fail_job(db, AnalysisRecord, analysis_id, out_of_memory(str(reporter.state["phase"]), exc), None, None)
     except _Abandoned:
         pass
     except Exception as exc:
@@ -366,16 +381,16 @@ def analysis_worker(analysis_id: str, kind: str, params: dict[str, Any], db_url:
 
 # validating an upload -------------------------------------------------------------------------------------
 
-def _limit_address_space(limit: int) -> None:
+def _limit_address_space(limit: int | None) -> None:
     """Cap this process's address space: past it an allocation fails (MemoryError, or the process ends),
     never the server or its neighbours."""
-    try:
-        import resource
-    except ImportError:  # not on this system: the time limit still holds
+    if limit is None:
         return
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        from solver.resources import limit_address_space
+    except ImportError:  # no resource module on this system: the time limit still holds
+        return
+    limit_address_space(limit)
 
 
 def validate_worker(source: str, result_file: str, max_problems: int, memory: int) -> None:

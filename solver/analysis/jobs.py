@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union, get_arg
 
 import pandas as pd
 
+from models.results import write_json
 from solver.progress import Phase, Progress
+from solver.resources import peak_memory_mib
 
 if TYPE_CHECKING:
     from models.scenario import Scenario
@@ -139,6 +141,10 @@ _RUNNERS: dict[str, _Runner] = {"whatif": _whatif, "sweep": _sweep, "bound": _bo
 
 
 def _summary(out_dir: Path) -> dict[str, Any]:
-    """summary.json as written (JSON types: what the service stores and serves)."""
-    summary: dict[str, Any] = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    """summary.json as written (JSON types: what the service stores and serves), with the job's peak memory
+    added (issue #14.5)."""
+    path = out_dir / "summary.json"
+    summary: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    summary["peak_memory_mib"] = peak_memory_mib()
+    write_json(summary, path)
     return summary

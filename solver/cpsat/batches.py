@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.scenario import Scenario
 from solver.cpsat.builder import BoolArray
 from solver.cpsat.instance import Instance, stage_instance
 from solver.cpsat.model import AdmissionModel, SolveReport
-from solver.progress import Log
+from solver.progress import Log, Phase, Progress
 
 Said = Callable[[str, int], None]
 """Told the phase being worked on ("building", "solving", "proving uniqueness") and the batch id."""
@@ -77,24 +78,43 @@ def solve_by_batches(whole: Instance, time_limit: float | None = None, workers: 
     offered = np.zeros(whole.n_apps, dtype=bool)
     out = BatchSolve(offered=None)
     for bpos, batch in enumerate(whole.sc.settings.batches):
-        say("building the CP-SAT model", batch.id)
+        say(STEPS[0], batch.id)
         stage = stage_instance(whole, bpos, offered)
         model = AdmissionModel(stage.inst)
         report = BatchReport(batch.id, model.size(), model.build_seconds, SolveReport("UNKNOWN", 0.0))
         out.batches.append(report)
-        say("solving", batch.id)
+        say(STEPS[1], batch.id)
         report.solve = model.solve(_left(deadline), workers, log)
         if report.solve.solution is None:
             return out
         offered[stage.positions] = report.solve.solution[:len(stage.positions)]
         left = _left(deadline)
         if prove and (left is None or left > 0.001):
-            say("proving uniqueness", batch.id)
+            say(STEPS[2], batch.id)
             report.proof = model.prove_unique(report.solve.solution, left, workers, log, keep_model=False)
         del model, stage
         gc.collect()  # the next batch's model is built only once this one is gone
     out.offered = offered
     return out
+
+
+STEPS = ("building the CP-SAT model", "solving", "proving uniqueness")
+
+
+def batch_steps(sc: Scenario, phase: Phase, progress: Progress | None = None) -> Said:
+    """The `Said` that reports each step of each batch as a phase ("batch 2 (2 of 3): solving") and, with
+    ``progress``, as steps done of all (three per batch: a bar on the CLI, done/total on the service)."""
+    position = {b.id: i for i, b in enumerate(sc.settings.batches)}
+    n = len(position)
+
+    def said(what: str, batch: int) -> None:
+        label = f"batch {batch} ({position[batch] + 1} of {n}): {what}"
+        if progress is not None and what in STEPS:
+            progress(label, position[batch] * len(STEPS) + STEPS.index(what), n * len(STEPS))
+        else:
+            phase(label)
+
+    return said
 
 
 def _left(deadline: float | None) -> float | None:
