@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,23 +27,44 @@ UTF8_BOM = b"\xef\xbb\xbf"
 REMEDY = "in Excel use 'Save as' → 'CSV UTF-8 (逗号分隔)'"
 
 
-def decode(raw: bytes, file: str, log: ProblemLog) -> tuple[str, bytes, str] | None:
-    """(text, its UTF-8 bytes, encoding) of a CSV file's bytes: UTF-8 (BOM or not), else GB18030; None
+@dataclass
+class Decoded:
+    """A CSV file's bytes as UTF-8 (``data``, what pyarrow parses) and the encoding read.  The text itself
+    is decoded only where it is needed: a pure ASCII file is valid UTF-8 as it is."""
+
+    data: bytes
+    encoding: str
+    _text: str | None = None
+
+    def text(self, limit: int | None = None) -> str:
+        """The text (its first ``limit`` characters)."""
+        if self._text is None:
+            if limit is not None:
+                return self.data[:limit].decode("ascii")  # only ASCII files have no text yet
+            self._text = self.data.decode("ascii")
+        return self._text if limit is None else self._text[:limit]
+
+
+def decode(raw: bytes, file: str, log: ProblemLog) -> Decoded | None:
+    """The UTF-8 bytes of a CSV file's bytes and their encoding: UTF-8 (BOM or not), else GB18030; None
     after reporting the first byte that is neither."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         log.error(file, 1, None, None, "FORMATS", f"the file is UTF-16 text (Excel's 'Unicode text'): {REMEDY}",
                   root=True)
         return None
     bom = raw.startswith(UTF8_BOM)
+    data = raw[3:] if bom else raw
+    encoding = "utf-8-sig" if bom else "utf-8"
+    if data.isascii():  # valid UTF-8 as it is: no need to decode a million rows
+        return Decoded(data, encoding)
     try:
-        data = raw[3:] if bom else raw
-        return data.decode("utf-8"), data, "utf-8-sig" if bom else "utf-8"
+        return Decoded(data, encoding, data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         bad = exc.start + (3 if bom else 0)
     if not bom:
         try:
             content = raw.decode("gb18030")
-            return content, content.encode("utf-8"), "gb18030"
+            return Decoded(content.encode("utf-8"), "gb18030", content)
         except UnicodeDecodeError:
             pass
     line_start = raw.rfind(b"\n", 0, bad) + 1
@@ -63,24 +85,24 @@ def read_csv_table(path: Path, table: str, log: ProblemLog, label: str | None = 
     decoded = decode(path.read_bytes(), label, log)
     if decoded is None:
         return RawTable(pd.DataFrame(), label, 2, unreadable=True)
-    content, data, encoding = decoded
+    encoding = decoded.encoding
     if encoding == "gb18030":
         log.warning(label, None, None, None, "FORMATS",
                     "read as GB18030 (GBK), the encoding of Excel's 'CSV (逗号分隔)' on Chinese Windows")
-    head = list(csv.reader(io.StringIO("\n".join(content[:65536].split("\n")[:6]))))
+    head = list(csv.reader(io.StringIO("\n".join(decoded.text(65536).split("\n")[:6]))))
     if not head or not any(c.strip() for c in head[0] + sum(head[1:], [])):
         log.error(label, 1, None, None, "FORMATS", "the file has no header row", root=True)
         return RawTable(pd.DataFrame(), label, 2, unreadable=True)
     h = find_header(table, head)
     skipped_titles(label, head, h, log)
     names, written, unknown = map_headers(table, head[h], label, h + 1, log)
-    frame, rows = _parse(content, data, names, h + 1, label, log)
+    frame, rows = _parse(decoded, names, h + 1, label, log)
     info = {"encoding": encoding, "header_row": h + 1}
     return RawTable(frame, label, rows[0] if len(rows) else h + 2, written, unknown, spaced(rows), info=info,
                     header_row=h + 1)
 
 
-def _parse(content: str, data: bytes, names: list[str], skip: int, file: str,
+def _parse(decoded: Decoded, names: list[str], skip: int, file: str,
            log: ProblemLog) -> tuple[pd.DataFrame, NDArray[np.int64]]:
     """The rows below the header as a text frame and their spreadsheet row numbers; empty and
     comma-only rows are dropped, a row with a value beyond the header's columns is an error."""
@@ -90,28 +112,53 @@ def _parse(content: str, data: bytes, names: list[str], skip: int, file: str,
         ragged.append(1)
         return "skip"
 
+    data = decoded.data
     try:
         arrow = pacsv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(pa.py_buffer(data)),  # no copy of the bytes
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+            # large_string: the storage of pandas' text dtype, so the frame takes the columns as they are
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
+            # without a quote in the file no value can hold a line break: the reader splits it faster
+            parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in data, ignore_empty_lines=False,
                                              invalid_row_handler=invalid),
         )
     except pa.ArrowInvalid:
         ragged.append(1)
     if ragged:
-        return _parse_exactly(content, names, skip, file, log)
-    trimmed = pa.table({n: pc.utf8_trim_whitespace(arrow.column(i)) for i, n in enumerate(names)})
-    filled = np.zeros(trimmed.num_rows, dtype=bool)
-    for column in trimmed.columns:
-        filled |= pc.not_equal(column, "").to_numpy(zero_copy_only=False)
+        return _parse_exactly(decoded.text(), names, skip, file, log)
+    trimmed = pa.table({n: _trimmed(arrow.column(i)) for i, n in enumerate(names)})
+    filled = _filled(trimmed)
     rows = np.flatnonzero(filled) + skip + 1
     if not filled.all():
         trimmed = trimmed.filter(pa.array(filled))
-    frame: pd.DataFrame = trimmed.to_pandas(types_mapper={pa.string(): TEXT}.get)
+    frame: pd.DataFrame = trimmed.to_pandas(types_mapper={pa.large_string(): TEXT}.get)
     return frame, rows
+
+
+def _trimmed(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The cells without leading and trailing whitespace.  A column whose text holds no byte that can be
+    part of whitespace (ASCII space and controls, any non-ASCII byte) is returned as it is."""
+    for chunk in column.chunks:
+        data = chunk.buffers()[2]
+        if data is not None and data.size:
+            octets = np.frombuffer(data, dtype=np.uint8)
+            if ((octets - np.uint8(0x21)) >= 0x5F).any():  # <= 0x20 or >= 0x80 (wrapping uint8 arithmetic)
+                return pc.utf8_trim_whitespace(column)
+    return column
+
+
+def _filled(table: pa.Table) -> NDArray[np.bool_]:
+    """Rows with a value in any column; only the rows whose first cell is empty are looked at further."""
+    filled = np.asarray(pc.not_equal(table.column(0), "").to_numpy(zero_copy_only=False), dtype=bool)
+    if filled.all() or table.num_columns == 1:
+        return filled
+    rest = np.flatnonzero(~filled)
+    where = pa.array(rest)
+    for column in table.columns[1:]:
+        filled[rest] |= np.asarray(pc.not_equal(pc.take(column, where), "").to_numpy(zero_copy_only=False), dtype=bool)
+    return filled
 
 
 def _parse_exactly(content: str, names: list[str], skip: int, file: str,

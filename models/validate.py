@@ -13,9 +13,11 @@ from collections import defaultdict
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from models.columns import member, numbers, text, translate
+from models.columns import Coded, codes_of, constant, member, numbers, same_data, text
 from models.headers import (
     CARRIED,
     COHORTS,
@@ -29,7 +31,7 @@ from models.headers import (
     parse_choice_column,
     suggestion,
 )
-from models.ids import FIX, Lookup, mangled, truncated
+from models.ids import FIX, IdIndex, Lookup, mangled, truncated
 from models.problems import ProblemLog, Severity
 from models.raw import BLANK, RawTable
 from models.readers import REQUIRED_TABLES, RawScenario
@@ -75,7 +77,23 @@ class _Validator:
         self.region_lookup = Lookup(ok=False)
         self.school_lookup = Lookup(ok=False)
         self.student_ids: pd.Series | None = None
+        self.student_index: IdIndex | None = None  # the students' ids as numbers, when all distinct
         self.view = _SettingsView.of(raw.settings, settings)
+        self._coded_columns: dict[tuple[str, str], Coded] = {}
+        self.id_index: dict[str, IdIndex | None] = {}  # file -> its ids as numbers, where they are
+        self.school_rows: dict[str, int] = {}  # school id -> its (first) row in the schools table
+        self.region_rows: dict[str, int] = {}  # region id -> its (first) row in the regions table
+        # (file, column) -> the column's codes, the id of each code and the column of ids made of them
+        self.mapped: dict[tuple[str, str], tuple[Coded, list[str], pd.Series]] = {}
+        self.distinct_ids: dict[str, bool] = {}  # file -> no id is given twice (empty ones included)
+
+    def _coded(self, t: RawTable, column: str) -> Coded:
+        """The column as codes into its distinct values, made once per table and column."""
+        key, cells = (t.file, column), t.frame[column]
+        coded = self._coded_columns.get(key)
+        if coded is None or not same_data(coded.cells, cells):
+            coded = self._coded_columns[key] = Coded(cells)
+        return coded
 
     # helpers ----------------------------------------------------------------------------------
     def _table(self, name: str) -> RawTable | None:
@@ -119,8 +137,9 @@ class _Validator:
         rows = np.asarray(mask, dtype=bool)
         if not rows.any():
             return
-        values = t.frame[column].to_numpy()[rows] if column in t.frame.columns else [None] * int(rows.sum())
-        messages = message if isinstance(message, str) else [str(m) for m in np.asarray(message, dtype=object)[rows]]
+        at = np.flatnonzero(rows)
+        values = t.frame[column].iloc[at].to_numpy() if column in t.frame.columns else [None] * len(at)
+        messages = message if isinstance(message, str) else [str(m) for m in np.asarray(message, dtype=object)[at]]
         header = t.headers.get(column, column)
         if root:
             for row, value, text in zip(self._rows(t, rows), values, np.broadcast_to(messages, (int(rows.sum()),))):
@@ -146,7 +165,13 @@ class _Validator:
         self._report(t, truncated(ids), column, clause,
                      f"an id of 16 or more digits ending in zeros: Excel keeps 15 digits of a number and fills the "
                      f"rest with zeros; {FIX}", root=True)
-        dup = (ids.duplicated(keep="first") & (ids != "")).to_numpy()
+        index = self.id_index[t.file] = IdIndex.of(ids)
+        if index is not None and index.distinct:  # whole-number ids, none twice: nothing to hash
+            self.distinct_ids[t.file] = True
+            return ids
+        repeated = ids.duplicated(keep="first")
+        self.distinct_ids[t.file] = not repeated.any()
+        dup = (repeated & (ids != "")).to_numpy()
         if dup.any():
             first_row: dict[str, int] = {}
             numbers = t.row_numbers()
@@ -160,7 +185,7 @@ class _Validator:
     def _number(self, t: RawTable, column: str, clause: str, what: str, *, required: bool, integer: bool,
                 minimum: float | None = 0) -> pd.Series:
         """Parse a numeric column; empty cells are errors when ``required`` (never defaulted)."""
-        cells = t.frame[column] if column in t.frame.columns else text([""] * len(t.frame), index=t.frame.index)
+        cells = t.frame[column] if column in t.frame.columns else constant("", len(t.frame), index=t.frame.index)
         empty = cells == ""
         values = numbers(cells)
         if required:
@@ -176,46 +201,51 @@ class _Validator:
     def _flag(self, t: RawTable, column: str, default: bool, clause: str) -> pd.Series:
         if column not in t.frame.columns:
             return pd.Series(np.full(len(t.frame), default), index=t.frame.index)
-        cells = t.frame[column].str.lower()
-        out = pd.Series(np.full(len(t.frame), default), index=t.frame.index)
-        out[cells.isin(TRUE_WORDS)] = True
-        out[cells.isin(FALSE_WORDS)] = False
-        self._report(t, (cells != "") & ~cells.isin(TRUE_WORDS | FALSE_WORDS), column, clause,
+        coded = self._coded(t, column)  # words checked once per distinct cell
+        lowered = _lower(coded.values)
+        self._report(t, coded.mask(w != "" and w not in TRUE_WORDS | FALSE_WORDS for w in lowered), column, clause,
                      f"{column} must be true or false (是/否)")
-        return out.astype(bool)
+        flags = (False if w in FALSE_WORDS else True if w in TRUE_WORDS else default for w in lowered)
+        return pd.Series(coded.mask(flags), index=t.frame.index)
 
     def _word(self, t: RawTable, column: str, words: dict[str, str], default: str, clause: str) -> pd.Series:
         if column not in t.frame.columns:
-            return text([default] * len(t.frame), index=t.frame.index)
-        cells = t.frame[column]
-        mapped, found = translate(cells.str.lower(), words)
-        empty = (cells == "").to_numpy()
-        self._report(t, ~found & ~empty, column, clause,
+            return constant(default, len(t.frame), index=t.frame.index)
+        coded = self._coded(t, column)
+        lowered = _lower(coded.values)
+        empty = [v == "" for v in coded.values]
+        self._report(t, coded.mask(w not in words and not e for w, e in zip(lowered, empty)), column, clause,
                      f"{column} must be one of {', '.join(sorted(set(words.values())))}")
-        return mapped.where(~empty, default)
+        return coded.text(default if e else words.get(w, "") for w, e in zip(lowered, empty))
 
     def _reference(self, t: RawTable, column: str, lookup: Lookup, what: str, clause: str,
                    allow_empty: bool = False) -> pd.Series:
         """Map ids (or unique names) to ids.  A cell Excel mangled, an ambiguous name or an unknown value
         is an error; references to a table that could not be read are not checked (its own error is
-        the root cause)."""
-        cells = t.frame[column]
-        mapped, found = translate(cells, lookup.ids)
-        empty = (cells == "").to_numpy()
+        the root cause).  Each distinct cell is looked up once (`mapped` keeps the ids by distinct cell)."""
+        coded = self._coded(t, column)
+        values = coded.values
+        ids = [lookup.ids.get(v, "") for v in values]
+        mapped = coded.text(ids)
+        self.mapped[(t.file, column)] = (coded, ids, mapped)
+        empty = [v == "" for v in values]
         if not allow_empty:
-            self._report(t, empty, column, clause, f"missing {what}")
+            self._report(t, coded.mask(empty), column, clause, f"missing {what}")
         if not lookup.ok:
             return mapped
-        bad, messages = mangled(cells)
-        self._report(t, bad, column, clause, messages, root=True)
-        unknown = ~empty & ~found & ~bad
-        if unknown.any():
-            values = cells.to_numpy()[unknown]
-            why = {v: lookup.unknown_message(v, what) for v in pd.unique(values)}
-            messages = np.full(len(cells), "", dtype=object)
-            messages[unknown] = [why[v] for v in values]
-            self._report(t, unknown, column, clause, messages)
+        bad, messages = mangled(coded.distinct())
+        if bad.any():
+            self._report(t, coded.mask(bad), column, clause, coded.objects(messages), root=True)
+        unknown = [not (e or v in lookup.ids or b) for v, e, b in zip(values, empty, bad)]
+        if any(unknown):
+            self._report(t, coded.mask(unknown), column, clause,
+                         coded.objects(lookup.unknown_message(v, what) if u else "" for v, u in zip(values, unknown)))
         return mapped
+
+    def rows_of(self, t: RawTable, column: str, rows: dict[str, int]) -> NDArray[np.int64]:
+        """The row in the referenced table of each cell's id as `_reference` mapped it (-1: none)."""
+        coded, ids, _ = self.mapped[(t.file, column)]
+        return coded.ints(rows.get(i, -1) for i in ids)
 
     def _extras(self, t: RawTable, table: str) -> dict[str, pd.Series]:
         """The columns carried as given: names and notes (`CARRIED`) and the declared extra columns."""
@@ -233,6 +263,7 @@ class _Validator:
         names = t.frame["name"] if "name" in t.frame.columns else ids
         names = names.where(names != "", ids)
         self.region_lookup = Lookup.of(ids, names)
+        self.region_rows = _first_rows(ids)
         if self._require(t, "graduates", "FORMATS regions.csv"):
             graduates = self._number(t, "graduates", "FORMATS regions.csv", "graduates (应届初中毕业生数)",
                                      required=True, integer=True)
@@ -269,8 +300,9 @@ class _Validator:
         names = t.frame["name"] if "name" in t.frame.columns else ids
         names = names.where(names != "", ids)
         self.school_lookup = Lookup.of(ids, names)
+        self.school_rows = _first_rows(ids)
         region = (self._reference(t, "region_id", self.region_lookup, "region", "FORMATS schools.csv", allow_empty=True)
-                  if "region_id" in t.frame.columns else text([""] * len(ids), index=ids.index))
+                  if "region_id" in t.frame.columns else constant("", len(ids), index=ids.index))
         if self._require(t, "quota", "R7"):
             quota = self._number(t, "quota", "R7", "quota (招生计划)", required=True, integer=True)
         else:
@@ -325,8 +357,10 @@ class _Validator:
         if ids is None:
             return None
         self.student_ids = ids
+        index = self.id_index.get(t.file)
+        self.student_index = index if index is not None and index.distinct else None
         region = (self._reference(t, "region_id", self.region_lookup, "region (学籍所在地)", "FORMATS students.csv")
-                  if self._require(t, "region_id", "FORMATS students.csv") else text([""] * len(ids), index=ids.index))
+                  if self._require(t, "region_id", "FORMATS students.csv") else constant("", len(ids), index=ids.index))
         if self._require(t, "score", "R6"):
             score = self._number(t, "score", "R6", "score (中考成绩)", required=True, integer=False)
         else:
@@ -366,19 +400,23 @@ class _Validator:
         return columns
 
     def _evaluation(self, t: RawTable, required: bool) -> pd.Series:
-        cells = t.frame["evaluation"] if "evaluation" in t.frame.columns else pd.Series("", index=t.frame.index)
-        upper = cells.str.upper()
-        graded = upper.isin(EVALUATION_GRADES.keys()) | cells.isin(EVALUATION_GRADES.keys())
-        numeric = numbers(cells.where(~graded, ""))
-        empty = cells == ""
+        if "evaluation" in t.frame.columns:
+            coded = self._coded(t, "evaluation")  # grades and numbers checked once per distinct cell
+        else:
+            coded = Coded(constant("", len(t.frame), index=t.frame.index))
+        values = coded.values
+        upper = _upper(values)
+        graded = [u in EVALUATION_GRADES or v in EVALUATION_GRADES for u, v in zip(upper, values)]
+        numeric = numbers(text([v if not g else "" for v, g in zip(values, graded)])).notna().to_numpy()
+        empty = [v == "" for v in values]
         if required:
-            self._report(t, empty, "evaluation", "R6", "missing evaluation (综合素质评价)")
-        self._report(t, ~empty & ~graded & numeric.isna(), "evaluation", "R6",
+            self._report(t, coded.mask(empty), "evaluation", "R6", "missing evaluation (综合素质评价)")
+        self._report(t, coded.mask(not (e or g or n) for e, g, n in zip(empty, graded, numeric)), "evaluation", "R6",
                      "evaluation must be A, B, C, D (优秀/良好/合格/待合格) or a number")
-        if graded.any() and numeric.notna().any():
-            self._report(t, numeric.notna(), "evaluation", "R6",
+        if any(graded) and numeric.any():
+            self._report(t, coded.mask(numeric), "evaluation", "R6",
                          "evaluation mixes grades (A-D) and numbers; use one kind in the whole column")
-        return upper.where(upper.isin(EVALUATION_GRADES.keys()), cells)
+        return coded.text(u if u in EVALUATION_GRADES else v for u, v in zip(upper, values))
 
     def _choices(self, t: RawTable) -> dict[str, pd.Series]:
         """Choice lists (R3): known schools, no school twice, no gap, at most max_choices filled."""
@@ -434,18 +472,21 @@ class _Validator:
             c = cols[k]
             if k > m:
                 self._report(t, t.frame[c] != "", c, "R3", f"more filled choices than max_choices = {m}")
-                out[c] = text([""] * len(t.frame), index=t.frame.index)
+                out[c] = constant("", len(t.frame), index=t.frame.index)
                 continue
             mapped[k] = self._reference(t, c, self.school_lookup, "school", "R3", allow_empty=True)
             out[c] = mapped[k]
         ks = sorted(mapped)
+        rows = {k: self.rows_of(t, cols[k], self.school_rows) for k in ks}  # equal rows: the same school
         for a_i, a in enumerate(ks):  # a school listed twice in one list
+            coded, ids, _ = self.mapped[(t.file, cols[a])]
+            named = coded.mask(i != "" for i in ids)
             for b in ks[a_i + 1:]:
-                same = (mapped[a] == mapped[b]) & (mapped[a] != "")
+                same = (rows[a] == rows[b]) & named
                 self._report(t, same, cols[b], "R3", f"the same school is also choice {a} of this list")
         later_filled = np.zeros(len(t.frame), dtype=bool)
         for k in reversed(sorted(cols)):  # a gap: choice k empty, a later one filled
-            cell = (t.frame[cols[k]] != "").to_numpy()
+            cell = self._coded(t, cols[k]).mask(v != "" for v in self._coded(t, cols[k]).values)
             self._report(t, ~cell & later_filled, cols[k], "R3", "empty choice before a filled later choice")
             later_filled |= cell
         return out
@@ -479,12 +520,20 @@ class _Validator:
 
     def _student_reference(self, t: RawTable, clause: str) -> pd.Series:
         cells = t.frame["student_id"]
-        known = member(cells, self.student_ids) if self.student_ids is not None else np.ones(len(cells), dtype=bool)
+        known = self.student_rows(cells) >= 0 if self.student_ids is not None else np.ones(len(cells), dtype=bool)
         bad, messages = mangled(cells)
         self._report(t, cells == "", "student_id", clause, "missing student id")
         self._report(t, bad, "student_id", clause, messages, root=True)
         self._report(t, (cells != "") & ~known & ~bad, "student_id", clause, "unknown student")
         return cells
+
+    def student_rows(self, cells: pd.Series) -> NDArray[np.int64]:
+        """The row of each cell's student (the first with that id), -1 where none."""
+        if self.student_ids is None:
+            return np.full(len(cells), -1, dtype=np.int64)
+        if self.student_index is not None:
+            return self.student_index.rows_of(cells, self.student_ids)
+        return codes_of(cells, self.student_ids)
 
     def graduates_warnings(self, regions: pd.DataFrame, students: pd.DataFrame) -> None:
         """A region with more fresh (应届) students than fresh graduates is a mismatch of the two tables
@@ -508,22 +557,47 @@ class _Validator:
             return
         unregistered = set(schools.loc[~schools["registered"], "school_id"])
         interview = set(schools.loc[schools["requires_interview"], "school_id"])
-        passed = interviews["student_id"] + "\x00" + interviews["school_id"]  # (student, school) keys
+        passed = self._passed(interviews, len(schools))
         for list_name in settings.choice_lists:
             for k in range(1, settings.max_choices + 1):
                 c = choice_column(list_name, k)
                 if c not in students.columns:
                     continue
-                col = students[c]
-                self._report(t, col.isin(unregistered), c, "R2",
+                coded, ids = self._mapped_column(t, c, students[c])
+                self._report(t, coded.mask(i in unregistered for i in ids), c, "R2",
                              "void choice: the school is not registered in the catalogue (HY §八.四.2)", "warning")
-                needs = col.isin(interview).to_numpy()
+                needs = coded.mask(i in interview for i in ids)
                 if needs.any():
                     no_pass = needs.copy()
-                    no_pass[needs] = ~member(students["student_id"][needs] + "\x00" + col[needs], passed)
+                    at = np.flatnonzero(needs)
+                    if passed is None:  # students' ids given twice (an error): compare the texts
+                        col = students[c]
+                        no_pass[at] = ~member(students["student_id"].iloc[at] + "\x00" + col.iloc[at],
+                                              interviews["student_id"] + "\x00" + interviews["school_id"])
+                    else:
+                        school = coded.ints(self.school_rows.get(i, -1) for i in ids)[at]
+                        no_pass[at] = ~np.isin(at * (len(schools) + 1) + school, passed)
                     self._report(t, no_pass, c, "R3",
                                  "void choice: the school requires an interview the student has not passed (HY §九.3)",
                                  "warning")
+
+    def _mapped_column(self, t: RawTable, column: str, values: pd.Series) -> tuple[Coded, list[str]]:
+        """A students' column of ids as codes and the id of each code: as `_reference` mapped it."""
+        found = self.mapped.get((t.file, column))
+        if found is not None and same_data(found[2], values):
+            return found[0], found[1]
+        coded = Coded(values)
+        return coded, coded.values
+
+    def _passed(self, interviews: pd.DataFrame, n_schools: int) -> NDArray[np.int64] | None:
+        """The interviews passed as keys student row * (n_schools + 1) + school row; None when the
+        students' ids are not all distinct."""
+        if self.student_ids is None or not self.distinct_ids.get(self.raw.tables["students"].file, False):
+            return None
+        student = self.student_rows(interviews["student_id"])
+        school = np.asarray([self.school_rows.get(i, -1) for i in interviews["school_id"]], dtype=np.int64)
+        known = (student >= 0) & (school >= 0)
+        return np.asarray(student[known] * (n_schools + 1) + school[known], dtype=np.int64)
 
 
 class _SettingsView:
@@ -574,3 +648,21 @@ def _batch_names(batches: list[dict[object, object]]) -> tuple[set[int], list[st
 
 def _table_file(t: RawTable) -> str:
     return f"{t.file.split(':')[-1]}.csv" if ":" in t.file else t.file
+
+
+def _lower(values: list[str]) -> list[str]:
+    """Lower case as pandas' ``str.lower`` writes it (Arrow's kernel)."""
+    return [str(v) for v in pc.utf8_lower(pa.array(values, type=pa.large_string())).to_pylist()]
+
+
+def _upper(values: list[str]) -> list[str]:
+    """Upper case as pandas' ``str.upper`` writes it (Arrow's kernel)."""
+    return [str(v) for v in pc.utf8_upper(pa.array(values, type=pa.large_string())).to_pylist()]
+
+
+def _first_rows(ids: pd.Series) -> dict[str, int]:
+    """Each id's first row (as `models.columns.codes_of` finds it)."""
+    rows: dict[str, int] = {}
+    for i, v in enumerate(ids):
+        rows.setdefault(str(v), i)
+    return rows
