@@ -20,6 +20,12 @@ from numpy.typing import NDArray
 from models.headers import EVALUATION_GRADES, choice_column, parse_choice_column
 from models.problems import Problem
 
+Mechanism = Literal["boston", "parallel", "chen-kesten"]
+MECHANISMS: dict[str, Mechanism] = {  # R6 and its variants, by the words a planner may write
+    "boston": "boston", "sequential": "boston", "顺序志愿": "boston",
+    "parallel": "parallel", "平行志愿": "parallel",
+    "chen-kesten": "chen-kesten"}
+
 GeneralStage = Literal["seats", "cutoff", "none"]
 GENERAL_STAGES: dict[str, GeneralStage] = {"seats": "seats", "cutoff": "cutoff", "none": "none"}  # R4
 
@@ -50,6 +56,21 @@ class Batch:
     admit_by: date
     confirm_by: date
     open_given: bool = True  # False when `open` was derived from the previous batch (R11)
+    mechanism: Mechanism = "boston"  # R6 and its variants (docs/rules.md, "R6 variants")
+    e: int | None = None  # chen-kesten: choices are taken in blocks of e
+
+    def block_size(self, max_choices: int) -> int:
+        """How many choices the batch takes at once (R6 variants): one under the sequential rule (boston),
+        all of them under parallel (平行志愿), ``e`` under chen-kesten."""
+        if self.mechanism == "parallel":
+            return max(max_choices, 1)
+        return self.e or 1 if self.mechanism == "chen-kesten" else 1
+
+    def priority_block(self, rank: NDArray[np.integer], max_choices: int) -> NDArray[np.int64]:
+        """A school's priority in this batch is (block of the choice rank, then the chain): the block of
+        each 1-based ``rank``: the rank itself under boston, 1 under parallel, ``(rank - 1) // e + 1``
+        under chen-kesten."""
+        return (np.asarray(rank, dtype=np.int64) - 1) // self.block_size(max_choices) + 1
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Protocol
 from models.headers import FALSE_WORDS, TRUE_WORDS, choice_column, normalize, parse_choice_column
 from models.problems import ProblemLog
 from models.readers import TABLES, RawScenario
-from models.scenario import DEFAULT_TIE_BREAK, Batch, Settings, as_general_stage
+from models.scenario import DEFAULT_TIE_BREAK, MECHANISMS, Batch, Mechanism, Settings, as_general_stage
 
 F_YAML = "FORMATS scenario.yaml"
 
@@ -24,7 +24,6 @@ F_YAML = "FORMATS scenario.yaml"
 # Keys of scenario.yaml and of a batch (docs/formats.md); any other key is an error, never ignored.
 SETTINGS_KEYS = ("name", "title", "year", "max_choices", "general_stage", "tie_break", "batches", "extra_columns")
 BATCH_KEYS = ("id", "name", "choices", "fallback", "open", "admit_by", "confirm_by", "mechanism", "e")
-MECHANISMS = ("boston",)  # R6; parallel and chen-kesten (docs/rules.md, R6 variants) are refused until built
 
 
 def _unknown_key(key: object, known: Sequence[str], where: str) -> str:
@@ -196,6 +195,8 @@ def _batch(item: object, i: int, file: str, log: _ErrorLog, before: list[Batch],
         log.error(file, None, where, item, "R5", "each batch must be a mapping with id, admit_by, confirm_by")
         return None
     ok = _batch_keys(item, i, file, log)
+    mechanism = _mechanism(item, where, file, log)
+    ok &= mechanism is not None
     try:
         bid = int(str(item.get("id", i)).strip())
     except ValueError:
@@ -221,10 +222,10 @@ def _batch(item: object, i: int, file: str, log: _ErrorLog, before: list[Batch],
                   "a choice list is named by letters and digits, e.g. choices, batch2")
         ok = False
     open_date, admit_by, confirm_by = dates["open"], dates["admit_by"], dates["confirm_by"]
-    if not ok or open_date is None or admit_by is None or confirm_by is None:
+    if not ok or open_date is None or admit_by is None or confirm_by is None or mechanism is None:
         return None
     return Batch(bid, str(item.get("name") or f"第{bid}批次"), choices, bool(fallback), open_date, admit_by,
-                 confirm_by, open_given)
+                 confirm_by, open_given, *mechanism)
 
 
 def _derived_open(item: dict[object, object], where: str, file: str, log: _ErrorLog,
@@ -239,8 +240,7 @@ def _derived_open(item: dict[object, object], where: str, file: str, log: _Error
 
 
 def _batch_keys(item: dict[object, object], i: int, file: str, log: _ErrorLog) -> bool:
-    """Every key of a batch is known, its mechanism is one this version admits by, and ``e`` is absent;
-    False after reporting what is not."""
+    """Every key of a batch is known; False after reporting what is not."""
     where = f"batches[{i}]"
     ok = True
     for key in item:
@@ -248,16 +248,36 @@ def _batch_keys(item: dict[object, object], i: int, file: str, log: _ErrorLog) -
             log.error(file, None, f"{where}.{key}", item[key], "FORMATS scenario.yaml",
                       _unknown_key(key, BATCH_KEYS, f"batch {i}"))
             ok = False
-    mechanism = str(item.get("mechanism") or "boston").strip().lower()
-    if mechanism not in MECHANISMS:
-        log.error(file, None, f"{where}.mechanism", item.get("mechanism"), "R6",
-                  f"mechanism {mechanism!r} is not supported yet: this version admits by the sequential rule "
-                  "(boston, R6) only")
-        ok = False
-    if item.get("e") not in (None, ""):
-        log.error(file, None, f"{where}.e", item.get("e"), "R6", "e belongs to mechanism chen-kesten only")
-        ok = False
     return ok
+
+
+def _mechanism(item: dict[object, object], where: str, file: str,
+               log: _ErrorLog) -> tuple[Mechanism, int | None] | None:
+    """The batch's mechanism (R6 variants; default boston) and ``e`` (chen-kesten only: a whole number >= 1,
+    required there); None after reporting what is wrong."""
+    given = item.get("mechanism")
+    word = "boston" if given in (None, "") else str(given).strip().lower()
+    mechanism = MECHANISMS.get(word)
+    if mechanism is None:
+        log.error(file, None, f"{where}.mechanism", given, "R6",
+                  f"unknown mechanism {given!r}: write boston (顺序志愿, the sequential rule), parallel (平行志愿) "
+                  "or chen-kesten (with e)")
+        return None
+    raw_e = item.get("e")
+    if mechanism != "chen-kesten":
+        if raw_e not in (None, ""):
+            log.error(file, None, f"{where}.e", raw_e, "R6", f"e belongs to mechanism chen-kesten, not {mechanism}")
+            return None
+        return mechanism, None
+    if isinstance(raw_e, float) and raw_e.is_integer():  # a workbook's number cell
+        raw_e = int(raw_e)
+    text = str(raw_e).strip() if raw_e is not None and not isinstance(raw_e, bool | float) else ""
+    if not text.isdigit() or int(text) < 1:
+        log.error(file, None, f"{where}.e", raw_e, "R6",
+                  "mechanism chen-kesten needs e, a whole number of choices per block (1 = boston; "
+                  ">= max_choices = parallel)")
+        return None
+    return mechanism, int(text)
 
 
 def _batch_dates(item: dict[object, object], where: str, bid: int, file: str,

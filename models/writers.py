@@ -43,6 +43,10 @@ def batch_dicts(scenario: Scenario) -> list[dict[str, object]]:
             item["open"] = b.open
         item["admit_by"] = b.admit_by
         item["confirm_by"] = b.confirm_by
+        if b.mechanism != "boston":
+            item["mechanism"] = b.mechanism
+        if b.e is not None:
+            item["e"] = b.e
         batches.append(item)
     return batches
 
@@ -138,7 +142,7 @@ def write_workbook(scenario: Scenario, path: Path) -> None:
             ws.append([key, yaml.safe_dump(value, allow_unicode=True)])
         else:
             ws.append([key, value])
-    cols = ["id", "name", "choices", "fallback", "open", "admit_by", "confirm_by"]
+    cols = ["id", "name", "choices", "fallback", "open", "admit_by", "confirm_by", "mechanism", "e"]
     batches = pd.DataFrame([[_cell(b.get(c, "")) for c in cols] for b in batch_dicts(scenario)], columns=cols)
     for name, table in {"batches": batches, **_tables(scenario)}.items():
         frame = _flags_as_text(table)

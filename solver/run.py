@@ -77,7 +77,8 @@ class RunOutput:
                 "general_stage": sc.settings.general_stage,
                 "tie_break": list(sc.settings.tie_break),
                 "batches": [{"id": b.id, "name": b.name, "choices": b.choices, "fallback": b.fallback,
-                             "open": b.open, "admit_by": b.admit_by, "confirm_by": b.confirm_by}
+                             "open": b.open, "admit_by": b.admit_by, "confirm_by": b.confirm_by,
+                             "mechanism": b.mechanism, "e": b.e}
                             for b in sc.settings.batches],
             },
             "counts": {

@@ -26,7 +26,8 @@ from solver.engine.general import general_stage
 class Instance:
     sc: Scenario
     arr: ScenarioArrays
-    # one entry per potential application, sorted by (batch, school, rank, chain rank)
+    # one entry per potential application, sorted by (batch, school, priority block of the rank, chain rank):
+    # each school's priority list per batch (`models.scenario.Batch.priority_block`)
     student: IntArray
     school: IntArray
     batch: IntArray  # batch position 0 .. B-1
@@ -68,7 +69,13 @@ def build_instance(sc: Scenario, arr: ScenarioArrays | None = None) -> Instance:
     school = np.concatenate([p[1] for p in parts]).astype(np.int64)
     batch = np.concatenate([p[2] for p in parts]).astype(np.int64)
     rank = np.concatenate([p[3] for p in parts]).astype(np.int64)
-    order = np.lexsort((arr.rank[student], rank, school, batch))  # a school's priority: rank, then chain (R6)
+    block = np.zeros(len(rank), dtype=np.int64)  # the block of each choice rank under its batch's mechanism
+    for bpos, b in enumerate(sc.settings.batches):
+        here = batch == bpos
+        block[here] = b.priority_block(rank[here], sc.settings.max_choices)
+    # a school's priority: (block of the choice rank, then the chain): (rank, chain) under boston (R6), the
+    # chain alone under parallel, (rank block of e, chain) under chen-kesten (R6 variants)
+    order = np.lexsort((arr.rank[student], block, school, batch))
     student, school, batch, rank = student[order], school[order], batch[order], rank[order]
     region = arr.region[student]
     sub = arr.sub_index[school, region] if arr.sub_index.size else np.full(len(student), -1)

@@ -24,7 +24,9 @@ from solver.cpsat.outcome import result_of
 from solver.cpsat.r03_choices import R03Choices
 from solver.cpsat.r04_general import R04GeneralStage
 from solver.cpsat.r05_batches import R05Batches
+from solver.cpsat.r06_chen_kesten import R06ChenKesten
 from solver.cpsat.r06_order import R06Order
+from solver.cpsat.r06_parallel import R06Parallel
 from solver.cpsat.r07_quota import R07Quota
 from solver.cpsat.r08_subquota import R08Subquota
 from solver.cpsat.r09_confirmation import R09Confirmation, confirmation_literals
@@ -35,8 +37,10 @@ from solver.cpsat.variables import AdmissionVars
 from solver.progress import Log
 
 RULE_MODULES: tuple[RuleModule, ...] = (R09Confirmation(), R04GeneralStage(), R05Batches(), R03Choices(),
-                                        R06Order(), R07Quota(), R08Subquota(), R10NoDouble(), R11Dates())
-"""The model's rule modules, built in this order (any order gives the same constraints, `RuleModule`)."""
+                                        R06Order(), R06Parallel(), R06ChenKesten(), R07Quota(), R08Subquota(),
+                                        R10NoDouble(), R11Dates())
+"""The model's rule modules, built in this order (any order gives the same constraints, `RuleModule`).  R6
+has a module per mechanism (boston, parallel, chen-kesten), each stating it for the batches that name it."""
 
 
 class SolveStats(TypedDict, total=False):

@@ -2,12 +2,18 @@
 
 R1 eligibility, R2 catalogue and R3 choices (via `solver.engine.choices`), R4 general high school first,
 R5 batches in order, R6 the sequential rule (rounds k = 1 .. max_choices, each school taking its k-th
-choice applicants in the order of the tie-break chain), R7 quota caps across batches, R8 regional
+choice applicants in the order of the tie-break chain) or a variant of it a batch names (docs/rules.md,
+"R6 variants": parallel 平行志愿, chen-kesten with e), R7 quota caps across batches, R8 regional
 sub-quotas nested in the quota, R9 confirmation and declines, R10 no double admission, R11 offer dates
 from the batch calendar, R12 one outcome per student.
 
-Python loops run over batches and choice rounds only; every step inside is a numpy operation over
-all applications of the round.
+Every mechanism takes the choices in blocks (one choice under boston, all under parallel, e under
+chen-kesten): within a block, deferred acceptance over the block's choices with the seats left after the
+earlier blocks (`admit_block`); at the end of a block the holds become offers.  A block of one choice is
+one round of the sequential rule.
+
+Python loops run over batches, blocks and deferred-acceptance steps only; every step inside is a numpy
+operation over all applications of the step.
 """
 
 from __future__ import annotations
@@ -57,6 +63,46 @@ def admit_round(arr: ScenarioArrays, students: np.ndarray, schools: np.ndarray,
     return admitted
 
 
+def admit_block(arr: ScenarioArrays, codes: np.ndarray, first: int, last: int, applicants: np.ndarray,
+                seats: np.ndarray, sub_seats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Deferred acceptance over the choices ``first .. last - 1`` (0-based columns of ``codes``) of the
+    students ``applicants`` (R6 variants): each applies to his first usable choice of the block; each school
+    holds, in chain order, the applicants for whom both it and their region's share have room (R7, R8,
+    `admit_round` on its current applicants) and rejects the rest, who apply to their next choice of the
+    block; when nobody rejected has a choice left, the holds are the block's offers.  Returns (students
+    offered, their schools, their 0-based choice columns); ``seats`` and ``sub_seats`` are updated.
+
+    Each step re-reads every current applicant (held ones apply again where they are held): a school
+    compares those it holds with the newcomers, as deferred acceptance does."""
+    column = np.full(arr.n, last, dtype=np.int64)  # the choice each applicant applies to now (last: none left)
+    column[applicants] = _next_usable(codes, applicants, np.full(len(applicants), first), last)
+    current = applicants[column[applicants] < last]
+    while True:
+        schools = codes[current, column[current]]
+        order = np.lexsort((arr.rank[current], schools))
+        students, at = current[order], schools[order]
+        held = admit_round(arr, students, at, seats.copy(), sub_seats.copy())
+        rejected = students[~held]
+        if len(rejected) == 0:
+            break
+        column[rejected] = _next_usable(codes, rejected, column[rejected] + 1, last)
+        current = np.concatenate([students[held], rejected[column[rejected] < last]])
+    admitted = admit_round(arr, students, at, seats, sub_seats)  # the holds become offers: seats taken
+    return students[admitted], at[admitted], column[students[admitted]]
+
+
+def _next_usable(codes: np.ndarray, students: np.ndarray, start: np.ndarray, last: int) -> np.ndarray:
+    """For each student, the first column >= start (and < last) with a usable choice; ``last`` if none."""
+    column = start.copy()
+    for _ in range(last):
+        void = column < last
+        void[void] = codes[students[void], column[void]] < 0
+        if not void.any():
+            break
+        column[void] += 1
+    return column
+
+
 def run_sequential(sc: Scenario, progress: Progress | None = None, arrays: ScenarioArrays | None = None) -> Result:
     t0 = time.perf_counter()
     arr = arrays or ScenarioArrays.from_scenario(sc)
@@ -91,15 +137,24 @@ def run_sequential(sc: Scenario, progress: Progress | None = None, arrays: Scena
         offered = np.full(arr.n, -1, dtype=np.int32)
         offered_rank = np.zeros(arr.n, dtype=np.int32)
         seats, sub_seats = free.copy(), free_sub.copy()  # offers hold seats during the batch (R9)
-        for k in range(m):  # R6: round k reads the k-th choices of students not yet admitted
-            students = np.flatnonzero((codes[:, k] >= 0) & (offered < 0))
-            schools = codes[students, k]
-            order = np.lexsort((arr.rank[students], schools))
-            students, schools = students[order], schools[order]
-            admitted = admit_round(arr, students, schools, seats, sub_seats)
-            offered[students[admitted]] = schools[admitted]
-            offered_rank[students[admitted]] = k + 1
-            tick(f"batch {b.id}, round {k + 1}")
+        size = b.block_size(m)
+        for k in range(0, m, size):  # R6: a block of choices at a time (one round of one choice: boston)
+            if size == 1:  # round k reads the k-th choices of students not yet admitted
+                students = np.flatnonzero((codes[:, k] >= 0) & (offered < 0))
+                schools = codes[students, k]
+                order = np.lexsort((arr.rank[students], schools))
+                students, schools = students[order], schools[order]
+                admitted = admit_round(arr, students, schools, seats, sub_seats)
+                students, schools = students[admitted], schools[admitted]
+                columns = np.full(len(students), k, dtype=np.int64)
+            else:
+                last = min(k + size, m)
+                applicants = np.flatnonzero((codes[:, k:last] >= 0).any(axis=1) & (offered < 0))
+                students, schools, columns = admit_block(arr, codes, k, last, applicants, seats, sub_seats)
+            offered[students] = schools
+            offered_rank[students] = columns + 1
+            for done in range(k, min(k + size, m)):
+                tick(f"batch {b.id}, round {done + 1}")
         got = np.flatnonzero(offered >= 0)
         declined = arr.declines[b.id][got]  # R9: confirmed unless a decline names student and batch
         confirmed = got[~declined]

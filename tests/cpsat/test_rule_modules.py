@@ -50,8 +50,11 @@ def canonical(model: AdmissionModel) -> tuple[list[str], list[str], str]:
 
 
 def test_one_module_per_rule_named_after_it():
-    ids = [m.rule for m in model_module.RULE_MODULES]
+    """One module per rule id, and for R6 one per mechanism (boston, parallel, chen-kesten), each in a file
+    named after the rule (r06_order.py, r06_parallel.py, r06_chen_kesten.py)."""
+    ids = [(m.rule, getattr(m, "mechanism", None)) for m in model_module.RULE_MODULES]
     assert len(set(ids)) == len(ids)
+    assert sorted(mech for rule, mech in ids if rule == "R6") == ["boston", "chen-kesten", "parallel"]
     for module in model_module.RULE_MODULES:
         assert isinstance(module, RuleModule)
         number = int(module.rule[1:])

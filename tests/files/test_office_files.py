@@ -201,11 +201,34 @@ def test_an_unknown_key_is_refused_naming_it(tmp_path, where, key):
     assert any(key in str(e.column) and "unknown key" in e.message and "did you mean" in e.message for e in errors)
 
 
-def test_a_mechanism_not_built_yet_is_refused(tmp_path):
+@pytest.mark.parametrize("written, e, read", [("parallel", None, ("parallel", None)),
+                                              ("平行志愿", None, ("parallel", None)),
+                                              ("Chen-Kesten", 2, ("chen-kesten", 2)),
+                                              ("chen-kesten", "3", ("chen-kesten", 3)),
+                                              ("顺序志愿", None, ("boston", None))])
+def test_a_batch_mechanism_is_read(tmp_path, written, e, read):
     data = base()
-    data["scenario"]["batches"][0]["mechanism"] = "parallel"
+    data["scenario"]["batches"][0]["mechanism"] = written
+    if e is not None:
+        data["scenario"]["batches"][0]["e"] = e
+    sc = load_scenario(office_folder(data, tmp_path / "sc"))
+    assert (sc.settings.batches[0].mechanism, sc.settings.batches[0].e) == read
+    assert sc.settings.batches[1].mechanism == "boston"  # the default (R6)
+
+
+@pytest.mark.parametrize("mechanism, e, says", [("paralel", None, "unknown mechanism"),
+                                                ("chen-kesten", None, "needs e"),
+                                                ("chen-kesten", 0, "needs e"),
+                                                ("chen-kesten", "2.5", "needs e"),
+                                                ("parallel", 2, "e belongs to mechanism chen-kesten"),
+                                                (None, 2, "e belongs to mechanism chen-kesten")])
+def test_a_wrong_mechanism_is_refused_never_run_as_boston(tmp_path, mechanism, e, says):
+    data = base()
+    if mechanism is not None:
+        data["scenario"]["batches"][0]["mechanism"] = mechanism
+    data["scenario"]["batches"][0]["e"] = e
     errors = refused(office_folder(data, tmp_path / "sc"), tmp_path)
-    assert errors[0].clause == "R6" and "parallel" in errors[0].message
+    assert errors[0].clause == "R6" and says in errors[0].message, errors[0].message
 
 
 def test_the_title_key_is_the_display_name(tmp_path):
