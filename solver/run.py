@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
+import numpy as np
 import pandas as pd
 
 from models.problems import Problem, problems_frame
@@ -32,6 +33,7 @@ from models.results import (
 from models.scenario import Scenario
 from solver.engine import figures
 from solver.engine.arrays import ScenarioArrays
+from solver.engine.fairness import Fairness, first_choice
 from solver.engine.sequential import run_sequential
 from solver.progress import Log, Phase, Progress
 from solver.resources import peak_memory_mib
@@ -61,6 +63,7 @@ class RunOutput:
     timings: dict[str, float] = field(default_factory=dict)
     engine: str = "sequential"
     verification: Verification | None = None  # solver.verify (imported when both engines run)
+    fairness: dict[str, object] = field(default_factory=dict)  # solver.engine.fairness: envy, first choices
 
     def summary(self) -> dict[str, object]:
         sc = self.scenario
@@ -96,6 +99,7 @@ class RunOutput:
             "timings": self.timings,
             **({"engine_facts": self.result.extra} if self.result.extra else {}),
             **({"verification": self.verification.verdict.as_dict()} if self.verification else {}),
+            "fairness": self.fairness,
             "peak_memory_mib": peak_memory_mib(),
         }
 
@@ -124,12 +128,18 @@ def run(sc: Scenario, engine: str = "sequential", progress: Progress | None = No
         result = verification.sequential  # the rule as written; equal to CP-SAT's when verified
         extra_timings = {f"verify_{k}": v for k, v in verification.verdict.times.items()}
     t2 = time.perf_counter()
-    schools = figures.schools_table(sc, result, arr)
+    fair = Fairness()
+    schools = figures.schools_table(sc, result, arr, fair)
     regions = figures.regions_table(sc, result)
     subquotas = figures.subquotas_table(sc, result)
     t3 = time.perf_counter()
     timings = {"arrays": round(t1 - t0, 4), "engine": round(t2 - t1, 4), "figures": round(t3 - t2, 4), **extra_timings}
-    return RunOutput(sc, result, schools, regions, subquotas, timings, engine, verification)
+    mechanisms = {str(b.id): b.mechanism + (f" (e = {b.e})" if b.e else "") for b in sc.settings.batches}
+    fairness: dict[str, object] = {"mechanisms": mechanisms,
+                "justified_envy_students": fair.students(),
+                **first_choice(result.admissions["outcome"].to_numpy(dtype=object),
+                               result.admissions["choice_rank"].fillna(0).to_numpy(dtype=np.int64))}
+    return RunOutput(sc, result, schools, regions, subquotas, timings, engine, verification, fairness)
 
 
 def _cpsat(sc: Scenario, arr: ScenarioArrays, time_limit: float | None, phase: Phase | None, log: Log | None,
@@ -199,11 +209,14 @@ def write_outputs(out: RunOutput, target: Path, extra_timings: dict[str, float] 
         with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow writes CSV without holding the GIL
             book = pool.submit(write_admissions_workbook, out.scenario, adm, staging / "admissions.xlsx") \
                 if roster else None
-            list(pool.map(lambda item: write_csv(item[0], staging / item[1]), tables))
+            written = [pool.submit(write_csv, frame, staging / name) for frame, name in tables]
+            # meanwhile, in this thread, the progress table (openpyxl: Python, loaded on the way)
+            write_progress_workbook(figures.progress_table(out.regions), staging / "progress.xlsx",
+                                    progress_title(out.scenario))
+            for job in written:
+                job.result()
             if book is not None:
                 book.result()
-        write_progress_workbook(figures.progress_table(out.regions), staging / "progress.xlsx",
-                                progress_title(out.scenario))
         timings = dict(out.timings)
         timings.update(extra_timings or {})
         timings["write"] = round(time.perf_counter() - t0, 4)

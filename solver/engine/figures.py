@@ -20,6 +20,7 @@ from models.results import PROGRESS_HEADERS, Result
 from models.scenario import OUTCOMES, Scenario
 from solver.engine.arrays import ScenarioArrays
 from solver.engine.choices import batch_choices
+from solver.engine.fairness import Fairness
 
 
 def _ratio_text(general: float, vocational: float) -> str:
@@ -36,8 +37,12 @@ def _share(num: ArrayLike, den: ArrayLike) -> NDArray[np.float64]:
         return np.where(den > 0, np.round(num / np.where(den > 0, den, 1), 4), np.nan)
 
 
-def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = None) -> pd.DataFrame:
+def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = None,
+                  fairness: Fairness | None = None) -> pd.DataFrame:
+    """Per school; its ``envy`` column counts the students with justified envy toward it (`fairness`), which
+    ``fairness`` (when given) also collects for the totals."""
     arr = arr or ScenarioArrays.from_scenario(sc)
+    fair = fairness if fairness is not None else Fairness()
     S, m = arr.n_schools, sc.settings.max_choices
     adm, offers = result.admissions, result.offers
     table = sc.schools[["school_id", "name", "kind", "region_id", "quota", "registered", "requires_interview"]].copy()
@@ -60,6 +65,12 @@ def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = Non
         declined = arr.pair_keys(off_student[before], off_school[before])
         codes = batch_choices(arr, b, declined)
         codes[~pool] = -1
+        here = off_batch == b.id
+        held = (off_conf & (off_batch < b.id)) | here  # seats held at the end of the batch (R7, R8, R9)
+        pairs = (arr.sub_index[off_school[held], arr.region[off_student[held]]] if arr.sub_index.size
+                 else np.zeros(0, np.int64))
+        fair.add_batch(arr, codes, off_student[here], off_school[here], off_rank[here],
+                       np.bincount(pairs[pairs >= 0], minlength=len(arr.sub_quota)))
         listed = np.zeros(S, dtype=bool)
         for k in range(m):
             col = codes[:, k]
@@ -73,6 +84,7 @@ def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = Non
     table["declined"] = table["offers"] - table["confirmed"]
     table["vacancies"] = table["quota"] - table["confirmed"]
     table["fill_rate"] = _share(table["confirmed"], table["quota"])
+    table["envy"] = fair.per_school()  # students with justified envy toward the school (`fairness`)
     score = arr.score[off_student] if len(off_student) else np.zeros(0)
     for b in sc.settings.batches:
         for k in range(1, m + 1):
