@@ -69,8 +69,11 @@ class Batch:
     def priority_block(self, rank: NDArray[np.integer], max_choices: int) -> NDArray[np.int64]:
         """A school's priority in this batch is (block of the choice rank, then the chain): the block of
         each 1-based ``rank``: the rank itself under boston, 1 under parallel, ``(rank - 1) // e + 1``
-        under chen-kesten."""
-        return (np.asarray(rank, dtype=np.int64) - 1) // self.block_size(max_choices) + 1
+        under chen-kesten.  A rank past ``max_choices`` (a seat the holder could not use) comes after
+        every block."""
+        rank = np.asarray(rank, dtype=np.int64)
+        usable = (np.clip(rank, 1, None) - 1) // self.block_size(max_choices) + 1
+        return np.where(rank <= max_choices, usable, max_choices + rank)
 
 
 @dataclass(frozen=True)

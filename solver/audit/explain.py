@@ -7,7 +7,9 @@ any single wrong published fact is infeasible by itself and its core names one f
 model here is the rules *relative to the published facts*: one school in one batch, where who was still
 free at the school's turn and whether the school was full at a turn are unknowns, and only the published
 facts given as assumptions pin them down.  Its constraints, per applicant in the school's priority order
-(choice rank, then the chain; applicants the school may not take come last):
+(the batch's priority block of the choice rank — the rank under boston, one block under parallel, blocks
+of e under chen-kesten, docs/rules.md "R6 variants" — then the chain; applicants the school may not take
+come last):
 
 - R6 (HY §九.1): a free applicant who is not admitted finds the school (or, R8, his region's share of it)
   full at his turn; an admitted one finds both with a seat; only a free student is admitted.
@@ -389,7 +391,7 @@ def applicants(ctx: Context, p: int, s: int) -> Applicants:
     foreign = np.setdiff1d(offered_here, rows)
     student = np.r_[rows, foreign].astype(np.int64)
     rank = np.r_[ks + 1, np.full(len(foreign), ctx.m + 1)].astype(np.int64)
-    order = np.lexsort((ctx.rank[student], rank))
+    order = np.lexsort((ctx.rank[student], ctx.batches[p].priority_block(rank, ctx.m)))
     student, rank = student[order], rank[order]
 
     best = np.full(ctx.n, ctx.m + 2, dtype=np.int64)  # the best usable rank of an offer held in the batch

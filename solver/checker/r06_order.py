@@ -48,12 +48,11 @@ def _lower(block_j, chain_j, block_i, chain_i) -> np.ndarray:
 
 
 def _blocks(batch: Batch, m: int):
-    """The batch's priority block of 1-based choice ranks; a rank past ``m`` (not a usable choice of the
-    holder) comes after every block."""
+    """The batch's priority block of 1-based choice ranks (`Batch.priority_block`; a rank past ``m``, not a
+    usable choice of the holder, comes after every block)."""
 
     def block(rank: np.ndarray) -> np.ndarray:
-        rank = np.asarray(rank, dtype=np.int64)
-        return np.where(rank <= m, batch.priority_block(np.clip(rank, 1, None), m), m + rank)
+        return batch.priority_block(rank, m)
 
     return block
 
