@@ -344,3 +344,42 @@ def contested():
     B has too few applicants to fill its quota."""
     students = [student(f"s{i}", 90 - i, ["A", "B"]) for i in range(5)] + [student("t", 40, ["B"])]
     return scenario_dict(students=students, schools=[school("A", 2), school("B", 4)])
+
+
+# R6 variants: the tiny cases where the mechanism decides (tests/{engine,cpsat}/test_r06_variants.py) ------------
+
+UNPLACED = ("unplaced", None, None, None)
+
+
+def one_batch(mechanism: str, e: int | None = None) -> list[dict]:
+    batch = dict(CALENDAR[0], mechanism=mechanism)
+    if e is not None:
+        batch["e"] = e
+    return [batch]
+
+
+def envy_case(mechanism: str, e: int | None = None):
+    """A(1), B(1).  s (95) lists B; p (90) lists B then A; q (80) lists A.  Boston: B takes s and A takes
+    its first-choice q in round 1, so p finds A full in round 2.  Parallel: p, rejected at B, displaces q
+    at A (p is ahead of q in the chain)."""
+    return make_scenario(schools=[school("A", 1), school("B", 1)],
+                         students=[student("s", 95, ["B"]), student("p", 90, ["B", "A"]), student("q", 80, ["A"])],
+                         batches=one_batch(mechanism, e))
+
+
+BOSTON = {"s": ("vocational", "B", 1, 1), "p": UNPLACED, "q": ("vocational", "A", 1, 1)}
+PARALLEL = {"s": ("vocational", "B", 1, 1), "p": ("vocational", "A", 1, 2), "q": UNPLACED}
+
+
+def three_choices(e: int):
+    """max_choices 3, A(1), B(1), C(1).  w (95) lists B; x (90) lists B, C, A; y (80) lists C, A; z (70)
+    lists A, B.
+    e = 1 (boston): round 1 B w, C y, A z; round 2 x finds C full (y); round 3 x finds A full (z): x unplaced.
+    e = 2: one block of choices 1-2 where the chain alone decides: x, rejected at B, applies to C and
+    displaces y (behind him); y applies to A (his 2nd) and displaces z (behind him); z applies to B (his
+    2nd), held by w: rejected.  The block ends: w B, x C, y A; z has no 3rd choice.
+    e = 3 (= parallel here): the same; x's 3rd choice is never needed."""
+    return make_scenario(schools=[school("A", 1), school("B", 1), school("C", 1)],
+                         students=[student("w", 95, ["B"]), student("x", 90, ["B", "C", "A"]),
+                                   student("y", 80, ["C", "A"]), student("z", 70, ["A", "B"])],
+                         max_choices=3, batches=one_batch("chen-kesten", e))
