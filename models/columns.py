@@ -5,6 +5,7 @@ milliseconds, where Python objects would take seconds.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Collection, Iterable
 
 import numpy as np
@@ -226,3 +227,17 @@ class Derived:
         if entry is None or len(entry[0]) != len(data) or any(a is not b for a, b in zip(entry[0], data)):
             return None
         return entry[1]
+
+
+_DERIVED: dict[int, Derived] = {}
+
+
+def derived(owner: object) -> Derived:
+    """The arrays derived for one object (a scenario) while it lives: the loader leaves its codes there for
+    the engines.  Kept apart from the object itself, so a copy (``dataclasses.replace``) starts empty."""
+    key = id(owner)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = _DERIVED[key] = Derived()
+        weakref.finalize(owner, _DERIVED.pop, key, None)
+    return found

@@ -17,11 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
-from models.columns import codes_of, take, text
+from models.columns import codes_of, holds_any, take, text
 from models.headers import CARRIED_LABELS
 from models.problems import Problem
 from models.scenario import Batch, Scenario
@@ -102,10 +101,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     # one chunk per column: pyarrow's CSV writer emits NUL bytes for a string column whose first chunk
     # is empty (as pd.concat([empty, rows]) leaves it)
     table = pa.Table.from_pandas(_for_csv(frame), preserve_index=False).combine_chunks()
-    special = any(
-        pc.any(pc.match_substring_regex(col, r'[,"\r\n]')).as_py()
-        for col in table.columns if pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
-    )
+    special = any(holds_any(col, ',"\r\n')  # a byte scan: no value is copied
+                  for col in table.columns if pa.types.is_string(col.type) or pa.types.is_large_string(col.type))
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow([str(c) for c in frame.columns])
     with open(path, "wb") as fh:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from models.columns import Coded, codes_of, constant, member, numbers, same_data, text
+from models.columns import Coded, codes_of, constant, derived, member, numbers, same_data, text
 from models.headers import (
     CARRIED,
     COHORTS,
@@ -63,8 +63,10 @@ def build_scenario(raw: RawScenario, log: ProblemLog) -> Scenario:
     log.raise_if_errors()
     if settings is None or regions is None or schools is None or students is None:  # each reported an error
         raise RuntimeError("the scenario is incomplete, yet no error was reported")
-    return Scenario(settings, regions, schools, subquotas, students, declines, interviews,
-                    warnings=log.ordered(), source=raw.source, inputs=raw.inputs)
+    scenario = Scenario(settings, regions, schools, subquotas, students, declines, interviews,
+                        warnings=log.ordered(), source=raw.source, inputs=raw.inputs)
+    v.hand_over(scenario)
+    return scenario
 
 
 # Tables --------------------------------------------------------------------------------------------
@@ -534,6 +536,22 @@ class _Validator:
         if self.student_index is not None:
             return self.student_index.rows_of(cells, self.student_ids)
         return codes_of(cells, self.student_ids)
+
+    def hand_over(self, sc: Scenario) -> None:
+        """Leave what the checks found for the engines (`models.columns.derived`): the school and region
+        row of every choice and region cell, the order of the ids, the rows of declines and interviews."""
+        t = self.raw.tables["students"]
+        kept = derived(sc)
+        st = sc.students
+        for c, key, rows in [(c, sc.schools["school_id"], self.school_rows) for c in st.columns
+                             if parse_choice_column(c)] + [("region_id", sc.regions["region_id"], self.region_rows)]:
+            mapped = self.mapped.get((t.file, c))
+            if mapped is not None and c in st.columns and same_data(st[c], mapped[2]):
+                kept.put("codes", (st[c], key), self.rows_of(t, c, rows))
+        if self.student_index is not None:
+            kept.put("id-order", (st["student_id"],), self.student_index.order)
+        for table in (sc.declines, sc.interviews):
+            kept.put("codes", (table["student_id"], st["student_id"]), self.student_rows(table["student_id"]))
 
     def graduates_warnings(self, regions: pd.DataFrame, students: pd.DataFrame) -> None:
         """A region with more fresh (应届) students than fresh graduates is a mismatch of the two tables

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.columns import codes_of
+from models.columns import codes_of, derived
 from models.headers import choice_column
+from models.priority import priority_rank
 from models.scenario import Scenario
 
 
@@ -51,26 +52,29 @@ class ScenarioArrays:
         region_ids = reg["region_id"].to_numpy(dtype=object)
         students_ids = st["student_id"]
 
+        def codes(values: pd.Series, keys: pd.Series, what: str) -> np.ndarray:
+            return _known(_codes(sc, values, keys), what)
+
         eligible = ~((st["cohort"] == "fresh") & ~st["certificate"]).to_numpy()  # R1 (HY §四)
-        region = _known(codes_of(st["region_id"], region_ids), "students.region_id")
-        sub_school = _known(codes_of(sc.subquotas["school_id"], school_ids), "subquotas.school_id")
-        sub_region = _known(codes_of(sc.subquotas["region_id"], region_ids), "subquotas.region_id")
+        region = codes(st["region_id"], reg["region_id"], "students.region_id")
+        sub_school = codes(sc.subquotas["school_id"], sch["school_id"], "subquotas.school_id")
+        sub_region = codes(sc.subquotas["region_id"], reg["region_id"], "subquotas.region_id")
         sub_index = np.full((S, R), -1, dtype=np.int32)
         sub_index[sub_school, sub_region] = np.arange(len(sub_school), dtype=np.int32)
 
         m = sc.settings.max_choices
         lists = {}
         for name in sc.settings.choice_lists:
-            codes = np.full((n, m), -1, dtype=np.int32)
+            matrix = np.full((n, m), -1, dtype=np.int32)
             for k, col in enumerate(_choice_cols(sc, name)):
                 if col is not None:
-                    codes[:, k] = codes_of(st[col], school_ids)
-            lists[name] = codes
+                    matrix[:, k] = _codes(sc, st[col], sch["school_id"])  # -1 where empty
+            lists[name] = matrix
 
-        iv_student = _known(codes_of(sc.interviews["student_id"], students_ids), "interviews.student_id")
-        iv_school = _known(codes_of(sc.interviews["school_id"], school_ids), "interviews.school_id")
+        iv_student = codes(sc.interviews["student_id"], students_ids, "interviews.student_id")
+        iv_school = codes(sc.interviews["school_id"], sch["school_id"], "interviews.school_id")
         declines = {}
-        decline_rows = _known(codes_of(sc.declines["student_id"], students_ids), "declines.student_id")
+        decline_rows = codes(sc.declines["student_id"], students_ids, "declines.student_id")
         decline_batch = sc.declines["batch"].to_numpy()
         for b in sc.settings.batches:
             mask = np.zeros(n, dtype=bool)
@@ -81,7 +85,7 @@ class ScenarioArrays:
             n=n, n_schools=S, n_regions=R,
             student_ids=st["student_id"].reset_index(drop=True), school_ids=school_ids, region_ids=region_ids,
             region=region.astype(np.int32),
-            rank=sc.priority_rank(),
+            rank=priority_rank(sc),
             score=st["score"].to_numpy(dtype=float),
             eligible=eligible,
             applies_general=st["applies_general"].to_numpy(dtype=bool),
@@ -94,7 +98,7 @@ class ScenarioArrays:
             interview_keys=np.unique(iv_student * S + iv_school),
             declines=declines,
         )
-        arrays.void = {name: void_mask(arrays, codes) for name, codes in lists.items()}
+        arrays.void = {name: void_mask(arrays, choice_codes) for name, choice_codes in lists.items()}
         return arrays
 
     def pair_keys(self, students: np.ndarray, schools: np.ndarray) -> np.ndarray:
@@ -131,6 +135,13 @@ def in_sorted(queries: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
         return np.zeros(np.shape(queries), dtype=bool)
     pos = np.minimum(np.searchsorted(sorted_keys, queries), len(sorted_keys) - 1)
     return sorted_keys[pos] == queries
+
+
+def _codes(sc: Scenario, values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Position of each id in ``keys`` (-1 where absent): as the loader found it (`models.columns.derived`),
+    else looked up."""
+    found = derived(sc).get("codes", (values, keys))
+    return codes_of(values, keys) if found is None else found
 
 
 def _known(codes: np.ndarray, what: str) -> np.ndarray:
