@@ -1,5 +1,5 @@
 """The ``zhaosheng`` command: every command is registered here, each written in the module of its job
-(`running`, `auditing`, `analysis`, `planning`, `tracing`, `serving`), all sharing `api.cli.common`.
+(`running`, `auditing`, `analysis`, `planning`, `comparing`, `tracing`, `serving`), all sharing `api.cli.common`.
 
 Thin: a command parses its arguments, shows progress, and calls `scenarios`, `models` and `solver`.
 Exit codes: 0 done, 1 failed (or not verified), 2 bad input or usage (errors listed and written to
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from api.cli import analysis, auditing, planning, running, serving, tracing
+from api.cli import analysis, auditing, comparing, planning, running, serving, tracing
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,7 +20,7 @@ def cli() -> None:
 
 for command in (running.run, running.verify, auditing.audit, running.validate, running.generate, running.export,
                 running.list_scenarios, serving.serve, analysis.whatif_command, analysis.sweep_command,
-                analysis.bound_command, planning.plan_quotas, tracing.trace):
+                analysis.bound_command, planning.plan_quotas, comparing.compare_command, tracing.trace):
     cli.add_command(command)
 
 

@@ -1,7 +1,8 @@
-"""An analysis as one job (issue #6): a what-if, a ratio sweep, a bound or a quota plan run on a loaded
-scenario and its files written, the one dispatch that the command line (`api.cli.analysis`,
-`api.cli.planning`) and the service's worker (`api.service.worker`) both call, so that ``zhaosheng whatif``
-and ``POST /scenarios/{id}/whatif`` (``plan-quotas`` and ``POST /scenarios/{id}/plan``) give the same files.
+"""An analysis as one job (issue #6): a what-if, a ratio sweep, a bound, a quota plan or a mechanism comparison
+(#15.3) run on a loaded scenario and its files written, the one dispatch that the command line
+(`api.cli.analysis`, `api.cli.planning`, `api.cli.comparing`) and the service's worker (`api.service.worker`)
+both call, so that ``zhaosheng whatif`` and ``POST /scenarios/{id}/whatif`` (``plan-quotas`` and
+``POST /scenarios/{id}/plan``, ``compare`` and ``POST /scenarios/{id}/compare``) give the same files.
 
 The parameters are the service's (the request's JSON as stored with the analysis): a what-if's
 ``changes`` (`solver.analysis.whatif.Changes`) and ``seed``; a sweep's ``general_share``
@@ -9,7 +10,9 @@ The parameters are the service's (the request's JSON as stored with the analysis
 (processes; the number of CPUs when not given); a bound takes none; a plan's ``total`` (the current sum
 when not given), ``objective`` (`solver.analysis.plan.OBJECTIVES`), ``min_change`` and ``max_change``
 (``-20%``, ``+20%``), ``school_max`` (rows ``{school_id, max[, min]}``), ``target_share``, ``time_limit``
-(seconds, 120 by default) and ``threads`` (CP-SAT's workers, 2 by default).  The analyses are imported when run
+(seconds, 120 by default) and ``threads`` (CP-SAT's workers, 2 by default); a mechanism comparison's
+``mechanisms`` (``boston,parallel,chen-kesten:2`` or a list, `solver.analysis.compare.parse_mechanisms`) and
+``band`` (the points of a score band, 10 by default).  The analyses are imported when run
 (the service's schemas read `AnalysisKind` without loading them).
 """
 
@@ -29,19 +32,20 @@ from solver.resources import peak_memory_mib
 
 if TYPE_CHECKING:
     from models.scenario import Scenario
+    from solver.analysis.compare import CompareReport
     from solver.analysis.flow import BoundReport
     from solver.analysis.plan import PlanReport
     from solver.analysis.sweep import SweepReport
     from solver.analysis.whatif import WhatIfReport
 
-AnalysisKind = Literal["whatif", "sweep", "bound", "plan"]
+AnalysisKind = Literal["whatif", "sweep", "bound", "plan", "compare"]
 ANALYSIS_KINDS: tuple[AnalysisKind, ...] = get_args(AnalysisKind)
 ANALYSIS_NAMES: dict[AnalysisKind, str] = {"whatif": "what-if", "sweep": "sweep", "bound": "bound",
-                                           "plan": "quota plan"}  # in messages
+                                           "plan": "quota plan", "compare": "mechanism comparison"}  # in messages
 Params = Mapping[str, Any]  # JSON values, as the service stores them
-Report = TypeVar("Report", "WhatIfReport", "SweepReport", "BoundReport", "PlanReport")
+Report = TypeVar("Report", "WhatIfReport", "SweepReport", "BoundReport", "PlanReport", "CompareReport")
 AnyAnalysis = Union["Analysis[WhatIfReport]", "Analysis[SweepReport]", "Analysis[BoundReport]",
-                    "Analysis[PlanReport]"]
+                    "Analysis[PlanReport]", "Analysis[CompareReport]"]
 
 
 @dataclass
@@ -68,6 +72,9 @@ def run_analysis(kind: Literal["bound"], sc: Scenario, params: Params, out_dir: 
 def run_analysis(kind: Literal["plan"], sc: Scenario, params: Params, out_dir: Path,
                  progress: Progress | None = None, phase: Phase | None = None) -> Analysis[PlanReport]: ...
 @overload
+def run_analysis(kind: Literal["compare"], sc: Scenario, params: Params, out_dir: Path,
+                 progress: Progress | None = None, phase: Phase | None = None) -> Analysis[CompareReport]: ...
+@overload
 def run_analysis(kind: str, sc: Scenario, params: Params, out_dir: Path, progress: Progress | None = None,
                  phase: Phase | None = None) -> AnyAnalysis:
     ...
@@ -75,8 +82,9 @@ def run_analysis(kind: str, sc: Scenario, params: Params, out_dir: Path, progres
                  phase: Phase | None = None) -> AnyAnalysis:
     """Run the analysis ``kind`` on ``sc`` and write its files into ``out_dir`` (summary.json last).
     ``progress`` gets the steps of a what-if or a sweep, ``phase`` the writing, a bound's run and a plan's
-    steps.  A bad change raises `solver.analysis.whatif.ChangeError` before anything is written, bad
-    planning input (bounds, total, objective) `solver.analysis.plan.PlanError`."""
+    steps, a comparison's runs.  A bad change raises `solver.analysis.whatif.ChangeError` before anything is
+    written, bad planning input (bounds, total, objective) `solver.analysis.plan.PlanError`, bad mechanisms
+    `solver.analysis.compare.MechanismError`."""
     runner = _RUNNERS.get(kind)
     if runner is None:
         raise ValueError(f"unknown analysis kind {kind!r}")
@@ -136,8 +144,21 @@ def _plan(sc: Scenario, params: Params, out_dir: Path, progress: Progress | None
     return Analysis("plan", report, _summary(out_dir), {"quotas": report.quota_table()})
 
 
+def _compare(sc: Scenario, params: Params, out_dir: Path, progress: Progress | None,
+             phase: Phase) -> Analysis[CompareReport]:
+    from solver.analysis.compare import DEFAULT_BAND, compare, parse_mechanisms, write_compare
+
+    specs = parse_mechanisms(params["mechanisms"])
+    report = compare(sc, specs, band=float(params.get("band") or DEFAULT_BAND), progress=progress)
+    phase("writing results")
+    write_compare(report, out_dir)
+    return Analysis("compare", report, _summary(out_dir), {"mechanisms": report.mechanisms,
+                                                           "pairs": report.pair_totals()})
+
+
 _Runner = Callable[["Scenario", Params, Path, "Progress | None", Phase], AnyAnalysis]
-_RUNNERS: dict[str, _Runner] = {"whatif": _whatif, "sweep": _sweep, "bound": _bound, "plan": _plan}
+_RUNNERS: dict[str, _Runner] = {"whatif": _whatif, "sweep": _sweep, "bound": _bound, "plan": _plan,
+                                 "compare": _compare}
 
 
 def _summary(out_dir: Path) -> dict[str, Any]:
