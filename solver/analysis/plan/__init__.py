@@ -20,10 +20,33 @@ Objectives (all over confirmed vocational admissions, i.e. outcome ``vocational`
 Bounds: by default each school may change by -20 % .. +20 % of its current quota; a ``school_max``
 table replaces them per school (`bounds`).
 
+Search and proof of the objectives maximized (placed, first-choice; issue #14.4).  CP-SAT's own search
+on this model does not prove: on jiaozuo-2022 (placed, ±20 %) it found 15,623 in 120 s and its bound
+stayed at the total of seats, 16,164 (gap 3.46 %) — the linear relaxation of "a school that rejects is
+full" is too weak, and the flow bound with the total fixed is the total too (every seat can be filled
+by *some* assignment).  So the plan takes another road (`proof`):
+
+- a *local search* moves seats between two schools while the objective rises, each vector run by the
+  rule itself (`local`);
+- a *relaxation* bounds a whole box of vectors at once (`reach`, `relax`): which offers the rule can
+  make, and which it surely makes, under some / every vector of the box (interval propagation along the
+  rule's order: the immediate-acceptance rule's own losses — a student rejected where every school he
+  lists is full — are kept), then a maximum flow over the possible offers with the seats above the
+  minima drawn from one budget (the total);
+- a *decomposition*: branch and bound splits boxes at the quota that decides the students the bound
+  still counts (`branch`); the largest bound of the parts still open is valid for the whole plan, and it
+  is reported as ``bound``; OPTIMAL only when it meets the best value found.
+
+The planning model then predicts the best vector's outcome (its quotas fixed), and the sequential
+engine re-runs it.  The objective ``ratio`` (minimized), and batches under deferred acceptance, keep
+CP-SAT's search (`search`, `warm_start`).
+
 The package, one module per step: `objectives` (the objectives' one home, `OBJECTIVES`, and their value
 on a result), `bounds` (the quotas' bounds and the total), `model` (the planning model and its
-objective), `warm_start`, `search`, `rerun` (the sequential check), `report` (`PlanReport`), `files`
-(quotas.csv, plan.xlsx, summary.json) and `planner` (`plan_quotas`, the steps in order).
+objective), `reach`, `relax`, `branch`, `local` and `proof` (the search and bound of the objectives
+maximized), `warm_start` and `search` (CP-SAT's search), `rerun` (the sequential check), `report`
+(`PlanReport`), `files` (quotas.csv, plan.xlsx, summary.json) and `planner` (`plan_quotas`, the steps
+in order).
 """
 
 from solver.analysis.plan.bounds import Bounds, parse_change, quota_bounds, read_school_max

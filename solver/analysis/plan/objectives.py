@@ -29,6 +29,16 @@ def check_objective(objective: str) -> None:
         raise PlanError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
 
 
+def counted_applications(batch: NDArray[np.int64], rank: NDArray[np.int64], objective: str) -> NDArray[np.bool_]:
+    """Which applications (batch position, 1-based choice rank) a confirmed admission counts in, for the
+    objectives maximized: every one (placed), choice 1 of the first batch (first-choice)."""
+    if objective == "placed":
+        return np.ones(len(batch), dtype=bool)
+    if objective == "first-choice":
+        return (np.asarray(batch) == 0) & (np.asarray(rank) == 1)
+    raise PlanError(f"objective {objective!r} does not count admissions")
+
+
 def objective_sense(objective: str) -> str:
     return "minimize" if objective == "ratio" else "maximize"
 

@@ -38,6 +38,7 @@ class PlanReport:
     target_share: float | None = None
     times: dict[str, float] = field(default_factory=dict)
     model_size: dict[str, int] = field(default_factory=dict)
+    method: dict[str, object] = field(default_factory=dict)  # how the plan and its bound were found
 
     @property
     def gap(self) -> float | None:
@@ -92,5 +93,6 @@ class PlanReport:
             "quota_total_after": None if self.quota_after is None else int(self.quota_after.sum()),
             "bounds_notes": self.bounds.notes,
             "model_size": self.model_size,
+            "method": self.method,
             "times": self.times,
         }
