@@ -221,6 +221,17 @@ class PlanCreate(BaseModel):
         return value
 
 
+class CompareCreate(BaseModel):
+    """``zhaosheng compare`` as a job: the scenario under each mechanism, every batch, on the same students."""
+    model_config = ConfigDict(extra="forbid")
+
+    mechanisms: str | Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=20)] = Field(
+        "boston,parallel", description="boston (the sequential rule, 顺序志愿), parallel (平行志愿), chen-kesten:E "
+                                       "(choices in blocks of E): a comma list or a list, at least two, none twice",
+        examples=["boston,parallel,chen-kesten:2", ["boston", "parallel"]])
+    band: float = Field(10.0, gt=0, le=1000, description="points of a score band in moves.csv and pairs.csv")
+
+
 class AnalysisOut(BaseModel):
     id: str
     kind: AnalysisKind
@@ -240,6 +251,10 @@ class AnalysisOut(BaseModel):
     schools: list[dict[str, Any]] | None = Field(None, description="bound: bound_schools.csv as rows")
     quotas: list[dict[str, Any]] | None = Field(None, description="plan: quotas.csv as rows (each school's quota "
                                                                   "before and after, its bounds)")
+    mechanisms: list[dict[str, Any]] | None = Field(None, description="compare: mechanisms.csv as rows (the "
+                                                                      "figures of each mechanism)")
+    pairs: list[dict[str, Any]] | None = Field(None, description="compare: each pair's totals (pairs.csv's "
+                                                                 "total rows: gain, lose, move, other)")
     reason: str | None = None
     problems: list[ProblemOut] = Field(default_factory=list, description="bad changes, each naming its key")
     files: dict[str, str] = Field(default_factory=dict, description="the files there are, by name")

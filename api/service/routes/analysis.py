@@ -1,4 +1,5 @@
-"""What-if, sweep and bound over HTTP (issue #6): ``zhaosheng whatif``, ``sweep`` and ``bound`` as jobs.
+"""What-if, sweep and bound over HTTP (issue #6): ``zhaosheng whatif``, ``sweep`` and ``bound`` as jobs; the
+quota plan and the mechanism comparison (``plan-quotas``, ``compare``) the same way.
 
 ``POST /scenarios/{id}/whatif`` (``{"changes": {"quota.S03": "+10%"} or ["quota.S03=520"], "seed": 0}``),
 ``POST /scenarios/{id}/sweep`` (``{"general_share": "0.40:0.60:0.02"}``) and ``POST /scenarios/{id}/bound``
@@ -8,6 +9,9 @@ oldest first, kept in the database, a running one failed on restart with the rea
 wrote, exactly the CLI's.  ``POST /scenarios/{id}/plan`` (``{"total": 16164, "objective": "placed",
 "min_change": "-20%", "max_change": "+20%", "time_limit": 120}``) queues a quota plan (``zhaosheng
 plan-quotas``) the same way: ``GET /plan/{id}``; it is stopped after its own time limit plus the grace.
+``POST /scenarios/{id}/compare`` (``{"mechanisms": "boston,parallel,chen-kesten:2", "band": 10}``) queues a
+mechanism comparison (``zhaosheng compare``): ``GET /compare/{id}``; its mechanisms are parsed in the request
+(`solver.analysis.compare.parse_mechanisms`: 422 naming every bad one).
 
 What is checked before queuing.  A what-if's keys and values are checked in the request, without loading
 the scenario (which takes seconds for a city of 80,000 students): the form ``KEY=VALUE``, the kind of key,
@@ -42,6 +46,7 @@ from api.service.routes.common import Responses, queue_job
 from api.service.routes.scenarios import find_scenario
 from api.service.schemas import (
     AnalysisOut,
+    CompareCreate,
     ErrorOut,
     PlanCreate,
     RunProgress,
@@ -68,6 +73,10 @@ SIDE_FILES = {"admissions.csv": CSV, "admissions.xlsx": XLSX, "offers.csv": CSV,
               "summary.json": JSON}
 # a plan: its quotas and workbook, and the sequential re-run's files with the new quotas
 FILES["plan"] = {"quotas.csv": CSV, "plan.xlsx": XLSX, **SIDE_FILES}
+# a mechanism comparison (issue #15.3): solver.analysis.compare.COMPARE_FILES
+FILES["compare"] = {"mechanisms.csv": CSV, "regions_by_mechanism.csv": CSV, "schools_by_mechanism.csv": CSV,
+                    "moves.csv": CSV, "pairs.csv": CSV, "compare.xlsx": XLSX, "compare.png": PNG, "compare.html": HTML,
+                    "summary.json": JSON}
 DEFAULT_PLAN_SECONDS = 120.0
 FAILED_FILES = ("errors.csv", "summary.json")
 MAX_SWEEP_STEPS = 201
@@ -139,6 +148,19 @@ def check_shares(spec) -> None:
             "body.general_share", spec, f"{len(shares)} steps; at most {MAX_SWEEP_STEPS}")])
 
 
+def check_mechanisms(spec) -> list[str]:
+    """The mechanisms of a comparison as stored (their labels, in the order given); 422 naming every bad item
+    (`solver.analysis.compare.parse_mechanisms`)."""
+    from solver.analysis.compare import MechanismError, parse_mechanisms
+
+    try:
+        return [m.label for m in parse_mechanisms(spec)]
+    except MechanismError as exc:
+        raise ProblemsError("invalid mechanisms; nothing was queued",
+                            [_request_problem("body.mechanisms", spec if isinstance(spec, str) else ",".join(spec),
+                                              str(exc))]) from None
+
+
 # the answer -------------------------------------------------------------------------------------------------
 
 def analysis_out(session, record: AnalysisRecord, data_dir) -> AnalysisOut:
@@ -153,6 +175,7 @@ def analysis_out(session, record: AnalysisRecord, data_dir) -> AnalysisOut:
                        queue_position=storage.queue_position(session, record), progress=progress,
                        summary=record.summary,
                        regions=tables.get("regions"), schools=tables.get("schools"), quotas=tables.get("quotas"),
+                       mechanisms=tables.get("mechanisms"), pairs=tables.get("pairs"),
                        reason=record.reason,
                        problems=record.problems or [], files=files)
 
@@ -271,6 +294,25 @@ def create_plan(scenario_id: str, session: SessionDep, settings: SettingsDep, jo
     scenario = find_scenario(session, scenario_id)
     params = check_plan(body or PlanCreate(), settings.max_time_limit)
     return _queue(session, settings, jobs, response, "plan", scenario, scenario_id, params)
+
+
+@router.post("/scenarios/{scenario_id}/compare", status_code=status.HTTP_202_ACCEPTED, response_model=AnalysisOut,
+             responses=QUEUED_OR_FULL)
+def create_compare(scenario_id: str, session: SessionDep, settings: SettingsDep, jobs: JobsDep, response: Response,
+                   body: Annotated[CompareCreate | None, Body()] = None) -> AnalysisOut:
+    """Queue a mechanism comparison (``zhaosheng compare``, 机制比较): the scenario under each of ``mechanisms``
+    (boston, parallel, chen-kesten:E; every batch), on the same students and lists, with the sequential engine.
+    ``GET /compare/{id}``: per mechanism its figures (``mechanisms``: placed, unplaced, justified envy,
+    first-choice share, 普职比, enrollment rate), each pair's gains, losses and moves (``pairs``), and the files
+    (mechanisms.csv, regions_by_mechanism.csv, schools_by_mechanism.csv, moves.csv, pairs.csv, compare.xlsx,
+    compare.png, compare.html, summary.json).  The lists are the same under every mechanism: under boston they
+    are strategic, so the comparison shows the mechanical difference, not the behavioural one (summary
+    ``caveat``).  A bad mechanism is 422, nothing queued."""
+    scenario = find_scenario(session, scenario_id)
+    body = body or CompareCreate()
+    mechanisms = check_mechanisms(body.mechanisms)
+    return _queue(session, settings, jobs, response, "compare", scenario, scenario_id,
+                  {"mechanisms": mechanisms, "band": body.band})
 
 
 # following, and the files --------------------------------------------------------------------------------
