@@ -225,7 +225,8 @@ class CompareCreate(BaseModel):
     """``zhaosheng compare`` as a job: the scenario under each mechanism, every batch, on the same students."""
     model_config = ConfigDict(extra="forbid")
 
-    mechanisms: str | Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=20)] = Field(
+    mechanisms: Annotated[str, Field(max_length=400)] | Annotated[
+        list[Annotated[str, Field(max_length=40)]], Field(max_length=20)] = Field(
         "boston,parallel", description="boston (the sequential rule, 顺序志愿), parallel (平行志愿), chen-kesten:E "
                                        "(choices in blocks of E): a comma list or a list, at least two, none twice",
         examples=["boston,parallel,chen-kesten:2", ["boston", "parallel"]])
