@@ -89,7 +89,8 @@ def test_errors_are_json_without_a_stack_trace(data_dir):
 def test_bundled_scenarios_are_listed_and_kept(client):
     listed = client.get("/scenarios").json()
     bundled = {s["id"]: s for s in listed["items"] if s["bundled"]}
-    assert set(bundled) == {"jiaozuo-2022", "hengyang-2021"}
+    assert set(bundled) == {"jiaozuo-2022", "hengyang-2021", "hengyang-2021-parallel"}
+    assert "平行志愿" in bundled["hengyang-2021-parallel"]["title"]
     hy = client.get("/scenarios/hengyang-2021").json()
     assert hy["info"]["year"] == 2021 and [b["id"] for b in hy["info"]["batches"]] == [1, 2, 3]
     assert client.delete("/scenarios/hengyang-2021").status_code == 409
