@@ -57,6 +57,10 @@ const FILE_LABELS = {
   "schools_by_batch_compare.csv": "学校分批次对比", "sweep.csv": "测算 sweep.csv", "sweep.png": "图 sweep.png",
   "sweep.html": "交互图 sweep.html", "bound_schools.csv": "学校上限 bound_schools.csv", "flows.csv": "流向 flows.csv",
   "bound.xlsx": "上限报告 bound.xlsx", "quotas.csv": "新计划 quotas.csv", "plan.xlsx": "计划方案 plan.xlsx",
+  "mechanisms.csv": "各机制 mechanisms.csv", "regions_by_mechanism.csv": "各地区 regions_by_mechanism.csv",
+  "schools_by_mechanism.csv": "各学校 schools_by_mechanism.csv", "moves.csv": "考生变动 moves.csv",
+  "pairs.csv": "两两比较 pairs.csv", "compare.xlsx": "机制比较 compare.xlsx", "compare.png": "图 compare.png",
+  "compare.html": "交互图 compare.html",
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -310,7 +314,9 @@ function progressBox(order = PHASE_ORDER) {
       else if (p.phase) value = Math.round(100 * (order.indexOf(p.phase.startsWith("solution ") ? "solving" : p.phase) + 1) / (order.length + 1));
       bar.value = Math.max(value, job.status === "running" ? 3 : 0);
       const found = p.phase && p.phase.match(/^solution ([\d,.-]+), bound ([\d,.-]+) \((\d+) s\)$/);
-      const phase = found ? `求解：已找到方案，目标值 ${found[1]}，上界 ${found[2]}（${found[3]} 秒）` : p.phase ? (PHASES[p.phase] || p.phase) : "";
+      const running = p.phase && p.phase.match(/^running (boston|parallel|chen-kesten:\d+)$/);
+      const phase = found ? `求解：已找到方案，目标值 ${found[1]}，上界 ${found[2]}（${found[3]} 秒）` :
+        running ? `按 ${running[1]} 录取` : p.phase ? (PHASES[p.phase] || p.phase) : "";
       const queue = job.status === "queued" && job.queue_position ? `，队列第 ${job.queue_position} 位` : "";
       label.textContent = `${STATUS[job.status] || job.status}${queue}${phase ? "：" + phase : ""}` +
         (p.detail ? `（${p.detail}）` : "") + (job.elapsed_seconds ? ` · 已用 ${secs(job.elapsed_seconds)}` : "");
@@ -959,6 +965,103 @@ async function viewBound(id) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// 机制比较 Mechanism comparison (issue #15.3)
+
+const MECHANISMS = { boston: "顺序志愿（boston）", parallel: "平行志愿（parallel）", "chen-kesten": "分段平行（chen-kesten）" };
+const CHANGE_WORDS = { gain: "得益", lose: "受损", move: "改录（志愿未分先后）", other: "其他" };
+const COMPARE_PHASES = ["starting", "loading the scenario", "comparing", "writing results"];
+
+async function viewCompareForm() {
+  const q = params();
+  const options = await scenarioOptions();
+  const scenario = select("scenario", options, q.scenario || options[0]?.[0]);
+  const boxes = Object.entries(MECHANISMS).map(([value, label]) =>
+    h("label", { class: "check" }, h("input", { type: "checkbox", name: "mechanism", value, checked: value !== "chen-kesten" }), " ", label));
+  const e = h("input", { type: "number", name: "e", min: 1, step: 1, value: 2, size: 4 });
+  const band = h("input", { type: "number", name: "band", min: 1, step: 1, value: 10 });
+  const out = h("div", { id: "compare-form-result" });
+  const form = h("form", { class: "inline", id: "compare-form" }, field("情景", scenario),
+    h("fieldset", { class: "mechanisms" }, h("legend", {}, "录取机制（每种机制用于全部批次）"), boxes),
+    field("分段平行每段志愿数 e", e), field("分数段宽度（分）", band), h("button", { type: "submit" }, "开始比较"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const mechanisms = [...form.querySelectorAll("input[name=mechanism]:checked")].map((c) =>
+      c.value === "chen-kesten" ? `chen-kesten:${e.value}` : c.value);
+    try {
+      const job = await api(`/scenarios/${encodeURIComponent(scenario.value)}/compare`,
+        { json: { mechanisms, band: Number(band.value) || 10 } });
+      location.hash = `#/compare/${job.id}`;
+    } catch (err) {
+      put(out, alertBox(err.message), err.body?.problems?.length ? problemsTable(err.body.problems) : null);
+    }
+  });
+  show(h("h2", {}, "录取机制比较"), h("p", { class: "muted" },
+    "让同一批考生、同一份志愿分别按不同的录取机制录取，比较录取人数、第一志愿录取占比、有合理嫉妒的考生，" +
+    "以及每两种机制之间哪些考生得益、受损（按考生自己的志愿衡量），并按分数段和地区统计。"),
+  h("p", { class: "note", id: "compare-caveat-form" }, "注意：顺序志愿下考生的志愿是策略性填报的；用同一份志愿比较，" +
+    "显示的是规则本身的机械差异，而不是考生改变填报行为之后的差异。"),
+  h("section", { class: "card" }, form), out);
+}
+
+async function viewCompare(id) {
+  const box = progressBox(COMPARE_PHASES);
+  const out = h("div");
+  const cancel = h("button", { type: "button", class: "danger", onclick: async () => {
+    try { await api(`/compare/${id}/cancel`, { method: "POST" }); } catch (err) { report(err); }
+  } }, "取消比较");
+  show(h("h2", {}, "录取机制比较结果"), box.el, h("p", {}, cancel), out);
+  const job = await follow(`/compare/${id}`, box, (j) => j.status === "done" || j.status === "failed");
+  cancel.remove();
+  if (job.status === "failed") {
+    put(out, h("div", { class: "verdict bad", role: "alert", id: "compare-verdict" }, "比较失败：" + (job.reason || "") +
+      (job.cancelled ? "（已取消）" : "")), fileList(job.files));
+    return;
+  }
+  const s = job.summary || {};
+  const rows = job.mechanisms || [];
+  const pairs = (job.pairs || []).map((p) => ({ ...p, pair: `${p.mechanism_a} → ${p.mechanism_b}` }));
+  const named = (v, r) => `${v}${r.same_as ? `（等同于 ${r.same_as}）` : ""}`;
+  const signed = (v) => v === null || v === undefined ? "" : (v > 0 ? "+" : "") + count(v);
+  const el = h("div", { class: "chart", id: "compare-chart", role: "img", "aria-label": "录取机制比较图" });
+  const png = h("div", { id: "compare-png" });
+  put(out,
+    h("div", { class: "verdict ok", role: "status", id: "compare-verdict" },
+      `已比较 ${rows.length} 种机制：${await scenarioName(job.scenario_id)}`),
+    h("p", { class: "note", id: "compare-caveat" }, s.caveat_zh || ""),
+    h("h3", {}, "各机制"),
+    h("div", { id: "compare-mechanisms" }, table(rows, [["mechanism", "录取机制"], ["mechanism_name", "名称", named],
+      ["vocational", "中职录取", count], ["unplaced", "未录取", count], ["placed_first_choice", "第一志愿录取", count],
+      ["first_choice_share", "第一志愿录取占比", pct], ["justified_envy_students", "有合理嫉妒的考生", count],
+      ["general_vocational_ratio", "普职比"], ["enrollment_rate", "高中阶段入学率", pct], ["vacancies", "空额", count]],
+    { caption: "各机制的录取结果" })),
+    el,
+    h("h3", {}, "两两比较（从机制甲到机制乙，按考生自己的志愿衡量）"),
+    h("div", { id: "compare-pairs" }, table(pairs, [["pair", "机制甲 → 机制乙"], ["changed", "结果不同的考生", count],
+      ["gain", CHANGE_WORDS.gain, count], ["lose", CHANGE_WORDS.lose, count], ["move", CHANGE_WORDS.move, count],
+      ["other", CHANGE_WORDS.other, count], ["net", "净得益（得益−受损）", signed]], { caption: "两两比较" })),
+    h("p", { class: "muted" }, "得益：机制乙下被录取而机制甲下未被录取，或录取的学校在考生自己的志愿表中更靠前；受损相反；" +
+      "改录：两种机制下都被录取，但考生的志愿表不能说明孰先孰后。按分数段和地区的统计见 pairs.csv 与 compare.xlsx。"),
+    h("h3", {}, "图"), png,
+    h("h3", {}, "文件"), fileList(job.files));
+  const ticks = rows.map((r) => r.mechanism);
+  await chart(el, [
+    { type: "bar", name: "有合理嫉妒的考生", x: ticks, y: rows.map((r) => r.justified_envy_students), yaxis: "y" },
+    { type: "scatter", mode: "lines+markers", name: "第一志愿录取占比", x: ticks, y: rows.map((r) => r.first_choice_share),
+      yaxis: "y2" },
+  ], { title: { text: "各机制：有合理嫉妒的考生与第一志愿录取占比" }, margin: { t: 40, r: 80, b: 60, l: 60 }, yaxis: { title: { text: "人数" }, rangemode: "tozero" },
+       yaxis2: { title: { text: "第一志愿录取占比" }, overlaying: "y", side: "right", tickformat: ".0%", range: [0, 1.05] } });
+  if (job.files["compare.png"]) {
+    try {
+      const response = await raw(job.files["compare.png"]);
+      if (response.ok) {
+        const url = URL.createObjectURL(await response.blob());
+        put(png, h("img", { src: url, alt: "录取机制比较图（compare.png）", class: "figure" }));
+      }
+    } catch (err) { report(err); }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // 审核 Audit
 
 async function viewAudit() {
@@ -1039,6 +1142,8 @@ const ROUTES = [
   [/^#\/bound\/([\w-]+)$/, "analysis", viewBound],
   [/^#\/plan$/, "plan", viewPlanForm],
   [/^#\/plan\/([\w-]+)$/, "plan", viewPlan],
+  [/^#\/compare$/, "compare", viewCompareForm],
+  [/^#\/compare\/([\w-]+)$/, "compare", viewCompare],
   [/^#\/audit$/, "audit", viewAudit],
   [/^#\/audits\/([\w-]+)$/, "audit", viewAuditResult],
 ];
