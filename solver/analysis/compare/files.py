@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from models.results import write_csv, write_json
-from models.workbooks import COUNT, OUTCOME_LABELS, PERCENT, Book, bold_cell, cell, labels
+from models.workbooks import COUNT, OUTCOME_LABELS, PERCENT, REGION, SCHOOL, Book, bold_cell, cell, labels
 from solver.analysis.compare.report import (
     CAVEAT_ZH,
     CHANGE_LABELS,
@@ -28,12 +28,13 @@ COMPARE_FILES = ("mechanisms.csv", "regions_by_mechanism.csv", "schools_by_mecha
 XLSX_ROWS = 100_000  # rows of the moves sheet; moves.csv holds every row
 PERCENT_COLUMNS = ("first_choice_share", "envy_share", "vocational_share", "enrollment_rate", "fill_rate")
 BY_LABELS = {"total": "合计", "score_band": "分数段", "region": "地区"}
+KIND_LABELS = {"urban": "城区", "county": "县（市）", "vocational": "中职", "technical": "技工"}
 SIDE = {"a": "甲", "b": "乙"}
 NAMES = {
     "mechanism": "录取机制", "mechanism_name": "机制名称", "e": "每段志愿数 e", "same_as": "等同于",
     "took_part": "参加中职批次录取的考生", "placed_first_choice": "第一志愿录取",
     "first_choice_share": "第一志愿录取占比", "justified_envy_students": "有合理嫉妒的考生",
-    "envy_share": "有合理嫉妒的考生占比", "quota": "招生计划（备案学校）",
+    "envy_share": "有合理嫉妒的考生占比",
     "seconds": "用时（秒）", "envy": "对该校有合理嫉妒的考生", "cutoff": "最低录取分", "mechanism_a": "机制甲",
     "mechanism_b": "机制乙", "region_name": "地区名称", "score_band": "分数段（下限）", "change": "变化",
     "by": "分组", "key": "代码", "name": "名称", "changed": "结果不同的考生", "net": "净得益（得益−受损）",
@@ -94,11 +95,15 @@ def write_workbook(report: CompareReport, path: Path) -> None:
     for col in ("outcome_a", "outcome_b"):
         moves[col] = labels(moves[col], OUTCOME_LABELS)
     moves["change"] = labels(moves["change"], CHANGE_LABELS)
-    sheets: list[tuple[str, pd.DataFrame, int, int | None]] = [
-        ("各机制", report.mechanisms, 2, None), ("各地区", report.regions, 3, None),
-        ("各学校", report.schools, 3, None), ("两两比较", pairs, 2, None), ("考生变动", moves, 3, XLSX_ROWS)]
-    for name, frame, freeze, limit in sheets:
-        book.table(name, frame, names=names, freeze_columns=freeze, limit=limit, rest="moves.csv",
+    regions, schools = report.regions.copy(), report.schools.copy()
+    for frame in (regions, schools):
+        frame["kind"] = labels(frame["kind"], KIND_LABELS)
+    sheets: list[tuple[str, pd.DataFrame, dict[str, str], int, int | None]] = [
+        ("各机制", report.mechanisms, names, 2, None), ("各地区", regions, {**names, **REGION}, 3, None),
+        ("各学校", schools, {**names, **SCHOOL}, 3, None), ("两两比较", pairs, names, 2, None),
+        ("考生变动", moves, names, 3, XLSX_ROWS)]
+    for name, frame, headers, freeze, limit in sheets:
+        book.table(name, frame, names=headers, freeze_columns=freeze, limit=limit, rest="moves.csv",
                    percent=PERCENT_COLUMNS)
     book.save(path)
 
