@@ -1,16 +1,19 @@
-"""The analysis commands of ``zhaosheng`` (issue #6): ``whatif``, ``sweep`` and ``bound``.
+"""The analysis commands of ``zhaosheng`` (issue #6): ``whatif``, ``sweep`` and ``bound``, and the Monte Carlo of
+declines ``montecarlo`` (issue #16.3).
 
 Thin: parse, show progress, run the analysis and write its files as the service does
-(`solver.analysis.jobs.run_analysis`), print a short table.  Exit codes: 0 done, 2 bad input (a bad
-scenario, key or value: every problem listed, each naming its key).
+(`solver.analysis.jobs.run_analysis`), print a short table.  Exit codes: 0 done, 1 failed (a Dask scheduler
+that cannot be reached), 2 bad input (a bad scenario, key or value: every problem listed, each naming its key;
+a bad parameter of the Monte Carlo or a bad scheduler address).
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console, JustifyMethod
@@ -61,6 +64,27 @@ def _signed(v: float | None, pct: bool = False) -> str:
     if v is None or v != v or v == 0 or (pct and abs(v) < 0.0005):
         return ""
     return f"{v:+.1%}" if pct else f"{int(v):+,}"
+
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+SCHEDULER_HELP = ("Run the tasks on the Dask cluster of this scheduler (tcp://HOST:PORT; its workers must have this "
+                  "project installed) instead of a local cluster [env: ZHAOSHENG_DASK_SCHEDULER].")
+
+
+def scheduler_option(command: Command) -> Command:
+    """``--scheduler tcp://HOST:PORT`` (or ZHAOSHENG_DASK_SCHEDULER), checked: a bad address exits 2."""
+    from solver.analysis.distributed import SCHEDULER_ENV
+
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        from solver.analysis.distributed import SchedulerError, parse_scheduler
+
+        try:
+            return parse_scheduler(value)
+        except SchedulerError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+    return click.option("--scheduler", metavar="tcp://HOST:PORT", envvar=SCHEDULER_ENV, callback=check,
+                        help=SCHEDULER_HELP)(command)
 
 
 # whatif ----------------------------------------------------------------------------------------------------
@@ -145,11 +169,16 @@ def _print_whatif(console: Console, report: WhatIfReport) -> None:
                    "(0.40:0.60:0.02, 11 steps), a comma list or one share.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for sweep.csv, sweep.png, sweep.html [default: results/SCENARIO-sweep].")
-@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes [default: the number of CPUs].")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Local Dask worker processes; 1: the steps one after another in this process "
+                   "[default: the number of CPUs].")
+@scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-def sweep_command(scenario: str, shares: str, out_dir: Path | None, workers: int | None, quiet: bool) -> None:
+def sweep_command(scenario: str, shares: str, out_dir: Path | None, workers: int | None, scheduler: str | None,
+                  quiet: bool) -> None:
     """Run SCENARIO with the general seats of every region at each share of its graduates, and chart the
     vocational share and the unplaced against it, with the 1 : 1 line (JZ §一) and 95% enrollment (HY §六.三)."""
+    from solver.analysis.distributed import SchedulerError
     from solver.analysis.jobs import run_analysis
     from solver.analysis.sweep import ENROLLMENT_TARGET, ShareError, parse_shares, share_label
 
@@ -162,9 +191,15 @@ def sweep_command(scenario: str, shares: str, out_dir: Path | None, workers: int
     with progress_display(quiet) as progress:
         sc = _load_or_exit(scenario, progress)
         bar = _Bar(progress, progress.add_task("sweeping", total=len(steps)))
-        report = run_analysis("sweep", sc, {"general_share": shares, "workers": workers}, out_dir, bar.tick,
-                              bar.phase).report
-    table = Table(title=f"{report.scenario}: {len(steps)} steps in {report.workers} process(es)")
+        try:
+            report = run_analysis("sweep", sc, {"general_share": shares, "workers": workers, "scheduler": scheduler},
+                                  out_dir, bar.tick, bar.phase).report
+        except SchedulerError as exc:
+            progress.stop()
+            err_console.print(f"[red]{exc}[/]")
+            sys.exit(1)
+    where = "" if report.scheduler in ("in-process", "local") else f" of {report.scheduler}"
+    table = Table(title=f"{report.scenario}: {len(steps)} steps in {report.workers} process(es){where}")
     for col in ("普高占比", "普高", "中职", "未录取", "普职比", "中职占比", "入学率", "中职空额"):
         table.add_column(col, justify="right", no_wrap=True)
     for r in report.totals.to_dict("records"):
@@ -222,3 +257,94 @@ def bound_command(scenario: str, out_dir: Path | None, quiet: bool) -> None:
         console.print(schools)
     console.print(f"Results in {out_dir}/ (bound_schools.csv, flows.csv, bound.xlsx, summary.json) "
                        f"in {time.perf_counter() - started:.1f} s")
+
+
+# montecarlo -------------------------------------------------------------------------------------------------
+
+@click.command("montecarlo")
+@click.argument("scenario")
+@click.option("--decline-rate", "rate", default="0.04", show_default=True, metavar="RATE",
+              help="Chance that a student declines an offer, per student and batch: 0.04 or 4%, between 0 and 1.")
+@click.option("--draws", type=int, default=200, show_default=True, help="Draws (each a whole run of the rules).")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Seed; draw d uses numpy's SeedSequence(seed).spawn(...)[d], whatever the workers.")
+@click.option("--keep-declines", is_flag=True,
+              help="Keep the scenario's declines.csv and add the drawn declines [default: the drawn ones replace it].")
+@click.option("--workers", type=click.IntRange(min=1), help="Local Dask worker processes [default: the CPUs].")
+@click.option("--serial", is_flag=True, help="Run the draws one after another in this process (no Dask).")
+@scheduler_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for montecarlo_schools.csv, montecarlo_regions.csv, montecarlo.xlsx, montecarlo.png "
+                   "[default: results/SCENARIO-montecarlo].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+def montecarlo_command(scenario: str, rate: str, draws: int, seed: int, keep_declines: bool, workers: int | None,
+                       serial: bool, scheduler: str | None, out_dir: Path | None, quiet: bool) -> None:
+    """Before the plan is published: if about RATE of the offers are declined (R9), how many seats stay empty
+    after the last batch at each school (mean, 5th and 95th percentile, chance of filling), and where do each
+    region's 普职比 and enrollment rate land (5th, 50th, 95th percentile)."""
+    from solver.analysis.distributed import SchedulerError
+    from solver.analysis.jobs import run_analysis
+    from solver.analysis.montecarlo import MonteCarloError, check_params
+
+    try:
+        check_params(rate, draws, seed)
+    except MonteCarloError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if serial and scheduler:
+        raise click.BadParameter("--serial runs in this process: it takes no --scheduler", param_hint="--serial")
+    out_dir = out_dir or _out(scenario, "montecarlo")
+    started = time.perf_counter()
+    params = {"decline_rate": rate, "draws": draws, "seed": seed, "keep_declines": keep_declines,
+              "workers": workers, "serial": serial, "scheduler": scheduler}
+    with progress_display(quiet) as progress:
+        sc = _load_or_exit(scenario, progress)
+        bar = _Bar(progress, progress.add_task("draws", total=draws))
+        try:
+            report = run_analysis("montecarlo", sc, params, out_dir, bar.tick, bar.phase).report
+        except SchedulerError as exc:
+            progress.stop()
+            err_console.print(f"[red]{exc}[/]")
+            sys.exit(1)
+    totals = report.totals()
+    table = Table(title=f"{report.scenario}: {report.draws} draws at decline rate {report.rate:.1%} "
+                        f"(seed {report.seed}; {report.workers} worker(s), {report.scheduler})")
+    table.add_column("")
+    for col in ("as listed", "mean", "p5", "p50", "p95"):
+        table.add_column(col, justify="right")
+    for key, label in (("vacancies", "vacancies after the last batch"), ("declined_offers", "declined offers"),
+                       ("vocational", "vocational"), ("unplaced", "unplaced")):
+        band = totals[key]
+        table.add_row(label, *("" if band.get(k) is None else f"{band[k]:,.1f}".removesuffix(".0")
+                               for k in ("scenario", "mean", "p5", "p50", "p95")))
+    ratio, rate_band = totals["vocational_per_general"], totals["enrollment_rate"]
+    table.add_row("普职比 1 : x", *("" if ratio.get(k) is None else f"{ratio[k]:.3f}"
+                                  for k in ("scenario", "mean", "p5", "p50", "p95")))
+    table.add_row("enrollment rate", *(_pct(rate_band.get(k)) for k in ("scenario", "mean", "p5", "p50", "p95")))
+    console.print(table)
+    regions = Table(title="per region: band over the draws (p5 – p95)")
+    for col in ("地区", "普职比（中位数）", "职/普 p5 – p95", "入学率 p5 – p95", "入学率≥95% 的概率"):
+        regions.add_column(col, justify="left" if col == "地区" else "right")
+    rows = report.regions.to_dict("records")
+    for i, r in enumerate(rows):
+        if i == len(rows) - 1:
+            regions.add_section()
+        regions.add_row(str(r["name"]), str(r["general_vocational_ratio"]),
+                        f"{r['vocational_per_general_p5']:.3f} – {r['vocational_per_general_p95']:.3f}",
+                        f"{_pct(r['enrollment_rate_p5'])} – {_pct(r['enrollment_rate_p95'])}",
+                        _pct(float(r["enrollment_target_probability"])))
+    console.print(regions)
+    schools = report.schools[report.schools["registered"]]
+    risky = schools[schools["fill_probability"] < 1].sort_values(["fill_probability", "vacancies_mean"],
+                                                                  ascending=[True, False])
+    console.print(f"{len(schools) - len(risky):,} of {len(schools):,} registered schools filled in every draw; "
+                  f"{int((schools['fill_probability'] == 0).sum()):,} in none.")
+    if len(risky):
+        t = Table(title="schools least likely to fill")
+        for col in ("school", "quota", "vacancies mean", "p5 – p95", "chance of filling"):
+            t.add_column(col, justify="left" if col == "school" else "right")
+        for s in risky.head(10).to_dict("records"):
+            t.add_row(str(s["name"]), f"{s['quota']:,}", f"{s['vacancies_mean']:,.1f}",
+                      f"{s['vacancies_p5']:,.0f} – {s['vacancies_p95']:,.0f}", _pct(float(s["fill_probability"])))
+        console.print(t)
+    console.print(f"Results in {out_dir}/ (montecarlo_schools.csv, montecarlo_regions.csv, montecarlo_draws.csv, "
+                  f"montecarlo.xlsx, montecarlo.png, summary.json) in {time.perf_counter() - started:.1f} s")

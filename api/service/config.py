@@ -15,6 +15,9 @@
     ZHAOSHENG_MAX_PROBLEMS   problems an upload's validation keeps (the rest are counted: "and N more")
     ZHAOSHENG_JOB_MEMORY     address space (bytes) of each run's or analysis' worker process; past it the job
                              fails "out of memory while <phase>" (default: no cap)
+    ZHAOSHENG_DASK_SCHEDULER a Dask scheduler (``tcp://HOST:PORT``) whose cluster runs a sweep's steps and a Monte
+                             Carlo's draws (`solver.analysis.distributed`; its workers need this project
+                             installed); unset: they run one after another in the analysis' worker process
 """
 
 from __future__ import annotations
@@ -60,6 +63,14 @@ class Settings(BaseSettings):
     max_concurrent_validations: int = Field(2, ge=1)
     max_problems: int = Field(1000, ge=1)
     job_memory: int | None = Field(None, ge=256 * 2**20)  # RLIMIT_AS of a run's or analysis' worker process
+    dask_scheduler: str | None = None  # tcp://HOST:PORT: sweeps and Monte Carlo draws as tasks of that cluster
+
+    @field_validator("dask_scheduler", mode="before")
+    @classmethod
+    def _scheduler_address(cls, value):
+        from solver.analysis.distributed import parse_scheduler
+
+        return parse_scheduler(value)  # None when empty; a bad address is a ValueError
 
     @field_validator("api_token", mode="before")
     @classmethod

@@ -392,7 +392,7 @@ class JobManager:
         process = self.ctx.Process(target=analysis_worker, name=f"zhaosheng-{row.kind}-{row.id[:8]}",
                                    args=(row.id, row.kind, dict(row.params or {}), self.settings.db_url,
                                          str(self.settings.data_dir), self._source(row.scenario_id), os.getpid(),
-                                         row.scenario_id, self.settings.job_memory))
+                                         row.scenario_id, self.settings.job_memory, self.settings.dask_scheduler))
         self._launch(row.id, process, limit, AnalysisRecord)
 
     def _launch(self, job_id: str, process, limit: float, table) -> None:

@@ -233,6 +233,19 @@ class CompareCreate(BaseModel):
     band: float = Field(10.0, gt=0, le=1000, description="points of a score band in moves.csv and pairs.csv")
 
 
+class MonteCarloCreate(BaseModel):
+    """``zhaosheng montecarlo`` as a job: draws of who declines an offer (R9), each run with the rules."""
+    model_config = ConfigDict(extra="forbid")
+
+    decline_rate: float | Annotated[str, Field(max_length=20)] = Field(
+        0.04, description="chance that a student declines an offer, per student and batch: 0.04 or \"4%\", 0..1",
+        examples=[0.04, "4%"])
+    draws: int = Field(200, ge=1, le=10_000, description="draws, each a whole run of the rules")
+    seed: int = Field(1, ge=0, le=2**63 - 1, description="draw d uses numpy's SeedSequence(seed).spawn(...)[d]")
+    keep_declines: bool = Field(False, description="keep the scenario's declines.csv and add the drawn ones "
+                                                   "(default: the drawn ones replace it)")
+
+
 class AnalysisOut(BaseModel):
     id: str
     kind: AnalysisKind
@@ -248,7 +261,8 @@ class AnalysisOut(BaseModel):
     progress: RunProgress | None = None
     summary: dict[str, Any] | None = Field(None, description="summary.json")
     regions: list[dict[str, Any]] | None = Field(None, description="what-if: regions_compare.csv as rows "
-                                                                   "(baseline, variant, change side by side)")
+                                                                   "(baseline, variant, change side by side); "
+                                                                   "montecarlo: montecarlo_regions.csv as rows")
     schools: list[dict[str, Any]] | None = Field(None, description="bound: bound_schools.csv as rows")
     quotas: list[dict[str, Any]] | None = Field(None, description="plan: quotas.csv as rows (each school's quota "
                                                                   "before and after, its bounds)")

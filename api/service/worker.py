@@ -303,9 +303,11 @@ def _finish_audit(db: Engine, audit_id: str, status: str, summary: dict[str, Any
 # analyses: what-if, sweep, bound (issue #6) ---------------------------------------------------------------
 
 def analysis_worker(analysis_id: str, kind: str, params: dict[str, Any], db_url: str, data_dir: str, source: Source,
-                    server_pid: int, label: str | None = None, memory: int | None = None) -> None:
+                    server_pid: int, label: str | None = None, memory: int | None = None,
+                    scheduler: str | None = None) -> None:
     """The body of an analysis' worker process: load the scenario, run the what-if, sweep (one process: the
-    service bounds its workers itself) or bound and write the CLI's files (`solver.analysis.jobs.run_analysis`)
+    service bounds its workers itself; or as tasks of the Dask cluster at ``scheduler``, ZHAOSHENG_DASK_SCHEDULER,
+    as a Monte Carlo's draws) or bound and write the CLI's files (`solver.analysis.jobs.run_analysis`)
     into a staging folder that becomes ``analyses/ID`` as a whole, then mark it done with its summary.  Bad
     changes of a what-if fail it with their problems (and errors.csv); running out of ``memory`` (bytes of
     address space) fails it "out of memory while ..."."""
@@ -320,6 +322,7 @@ def analysis_worker(analysis_id: str, kind: str, params: dict[str, Any], db_url:
         import scenarios
         from models import ScenarioError
         from models.results import write_failed
+        from solver.analysis.distributed import SchedulerError
         from solver.analysis.jobs import run_analysis
         from solver.analysis.plan import PlanError
 
@@ -331,8 +334,10 @@ def analysis_worker(analysis_id: str, kind: str, params: dict[str, Any], db_url:
         try:
             reporter.phase("loading the scenario")
             sc = scenarios.load(source)
-            # a sweep's steps run in this process: the service bounds its workers itself
-            analysis = run_analysis(kind, sc, {**params, "workers": 1}, files, reporter.tick, reporter.phase)
+            # a sweep's steps (a Monte Carlo's draws) run in this process: the service bounds its workers itself;
+            # with a Dask scheduler set, on its cluster
+            spread = {"scheduler": scheduler} if scheduler else {"workers": 1, "serial": True}
+            analysis = run_analysis(kind, sc, {**params, **spread}, files, reporter.tick, reporter.phase)
             summary = analysis.summary
             tables = {name: records(frame) for name, frame in analysis.tables.items()} or None
             with db.begin() as conn:
@@ -346,6 +351,8 @@ def analysis_worker(analysis_id: str, kind: str, params: dict[str, Any], db_url:
                 if not done:  # failed meanwhile (cancelled, the time limit, a stop): its files are no result
                     raise _Abandoned()
             published = False
+        except SchedulerError as exc:  # ZHAOSHENG_DASK_SCHEDULER cannot be reached
+            _fail_job(db, AnalysisRecord, analysis_id, str(exc), None, None)
         except PlanError as exc:  # a plan's bounds or total do not fit the scenario
             problem: dict[str, object] = {"severity": "error", "file": "request", "row": None, "column": "body",
                                           "value": None, "clause": "API", "message": str(exc)}

@@ -12,8 +12,11 @@ when not given), ``objective`` (`solver.analysis.plan.OBJECTIVES`), ``min_change
 (``-20%``, ``+20%``), ``school_max`` (rows ``{school_id, max[, min]}``), ``target_share``, ``time_limit``
 (seconds, 120 by default) and ``threads`` (CP-SAT's workers, 2 by default); a mechanism comparison's
 ``mechanisms`` (``boston,parallel,chen-kesten:2`` or a list, `solver.analysis.compare.parse_mechanisms`) and
-``band`` (the points of a score band, 10 by default).  The analyses are imported when run
-(the service's schemas read `AnalysisKind` without loading them).
+``band`` (the points of a score band, 10 by default); a Monte Carlo of declines' (#16.3) ``decline_rate``
+(0.04 or ``4%``), ``draws`` (200), ``seed`` (1), ``keep_declines`` (false: the drawn declines replace the
+listed ones), ``workers`` and ``serial`` (`solver.analysis.montecarlo.montecarlo`).  A sweep and a Monte Carlo
+also take ``scheduler`` (``tcp://HOST:PORT``: their tasks run on that Dask cluster, `solver.analysis.distributed`).
+The analyses are imported when run (the service's schemas read `AnalysisKind` without loading them).
 """
 
 from __future__ import annotations
@@ -34,18 +37,21 @@ if TYPE_CHECKING:
     from models.scenario import Scenario
     from solver.analysis.compare import CompareReport
     from solver.analysis.flow import BoundReport
+    from solver.analysis.montecarlo import MonteCarloReport
     from solver.analysis.plan import PlanReport
     from solver.analysis.sweep import SweepReport
     from solver.analysis.whatif import WhatIfReport
 
-AnalysisKind = Literal["whatif", "sweep", "bound", "plan", "compare"]
+AnalysisKind = Literal["whatif", "sweep", "bound", "plan", "compare", "montecarlo"]
 ANALYSIS_KINDS: tuple[AnalysisKind, ...] = get_args(AnalysisKind)
 ANALYSIS_NAMES: dict[AnalysisKind, str] = {"whatif": "what-if", "sweep": "sweep", "bound": "bound",
-                                           "plan": "quota plan", "compare": "mechanism comparison"}  # in messages
+                                           "plan": "quota plan", "compare": "mechanism comparison",
+                                           "montecarlo": "Monte Carlo of declines"}  # in messages
 Params = Mapping[str, Any]  # JSON values, as the service stores them
-Report = TypeVar("Report", "WhatIfReport", "SweepReport", "BoundReport", "PlanReport", "CompareReport")
+Report = TypeVar("Report", "WhatIfReport", "SweepReport", "BoundReport", "PlanReport", "CompareReport",
+                 "MonteCarloReport")
 AnyAnalysis = Union["Analysis[WhatIfReport]", "Analysis[SweepReport]", "Analysis[BoundReport]",
-                    "Analysis[PlanReport]", "Analysis[CompareReport]"]
+                    "Analysis[PlanReport]", "Analysis[CompareReport]", "Analysis[MonteCarloReport]"]
 
 
 @dataclass
@@ -74,6 +80,9 @@ def run_analysis(kind: Literal["plan"], sc: Scenario, params: Params, out_dir: P
 @overload
 def run_analysis(kind: Literal["compare"], sc: Scenario, params: Params, out_dir: Path,
                  progress: Progress | None = None, phase: Phase | None = None) -> Analysis[CompareReport]: ...
+@overload
+def run_analysis(kind: Literal["montecarlo"], sc: Scenario, params: Params, out_dir: Path,
+                 progress: Progress | None = None, phase: Phase | None = None) -> Analysis[MonteCarloReport]: ...
 @overload
 def run_analysis(kind: str, sc: Scenario, params: Params, out_dir: Path, progress: Progress | None = None,
                  phase: Phase | None = None) -> AnyAnalysis:
@@ -109,7 +118,8 @@ def _sweep(sc: Scenario, params: Params, out_dir: Path, progress: Progress | Non
            phase: Phase) -> Analysis[SweepReport]:
     from solver.analysis.sweep import parse_shares, sweep, write_sweep
 
-    report = sweep(sc, parse_shares(params["general_share"]), workers=params.get("workers"), progress=progress)
+    report = sweep(sc, parse_shares(params["general_share"]), workers=params.get("workers"),
+                   scheduler=params.get("scheduler"), progress=progress)
     phase("writing results")
     write_sweep(report, out_dir)
     return Analysis("sweep", report, _summary(out_dir))
@@ -156,9 +166,24 @@ def _compare(sc: Scenario, params: Params, out_dir: Path, progress: Progress | N
                                                            "pairs": report.pair_totals()})
 
 
+def _montecarlo(sc: Scenario, params: Params, out_dir: Path, progress: Progress | None,
+                phase: Phase) -> Analysis[MonteCarloReport]:
+    from solver.analysis.montecarlo import DEFAULT_DRAWS, DEFAULT_RATE, DEFAULT_SEED, montecarlo, write_montecarlo
+
+    given = {k: params.get(k) for k in ("decline_rate", "draws", "seed")}
+    report = montecarlo(sc, DEFAULT_RATE if given["decline_rate"] is None else given["decline_rate"],
+                        DEFAULT_DRAWS if given["draws"] is None else int(given["draws"]),
+                        DEFAULT_SEED if given["seed"] is None else int(given["seed"]),
+                        keep_declines=bool(params.get("keep_declines")), workers=params.get("workers"),
+                        scheduler=params.get("scheduler"), serial=bool(params.get("serial")), progress=progress)
+    phase("writing results")
+    write_montecarlo(report, out_dir)
+    return Analysis("montecarlo", report, _summary(out_dir), {"regions": report.regions})
+
+
 _Runner = Callable[["Scenario", Params, Path, "Progress | None", Phase], AnyAnalysis]
 _RUNNERS: dict[str, _Runner] = {"whatif": _whatif, "sweep": _sweep, "bound": _bound, "plan": _plan,
-                                 "compare": _compare}
+                                 "compare": _compare, "montecarlo": _montecarlo}
 
 
 def _summary(out_dir: Path) -> dict[str, Any]:

@@ -6,8 +6,9 @@ changed scenario like any input (`solver.analysis.whatif.validation.rebuild`) an
 and region it reports general, vocational and unplaced students, the vocational share, the 普职比, the
 enrollment rate and the vacancies of the vocational schools sitting in the region, with a 合计 row.
 
-The steps are independent: they run in parallel processes (`concurrent.futures.ProcessPoolExecutor`),
-each worker receiving the scenario (and its students as text) once.  The chart puts the vocational
+The steps are independent: they run as Dask tasks (`solver.analysis.distributed`: a LocalCluster of
+``workers`` processes, or the cluster at ``scheduler``), each worker receiving the scenario (and its students
+as text) once; with one worker and no scheduler, one after another in this process.  The chart puts the vocational
 share and the unplaced students against the general share, with the 1 : 1 line (vocational share 0.5,
 JZ §一, §五) and the 95% enrollment line (HY §六.三): ``sweep.png`` (matplotlib, Chinese labels in the
 CJK font of `solver.analysis.fonts`) and ``sweep.html`` (plotly, with plotly.js embedded so that it opens offline).
@@ -16,10 +17,8 @@ CJK font of `solver.analysis.fonts`) and ``sweep.html`` (plotly, with plotly.js 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Hashable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypedDict
@@ -31,6 +30,7 @@ from numpy.typing import NDArray
 from models.columns import codes_of, text
 from models.results import display_name, write_csv, write_json
 from models.scenario import Scenario
+from solver.analysis.distributed import default_workers, run_tasks
 from solver.analysis.whatif.validation import rebuild, students_text
 from solver.engine.figures import totals
 from solver.progress import Progress
@@ -142,6 +142,7 @@ class SweepReport:
     workers: int
     timings: dict[str, float] = field(default_factory=dict)
     title: str = ""  # the scenario as a planner names it (models.results.display_name)
+    scheduler: str = "in-process"  # where the steps ran (`solver.analysis.distributed.TaskRun.scheduler`)
 
     @property
     def totals(self) -> pd.DataFrame:
@@ -152,6 +153,7 @@ class SweepReport:
         meets = [s["general_share"] for s in steps
                  if (rate := s["enrollment_rate"]) is not None and rate >= ENROLLMENT_TARGET]
         return {"status": "done", "scenario": self.scenario, "steps": len(self.shares), "workers": self.workers,
+                "scheduler": self.scheduler,
                 "one_to_one_vocational_share": ONE_TO_ONE, "enrollment_target": ENROLLMENT_TARGET,
                 "shares_meeting_enrollment_target": meets, "totals": steps, "timings": self.timings}
 
@@ -184,56 +186,40 @@ def _num(v: float | None) -> float | None:
 
 # The steps ---------------------------------------------------------------------------------------------------
 
-_WORKER: dict[str, tuple[Scenario, dict[str, pd.DataFrame]]] = {}  # the scenario and its students as text
-
-
-def _init_worker(sc: Scenario, texts: dict[str, pd.DataFrame]) -> None:
-    _WORKER["step"] = sc, texts
-
-
-def _run_step(share: float) -> tuple[float, pd.DataFrame, float]:
+def _run_step(shared: tuple[Scenario, dict[str, pd.DataFrame]], share: float) -> tuple[pd.DataFrame, float]:
+    """A task: one step, on the scenario and its students as text (sent to each worker once)."""
     t = time.perf_counter()
-    base, texts = _WORKER["step"]
+    base, texts = shared
     sc = at_share(base, share, texts)
     out = run(sc, engine="sequential")
-    return share, step_figures(out, share), time.perf_counter() - t
+    return step_figures(out, share), time.perf_counter() - t
 
 
 def sweep(sc: Scenario, shares: list[float], workers: int | None = None,
-          progress: Progress | None = None) -> SweepReport:
-    """Run every step (in ``workers`` processes; 1 = in this process) and collect the figures."""
+          progress: Progress | None = None, scheduler: str | None = None) -> SweepReport:
+    """Run every step and collect the figures: as Dask tasks on ``workers`` local processes (default the
+    CPUs) or on the cluster at ``scheduler``; with one worker and no scheduler, in this process."""
     t0 = time.perf_counter()
     shares = list(shares)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(shares)))
+    workers = max(1, min(workers or default_workers(), len(shares)))
     texts = {"students": students_text(sc.students)}  # converted once, not per step
-    results: dict[float, pd.DataFrame] = {}
-    step_seconds = []
     say = progress or (lambda *_: None)
     say("sweeping", 0, len(shares))
-    if workers == 1:
-        _init_worker(sc, texts)
-        try:
-            for i, share in enumerate(shares, start=1):
-                _, rows, seconds = _run_step(share)
-                results[share] = rows
-                step_seconds.append(seconds)
-                say(f"general share {share_label(share)}", i, len(shares))
-        finally:
-            _WORKER.clear()
-    else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(sc, texts)) as pool:
-            futures = [pool.submit(_run_step, share) for share in shares]
-            for i, future in enumerate(as_completed(futures), start=1):
-                share, rows, seconds = future.result()
-                results[share] = rows
-                step_seconds.append(seconds)
-                say(f"general share {share_label(share)}", i, len(shares))
-    table = pd.concat([results[s] for s in shares], ignore_index=True)
+    in_order = workers == 1 and not scheduler  # in this process: the steps end in their order
+
+    def ticks(count: int, total: int) -> None:
+        if count:
+            say(f"general share {share_label(shares[count - 1])}" if in_order else "general shares", count, total)
+
+    ran = run_tasks(_run_step, shares, (sc, texts), scheduler=scheduler, workers=workers,
+                    in_process=in_order, ticks=ticks, name="sweep")
+    table = pd.concat([rows for rows, _ in ran.results], ignore_index=True)
+    step_seconds = [seconds for _, seconds in ran.results]
     for col in ("region_id", "name", "general_vocational_ratio"):
         table[col] = text(table[col])
     timings = {"total": round(time.perf_counter() - t0, 4), "steps_sum": round(sum(step_seconds), 4),
-               "step_max": round(max(step_seconds), 4)}
-    return SweepReport(sc.name, shares, table, workers, timings, title=display_name(sc))
+               "step_max": round(max(step_seconds), 4), **{f"dask_{k}": v for k, v in ran.timings.items()}}
+    return SweepReport(sc.name, shares, table, ran.workers, timings, title=display_name(sc), scheduler=ran.scheduler)
 
 
 # Writing and the chart ---------------------------------------------------------------------------------------

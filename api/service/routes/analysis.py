@@ -11,7 +11,10 @@ wrote, exactly the CLI's.  ``POST /scenarios/{id}/plan`` (``{"total": 16164, "ob
 plan-quotas``) the same way: ``GET /plan/{id}``; it is stopped after its own time limit plus the grace.
 ``POST /scenarios/{id}/compare`` (``{"mechanisms": "boston,parallel,chen-kesten:2", "band": 10}``) queues a
 mechanism comparison (``zhaosheng compare``): ``GET /compare/{id}``; its mechanisms are parsed in the request
-(`solver.analysis.compare.parse_mechanisms`: 422 naming every bad one).
+(`solver.analysis.compare.parse_mechanisms`: 422 naming every bad one).  ``POST /scenarios/{id}/montecarlo``
+(``{"decline_rate": 0.04, "draws": 200, "seed": 1}``) queues a Monte Carlo of declines (``zhaosheng
+montecarlo``, issue #16.3): ``GET /montecarlo/{id}``; a rate outside 0..1 is 422.  A sweep's steps and a Monte
+Carlo's draws run in the job's worker process, or as tasks of the Dask cluster of ``ZHAOSHENG_DASK_SCHEDULER``.
 
 What is checked before queuing.  A what-if's keys and values are checked in the request, without loading
 the scenario (which takes seconds for a city of 80,000 students): the form ``KEY=VALUE``, the kind of key,
@@ -48,6 +51,7 @@ from api.service.schemas import (
     AnalysisOut,
     CompareCreate,
     ErrorOut,
+    MonteCarloCreate,
     PlanCreate,
     RunProgress,
     SweepCreate,
@@ -77,6 +81,9 @@ FILES["plan"] = {"quotas.csv": CSV, "plan.xlsx": XLSX, **SIDE_FILES}
 FILES["compare"] = {"mechanisms.csv": CSV, "regions_by_mechanism.csv": CSV, "schools_by_mechanism.csv": CSV,
                     "moves.csv": CSV, "pairs.csv": CSV, "compare.xlsx": XLSX, "compare.png": PNG, "compare.html": HTML,
                     "summary.json": JSON}
+# a Monte Carlo of declines (issue #16.3): solver.analysis.montecarlo.MONTECARLO_FILES
+FILES["montecarlo"] = {"montecarlo_schools.csv": CSV, "montecarlo_regions.csv": CSV, "montecarlo_draws.csv": CSV,
+                       "montecarlo.xlsx": XLSX, "montecarlo.png": PNG, "summary.json": JSON}
 DEFAULT_PLAN_SECONDS = 120.0
 FAILED_FILES = ("errors.csv", "summary.json")
 MAX_SWEEP_STEPS = 201
@@ -313,6 +320,30 @@ def create_compare(scenario_id: str, session: SessionDep, settings: SettingsDep,
     mechanisms = check_mechanisms(body.mechanisms)
     return _queue(session, settings, jobs, response, "compare", scenario, scenario_id,
                   {"mechanisms": mechanisms, "band": body.band})
+
+
+@router.post("/scenarios/{scenario_id}/montecarlo", status_code=status.HTTP_202_ACCEPTED, response_model=AnalysisOut,
+             responses=QUEUED_OR_FULL)
+def create_montecarlo(scenario_id: str, session: SessionDep, settings: SettingsDep, jobs: JobsDep, response: Response,
+                      body: Annotated[MonteCarloCreate | None, Body()] = None) -> AnalysisOut:
+    """Queue a Monte Carlo of declines (``zhaosheng montecarlo``, issue #16.3): ``draws`` draws in which each
+    student declines an offer of each batch with probability ``decline_rate`` (R9; the drawn declines replace
+    the scenario's unless ``keep_declines``), each run with the rules; draw d is seeded from (``seed``, d).
+    ``GET /montecarlo/{id}``: per school the vacancies after the last batch (mean, 5th and 95th percentile,
+    chance of filling), per region the band of the 普职比 and of the enrollment rate (``regions``: the
+    regions' rows), and the files (montecarlo_schools.csv, montecarlo_regions.csv, montecarlo_draws.csv,
+    montecarlo.xlsx, montecarlo.png, summary.json).  A rate outside 0..1 is 422, nothing queued."""
+    from solver.analysis.montecarlo import MonteCarloError, parse_rate
+
+    scenario = find_scenario(session, scenario_id)
+    body = body or MonteCarloCreate()
+    try:
+        rate = parse_rate(body.decline_rate)
+    except MonteCarloError as exc:
+        raise ProblemsError("invalid decline_rate; nothing was queued",
+                            [_request_problem("body.decline_rate", body.decline_rate, str(exc))]) from None
+    return _queue(session, settings, jobs, response, "montecarlo", scenario, scenario_id,
+                  {"decline_rate": rate, "draws": body.draws, "seed": body.seed, "keep_declines": body.keep_declines})
 
 
 # following, and the files --------------------------------------------------------------------------------
