@@ -93,8 +93,11 @@ def member(values: Collection[object], keys: Collection[object]) -> NDArray[np.b
 
 
 def take(values: Collection[object], positions: NDArray[np.integer]) -> pd.Series[str]:
-    """values[positions] as a text Series (positions: numpy ints)."""
-    return from_arrow(pc.take(arrow(values), pa.array(positions)))
+    """values[positions] as a text Series (positions: numpy ints), made in pandas' own storage."""
+    table = arrow(values)
+    if table.type == pa.string():
+        table = table.cast(pa.large_string())  # the small side: the taken column needs no cast after
+    return from_arrow(pc.take(table, pa.array(positions)))
 
 
 def translate(values: pd.Series[str], mapping: dict[str, str]) -> tuple[pd.Series[str], NDArray[np.bool_]]:

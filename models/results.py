@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from models.columns import codes_of, holds_any, take, text
 from models.headers import CARRIED_LABELS
 from models.problems import Problem
-from models.scenario import Batch, Scenario
+from models.scenario import OUTCOMES, Batch, Scenario
 
 ADMISSION_COLUMNS = ["student_id", "region_id", "outcome", "school_id", "batch", "choice_rank", "admit_date",
                      "confirm_date"]
@@ -45,9 +45,10 @@ OfferPart = tuple[Batch, NDArray[np.integer], NDArray[np.integer], NDArray[np.in
 
 
 def build_admissions(sc: Scenario, student_ids: Collection[object], school_ids: Collection[object],
-                     outcome: NDArray[np.object_], school: NDArray[np.integer], batch: NDArray[np.integer],
-                     rank: NDArray[np.integer]) -> pd.DataFrame:
-    """admissions.csv from per-student arrays (school = -1 unless vocational); dates from R11."""
+                     outcome: NDArray[np.object_] | NDArray[np.integer], school: NDArray[np.integer],
+                     batch: NDArray[np.integer], rank: NDArray[np.integer]) -> pd.DataFrame:
+    """admissions.csv from per-student arrays (school = -1 unless vocational); dates from R11.  ``outcome``
+    is each student's word of `OUTCOMES` (R12), or its position there."""
     voc = school >= 0
     batches = sc.settings.batches
     # Each column is a small table of values taken by position: no Python object per student.
@@ -57,11 +58,16 @@ def build_admissions(sc: Scenario, student_ids: Collection[object], school_ids: 
     admit = take([b.admit_by.isoformat() for b in batches] + [""], batch_pos)
     confirm = take([b.confirm_by.isoformat() for b in batches] + [""], batch_pos)
     school_col = take(list(school_ids) + [""], np.where(voc, school, len(school_ids)))
-    outcome_codes, outcome_names = pd.factorize(np.asarray(outcome))
+    outcome = np.asarray(outcome)
+    if np.issubdtype(outcome.dtype, np.integer):
+        outcome_col = take(list(OUTCOMES), outcome.astype(np.int64))
+    else:
+        outcome_codes, outcome_names = pd.factorize(outcome)
+        outcome_col = take(list(outcome_names), outcome_codes)
     return pd.DataFrame({
         "student_id": text(student_ids).reset_index(drop=True),
         "region_id": sc.students["region_id"].reset_index(drop=True),
-        "outcome": take(list(outcome_names), outcome_codes),
+        "outcome": outcome_col,
         "school_id": school_col,
         "batch": pd.arrays.IntegerArray(np.asarray(batch, dtype=np.int64), ~voc),
         "choice_rank": pd.arrays.IntegerArray(np.asarray(rank, dtype=np.int64), ~voc),
@@ -72,26 +78,29 @@ def build_admissions(sc: Scenario, student_ids: Collection[object], school_ids: 
 
 def build_offers(sc: Scenario, student_ids: Collection[object], school_ids: Collection[object],
                  parts: Iterable[OfferPart]) -> pd.DataFrame:
-    """offers.csv from per-batch arrays: (batch, students, schools, ranks, confirmed)."""
-    frames = []
-    region = sc.students["region_id"]
-    school_list = list(np.asarray(school_ids, dtype=object))
-    for b, students, schools, ranks, confirmed in parts:
-        frames.append(pd.DataFrame({
-            "student_id": take(student_ids, students),
-            "school_id": take(school_list, schools),
-            "batch": np.full(len(students), b.id, dtype=np.int64),
-            "choice_rank": np.asarray(ranks, dtype=np.int64),
-            "admit_date": text([b.admit_by.isoformat()] * len(students)),
-            "confirmed": np.asarray(confirmed, dtype=bool),
-            "region_id": take(region, students),
-            "confirm_date": take([b.confirm_by.isoformat(), ""], np.where(confirmed, 0, 1)),
-        }))
-    if not frames:
+    """offers.csv from per-batch arrays: (batch, students, schools, ranks, confirmed), all batches' rows
+    taken at once (each column one look-up by position)."""
+    parts = list(parts)
+    if not parts:
         return pd.DataFrame({"student_id": text([]), "school_id": text([]), "batch": pd.Series(dtype=np.int64),
                              "choice_rank": pd.Series(dtype=np.int64), "admit_date": text([]),
                              "confirmed": pd.Series(dtype=bool), "region_id": text([]), "confirm_date": text([])})
-    return pd.concat(frames, ignore_index=True)
+    students = np.concatenate([np.asarray(p[1], dtype=np.int64) for p in parts])
+    schools = np.concatenate([np.asarray(p[2], dtype=np.int64) for p in parts])
+    confirmed = np.concatenate([np.asarray(p[4], dtype=bool) for p in parts])
+    which = np.repeat(np.arange(len(parts)), [len(p[1]) for p in parts])  # each row's batch, by position
+    batches = [p[0] for p in parts]
+    return pd.DataFrame({
+        "student_id": take(student_ids, students),
+        "school_id": take(list(np.asarray(school_ids, dtype=object)), schools),
+        "batch": np.asarray([b.id for b in batches], dtype=np.int64)[which],
+        "choice_rank": np.concatenate([np.asarray(p[3], dtype=np.int64) for p in parts]),
+        "admit_date": take([b.admit_by.isoformat() for b in batches], which),
+        "confirmed": confirmed,
+        "region_id": take(sc.students["region_id"], students),
+        "confirm_date": take([b.confirm_by.isoformat() for b in batches] + [""],
+                             np.where(confirmed, which, len(batches))),
+    })
 
 
 # Writing ------------------------------------------------------------------------------------------

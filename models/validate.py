@@ -88,6 +88,7 @@ class _Validator:
         # (file, column) -> the column's codes, the id of each code and the column of ids made of them
         self.mapped: dict[tuple[str, str], tuple[Coded, list[str], pd.Series]] = {}
         self.distinct_ids: dict[str, bool] = {}  # file -> no id is given twice (empty ones included)
+        self._rows_made: dict[tuple[str, str, int], tuple[Coded, NDArray[np.int64]]] = {}  # `rows_of`, made once
 
     def _coded(self, t: RawTable, column: str) -> Coded:
         """The column as codes into its distinct values, made once per table and column."""
@@ -247,7 +248,11 @@ class _Validator:
     def rows_of(self, t: RawTable, column: str, rows: dict[str, int]) -> NDArray[np.int64]:
         """The row in the referenced table of each cell's id as `_reference` mapped it (-1: none)."""
         coded, ids, _ = self.mapped[(t.file, column)]
-        return coded.ints(rows.get(i, -1) for i in ids)
+        key = (t.file, column, id(rows))
+        found = self._rows_made.get(key)
+        if found is None or found[0] is not coded:
+            found = self._rows_made[key] = (coded, coded.ints(rows.get(i, -1) for i in ids))
+        return found[1]
 
     def _extras(self, t: RawTable, table: str) -> dict[str, pd.Series]:
         """The columns carried as given: names and notes (`CARRIED`) and the declared extra columns."""
@@ -284,7 +289,7 @@ class _Validator:
         frame = pd.DataFrame({
             "region_id": ids, "name": names,
             "kind": self._word(t, "kind", REGION_KINDS, "county", "FORMATS regions.csv"),
-            "graduates": graduates.astype("Int64"),
+            "graduates": graduates.round().astype("Int64"),  # a fraction is reported above
             "general_seats": seats.round().astype("Int64"),
             "general_cutoff": cutoff.astype("Float64"),
             **self._extras(t, "regions"),

@@ -43,6 +43,7 @@ class ScenarioArrays:
     interview_keys: np.ndarray  # sorted int64 student * S + school of every interview pass (R3)
     declines: dict[int, np.ndarray] = field(default_factory=dict)  # batch id -> bool[n] (R9)
     void: dict[str, np.ndarray] = field(default_factory=dict)  # list -> bool[n, m]: void before any batch (R2, R3)
+    _chain: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_scenario(cls, sc: Scenario) -> ScenarioArrays:
@@ -53,7 +54,7 @@ class ScenarioArrays:
         students_ids = st["student_id"]
 
         def codes(values: pd.Series, keys: pd.Series, what: str) -> np.ndarray:
-            return _known(_codes(sc, values, keys), what)
+            return _known(scenario_codes(sc, values, keys), what)
 
         eligible = ~((st["cohort"] == "fresh") & ~st["certificate"]).to_numpy()  # R1 (HY §四)
         region = codes(st["region_id"], reg["region_id"], "students.region_id")
@@ -68,7 +69,7 @@ class ScenarioArrays:
             matrix = np.full((n, m), -1, dtype=np.int32)
             for k, col in enumerate(_choice_cols(sc, name)):
                 if col is not None:
-                    matrix[:, k] = _codes(sc, st[col], sch["school_id"])  # -1 where empty
+                    matrix[:, k] = scenario_codes(sc, st[col], sch["school_id"])  # -1 where empty
             lists[name] = matrix
 
         iv_student = codes(sc.interviews["student_id"], students_ids, "interviews.student_id")
@@ -101,6 +102,19 @@ class ScenarioArrays:
         arrays.void = {name: void_mask(arrays, choice_codes) for name, choice_codes in lists.items()}
         return arrays
 
+    def chain_order(self) -> np.ndarray:
+        """The students in the order of the tie-break chain (R6), best first: the inverse of ``rank``."""
+        if self._chain is None or self._chain[0] is not self.rank:
+            order = np.empty(len(self.rank), dtype=np.int64)
+            order[self.rank] = np.arange(len(self.rank))
+            self._chain = (self.rank, order)
+        return self._chain[1]
+
+    def in_chain_order(self, students: np.ndarray) -> np.ndarray:
+        """The students of a bool[n] mask, in chain order."""
+        order = self.chain_order()
+        return order[students[order]]
+
     def pair_keys(self, students: np.ndarray, schools: np.ndarray) -> np.ndarray:
         """One int64 per (student, school) pair, for set look-ups (see `in_sorted`)."""
         return students.astype(np.int64) * self.n_schools + schools.astype(np.int64)
@@ -120,6 +134,23 @@ def void_mask(arr: ScenarioArrays, codes: np.ndarray) -> np.ndarray:
     return void
 
 
+def stable_by(keys: np.ndarray, bound: int) -> np.ndarray:
+    """The stable order of ``keys`` (integers in 0 .. bound - 1): numpy's radix sort for 16-bit keys.
+    Applied to rows already in chain order, it gives them by (key, chain), as ``np.lexsort`` would."""
+    if bound <= 2**16:
+        keys = keys.astype(np.uint16)
+    return np.argsort(keys, kind="stable")
+
+
+def filled_any(codes: np.ndarray) -> np.ndarray:
+    """bool[n]: a row of the choice matrix ``codes`` (int[n, m], -1 empty) holds a choice; column by
+    column, faster than a reduction along the rows' short axis."""
+    out = np.zeros(codes.shape[0], dtype=bool)
+    for k in range(codes.shape[1]):
+        out |= codes[:, k] >= 0
+    return out
+
+
 def cumcount(groups: np.ndarray) -> np.ndarray:
     """0, 1, 2 ... within each run of equal values of a sorted ``groups`` array."""
     n = len(groups)
@@ -137,7 +168,7 @@ def in_sorted(queries: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return sorted_keys[pos] == queries
 
 
-def _codes(sc: Scenario, values: pd.Series, keys: pd.Series) -> np.ndarray:
+def scenario_codes(sc: Scenario, values: pd.Series, keys: pd.Series) -> np.ndarray:
     """Position of each id in ``keys`` (-1 where absent): as the loader found it (`models.columns.derived`),
     else looked up."""
     found = derived(sc).get("codes", (values, keys))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.scenario import Batch
-from solver.engine.arrays import ScenarioArrays, in_sorted
+from solver.engine.arrays import ScenarioArrays, filled_any, in_sorted
 
 
 def batch_choices(arr: ScenarioArrays, batch: Batch, declined_keys: np.ndarray) -> np.ndarray:
@@ -20,7 +20,7 @@ def batch_choices(arr: ScenarioArrays, batch: Batch, declined_keys: np.ndarray) 
     codes = arr.lists[batch.choices].copy()
     void = arr.void[batch.choices].copy()
     if batch.fallback and batch.choices != "choices":
-        filed_none = (codes < 0).all(axis=1)
+        filed_none = ~filled_any(codes)
         codes[filed_none] = arr.lists["choices"][filed_none]
         void[filed_none] = arr.void["choices"][filed_none]
     codes[void] = -1

@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 from models.columns import codes_of
 from models.results import PROGRESS_HEADERS, Result
 from models.scenario import OUTCOMES, Scenario
-from solver.engine.arrays import ScenarioArrays
+from solver.engine.arrays import ScenarioArrays, scenario_codes
 from solver.engine.choices import batch_choices
 from solver.engine.fairness import Fairness
 
@@ -47,8 +47,9 @@ def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = Non
     adm, offers = result.admissions, result.offers
     table = sc.schools[["school_id", "name", "kind", "region_id", "quota", "registered", "requires_interview"]].copy()
 
-    vocational = (adm["outcome"] == "vocational").to_numpy()
-    eligible_pool = adm["outcome"].isin(["vocational", "unplaced", "none"]).to_numpy() & arr.eligible
+    outcome = outcome_codes(adm)
+    vocational = outcome == OUTCOMES.index("vocational")
+    eligible_pool = np.isin(outcome, [OUTCOMES.index(o) for o in ("vocational", "unplaced", "none")]) & arr.eligible
     conf_batch = adm["batch"].fillna(0).to_numpy(dtype=np.int64)
     off_school = codes_of(offers["school_id"], arr.school_ids)
     off_student = (result.offer_rows if result.offer_rows is not None and len(result.offer_rows) == len(offers)
@@ -96,25 +97,66 @@ def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = Non
     return table
 
 
+def outcome_codes(admissions: pd.DataFrame) -> NDArray[np.int64]:
+    """Each student's outcome as its position in `OUTCOMES` (R12), -1 for any other value."""
+    return np.asarray(codes_of(admissions["outcome"], list(OUTCOMES)), dtype=np.int64)
+
+
+def _groups(sc: Scenario, values: pd.DataFrame, keys: pd.DataFrame,
+            columns: list[str]) -> tuple[NDArray[np.int64], NDArray[np.int64], int] | None:
+    """The rows of ``values`` and of ``keys`` as one group number each, by their ids in ``columns`` (each an
+    id column of the scenario's table of that name), so that equal ids make equal numbers as a group-by
+    of the texts would; a value row whose ids are not all the table's gets -1.  Also how many numbers
+    there are.  None when a key names an id its table lacks."""
+    size = 1
+    flat, at = np.zeros(len(values), dtype=np.int64), np.zeros(len(keys), dtype=np.int64)
+    known = np.ones(len(values), dtype=bool)
+    for c in columns:
+        table = {"school_id": sc.schools, "region_id": sc.regions}[c][c]
+        first = scenario_codes(sc, table, table)  # each id's first row: a repeated id is one group
+        of_values = scenario_codes(sc, values[c], table)
+        of_keys = scenario_codes(sc, keys[c], table)
+        if (of_keys < 0).any():
+            return None
+        known &= of_values >= 0
+        flat = flat * len(table) + first[np.maximum(of_values, 0)]
+        at = at * len(table) + first[of_keys]
+        size *= len(table)
+    return np.where(known, flat, -1), at, size
+
+
 def subquotas_table(sc: Scenario, result: Result) -> pd.DataFrame:
     """Each sub-quota (R8) with the confirmed admissions of its region at its school."""
     table = sc.subquotas.copy()
-    voc = result.admissions[result.admissions["outcome"] == "vocational"]
-    counts = voc.groupby(["school_id", "region_id"]).size()
-    keys = pd.MultiIndex.from_frame(table[["school_id", "region_id"]]) if len(table) else None
-    table["confirmed"] = counts.reindex(keys, fill_value=0).to_numpy() if keys is not None else []
+    adm = result.admissions
+    vocational = outcome_codes(adm) == OUTCOMES.index("vocational")
+    groups = _groups(sc, adm, table, ["school_id", "region_id"])
+    if groups is not None:
+        flat, at, size = groups
+        table["confirmed"] = np.bincount(flat[vocational & (flat >= 0)], minlength=size)[at].astype(np.int64)
+    else:  # a sub-quota of an unknown school or region (a scenario built in code): by the texts
+        counts = adm[vocational].groupby(["school_id", "region_id"]).size()
+        keys = pd.MultiIndex.from_frame(table[["school_id", "region_id"]]) if len(table) else None
+        table["confirmed"] = counts.reindex(keys, fill_value=0).to_numpy() if keys is not None else []
     table["vacancies"] = table["quota"] - table["confirmed"]
     return table
 
 
 def regions_table(sc: Scenario, result: Result) -> pd.DataFrame:
     reg = sc.regions
-    counts = (result.admissions.groupby(["region_id", "outcome"]).size().unstack(fill_value=0)
-              .reindex(index=reg["region_id"], columns=list(OUTCOMES), fill_value=0))
+    adm = result.admissions
     table = reg[["region_id", "name", "kind", "graduates", "general_seats", "general_cutoff"]].copy()
-    table["students"] = result.admissions.groupby("region_id").size().reindex(reg["region_id"], fill_value=0).to_numpy()
-    for o in OUTCOMES:
-        table[o] = counts[o].to_numpy()
+    groups = _groups(sc, adm, reg, ["region_id"])
+    if groups is None:  # cannot be: the keys are the regions themselves
+        raise ValueError("regions_table: a region the scenario lacks")
+    flat, at, size = groups
+    kinds = len(OUTCOMES) + 1  # column 0: an outcome that is none of them
+    known = flat >= 0
+    counts = np.bincount(flat[known] * kinds + outcome_codes(adm)[known] + 1,
+                         minlength=size * kinds).reshape(size, kinds)[at]
+    table["students"] = counts.sum(axis=1)
+    for i, o in enumerate(OUTCOMES):
+        table[o] = counts[:, i + 1]
     g, v = table["general"].to_numpy(), table["vocational"].to_numpy()
     grads = table["graduates"].to_numpy(dtype=float, na_value=np.nan)
     table["general_vocational_ratio"] = [_ratio_text(a, b) for a, b in zip(g, v)]

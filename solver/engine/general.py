@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.scenario import Scenario
-from solver.engine.arrays import ScenarioArrays, cumcount
+from solver.engine.arrays import ScenarioArrays, cumcount, stable_by
 
 
 def general_stage(sc: Scenario, arr: ScenarioArrays) -> np.ndarray:
@@ -29,9 +29,9 @@ def general_stage(sc: Scenario, arr: ScenarioArrays) -> np.ndarray:
     candidates = arr.applies_general & (arr.region >= 0)
     general |= candidates & use_cutoff[arr.region] & (arr.score >= np.nan_to_num(cutoff, nan=np.inf)[arr.region])
 
-    idx = np.flatnonzero(candidates & use_seats[arr.region])
+    idx = arr.in_chain_order(candidates & use_seats[arr.region])
     if len(idx):
-        idx = idx[np.lexsort((arr.rank[idx], arr.region[idx]))]
+        idx = idx[stable_by(arr.region[idx], arr.n_regions)]  # by (region, chain)
         within = cumcount(arr.region[idx])
         general[idx[within < np.nan_to_num(seats, nan=0)[arr.region[idx]]]] = True
     return general
