@@ -55,6 +55,7 @@ DEFAULT_RATE = 0.04
 DEFAULT_DRAWS = 200
 DEFAULT_SEED = 1
 MAX_TASKS = 1000  # draws are grouped into at most this many tasks
+DRAWS_PER_TASK = 8  # and into tasks of up to 8 draws (fewer when there are few: at least 64 tasks)
 ENROLLMENT_TARGET = 0.95  # 高中阶段入学率 at least 95% (HY §六.三)
 ONE_TO_ONE = 1.0  # vocational per general student at 普职比 1 : 1 (JZ §一)
 TOTAL = "合计"
@@ -187,9 +188,10 @@ def _own_peak_mib() -> float:
 
 
 def task_ranges(draws: int) -> list[range]:
-    """The draws as tasks: one draw a task, at most `MAX_TASKS` tasks (then consecutive draws grouped);
-    the scenario as given (-1) is a task of its own, first."""
-    size = max(1, math.ceil(draws / MAX_TASKS))
+    """The draws as tasks of consecutive draws: up to `DRAWS_PER_TASK` (fewer while that leaves less than 64
+    tasks), more only to stay within `MAX_TASKS`; the scenario as given (-1) is a task of its own, first.
+    How the draws are grouped changes nothing in them (each is seeded by its index)."""
+    size = max(1, math.ceil(draws / MAX_TASKS), min(DRAWS_PER_TASK, draws // 64))
     return [range(-1, 0)] + [range(s, min(s + size, draws)) for s in range(0, draws, size)]
 
 
@@ -288,8 +290,12 @@ def montecarlo(sc: Scenario, rate: float | str = DEFAULT_RATE, draws: int = DEFA
     ranges = task_ranges(draws)
     sizes = [len(r) for r in ranges]
 
-    def ticks(done: int, total: int) -> None:
-        say("draws", sum(sizes[1:done]) if done else 0, draws)  # the first task is the scenario as given
+    drawn_so_far = [0]
+
+    def ticks(done: int, total: int, index: int) -> None:
+        if index > 0:  # the first task is the scenario as given
+            drawn_so_far[0] += sizes[index]
+        say("draws", drawn_so_far[0], draws)
 
     ship = _Shipment(sc, rate, seed, keep_declines)
     ran = run_tasks(_draws, ranges, ship, scheduler=scheduler, workers=workers, in_process=serial, ticks=ticks,

@@ -207,9 +207,9 @@ def sweep(sc: Scenario, shares: list[float], workers: int | None = None,
     say("sweeping", 0, len(shares))
     in_order = workers == 1 and not scheduler  # in this process: the steps end in their order
 
-    def ticks(count: int, total: int) -> None:
+    def ticks(count: int, total: int, index: int) -> None:
         if count:
-            say(f"general share {share_label(shares[count - 1])}" if in_order else "general shares", count, total)
+            say(f"general share {share_label(shares[index])}" if in_order else "general shares", count, total)
 
     ran = run_tasks(_run_step, shares, (sc, texts), scheduler=scheduler, workers=workers,
                     in_process=in_order, ticks=ticks, name="sweep")
