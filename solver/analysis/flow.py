@@ -39,8 +39,8 @@ from solver.engine.arrays import ScenarioArrays
 from solver.engine.choices import batch_choices
 from solver.engine.general import general_stage
 
-SOURCE, SINK, BUDGET = "source", "sink", "budget"
-Node = str | tuple[str, int]  # the source, the sink, the budget, ("group", g), ("school", j) or ("share", p)
+SOURCE, SINK = "source", "sink"
+Node = str | tuple[str, int]  # the source, the sink, ("group", g), ("school", j) or ("share", p)
 Edge = tuple[Node, Node, dict[str, int]]
 Flow = dict[tuple[int, int], int]  # (group, target code) -> students
 
@@ -90,18 +90,11 @@ class Network:
 
 
 def build_network(arr: ScenarioArrays, listed: NDArray[np.int32], who: NDArray[np.bool_], seats: NDArray[np.int64],
-                  sub_seats: NDArray[np.int64], placed: NDArray[np.int64] | None = None, *,
-                  budget: tuple[NDArray[np.int64], int] | None = None) -> Network:
+                  sub_seats: NDArray[np.int64], placed: NDArray[np.int64] | None = None) -> Network:
     """Students ``who`` (bool[n]) with their ``listed`` schools; ``seats`` per school (R7) and
     ``sub_seats`` per sub-quota (R8) cap what can be placed.  ``placed`` (school per student, -1 for
     none; each a listed school) is the starting flow: the network is its residual network, so that
-    the maximum flow only has to find what can be added (a few thousand students, not 40,000).
-
-    ``budget = (free, extra)`` (quota planning, `solver.analysis.plan.relax`; no ``placed``): school j
-    takes ``free[j]`` of its ``seats[j]`` directly and the rest through one shared node of capacity
-    ``extra``: the seats above the schools' minima are drawn from one total."""
-    if budget is not None and placed is not None:
-        raise ValueError("a budget network has no starting flow")
+    the maximum flow only has to find what can be added (a few thousand students, not 40,000)."""
     S = arr.n_schools
     width = listed.shape[1]
     rows = np.flatnonzero(who & (listed[:, 0] >= 0)) if width else np.zeros(0, dtype=np.int64)
@@ -147,22 +140,11 @@ def build_network(arr: ScenarioArrays, listed: NDArray[np.int32], who: NDArray[n
             edges.append((("school", j), ("share", p), {"capacity": int(share_start[p])}))
     for j in range(S):
         if arr.registered[j]:
-            edges += _school_edges(j, int(max(seats[j], 0)) - int(school_start[j]), budget)
-    if budget is not None:
-        edges.append((BUDGET, SINK, {"capacity": max(int(budget[1]), 0)}))
+            edges.append((("school", j), SINK, {"capacity": int(max(seats[j], 0)) - int(school_start[j])}))
     net.graph.add_node(SOURCE)
     net.graph.add_node(SINK)
     net.graph.add_edges_from(edges)
     return net
-
-
-def _school_edges(j: int, seats: int, budget: tuple[NDArray[np.int64], int] | None) -> list[Edge]:
-    """School j's way to the sink: directly, or (with a budget) its free seats directly and the rest
-    through the budget node."""
-    if budget is None:
-        return [(("school", j), SINK, {"capacity": seats})]
-    free = min(max(int(budget[0][j]), 0), seats)
-    return [(("school", j), SINK, {"capacity": free}), (("school", j), BUDGET, {"capacity": seats - free})]
 
 
 def max_flow(net: Network) -> tuple[int, Flow]:

@@ -11,17 +11,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
+import networkx as nx
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models import load_scenario_data
-from solver.analysis.flow import build_network, max_flow
 from solver.analysis.plan import Bounds, flow_bound, objective_of, plan_quotas
 from solver.analysis.plan.objectives import counted_applications
 from solver.analysis.plan.reach import Applications, applications, reach, supported
-from solver.analysis.plan.relax import box_bound, budget_cut, tighten
+from solver.analysis.plan.relax import Network, box_bound, budget_flow, tighten
 from solver.engine.arrays import ScenarioArrays
 from solver.engine.sequential import run_sequential
 
@@ -100,13 +99,13 @@ def test_box_bound_is_at_least_every_vector_of_the_box(data, objective):
     box = box_of(sc, data)
     total = data.draw(st.integers(int(box.lower.sum()), int(box.upper.sum())))
     lo, hi = tighten(box.lower, box.upper, total)
-    bound = box_bound(apps, arr, reach(apps, lo, hi), lo, hi, total, counted)
+    bound = box_bound(apps, reach(apps, lo, hi), lo, hi, total, counted)
     best = None
     for q in values_in(box, total):
         sc_q = dataclasses.replace(sc, schools=sc.schools.assign(quota=q))
         value = objective_of(sc_q, run_sequential(sc_q, arrays=dataclasses.replace(arr, quota=q)), objective)
         best = value if best is None else max(best, value)
-        assert box_bound(apps, arr, reach(apps, q, q), q, q, total, counted) == value
+        assert box_bound(apps, reach(apps, q, q), q, q, total, counted) == value
     assert bound is not None and best is not None and bound >= best
 
 
@@ -116,32 +115,33 @@ def test_tighten_by_the_total():
     assert tighten(np.array([3, 3]), np.array([4, 4]), 9) is None
 
 
-def test_budget_cut_is_the_maximum_flow():
+def test_budget_flow_is_networkx_maximum_flow():
+    """The budget network (shares nested in their school, the seats above the minima from one budget)
+    solved by OR-Tools equals networkx on the same network written out by hand."""
     rng = np.random.default_rng(7)
     for _ in range(200):
-        S, n = int(rng.integers(1, 7)), int(rng.integers(1, 25))
+        S, P, n = int(rng.integers(1, 6)), int(rng.integers(0, 4)), int(rng.integers(1, 25))
+        share_school = rng.integers(0, S, P)
         rows = [(i, int(s)) for i in range(n) for s in rng.choice(S, size=int(rng.integers(1, S + 1)), replace=False)]
         who = np.array([r[0] for r in rows], dtype=np.int64)
         where = np.array([r[1] for r in rows], dtype=np.int64)
-        seats, free, extra = rng.integers(0, 8, S), rng.integers(-2, 8, S), int(rng.integers(-1, 15))
-        sc = make_scenario(students=[student(f"s{i}", 50) for i in range(n)],
-                           schools=[school(f"S{j}", 1) for j in range(S)])
-        arr = ScenarioArrays.from_scenario(sc)
-        listed = np.full((n, S), -1, dtype=np.int32)
-        for i in range(n):
-            mine = sorted(where[who == i].tolist())
-            listed[i, :len(mine)] = mine
-        net = build_network(arr, listed, listed[:, 0] >= 0, seats, np.zeros(0, np.int64), budget=(free, extra))
-        value, _ = max_flow(net)
-        assert budget_cut(who, where, seats, free, extra) == value
-
-
-def test_a_budget_network_takes_no_starting_flow():
-    sc = make_scenario(students=[student("s", 50, ["A"])], schools=[school("A", 1)])
-    arr = ScenarioArrays.from_scenario(sc)
-    with pytest.raises(ValueError, match="starting flow"):
-        build_network(arr, np.zeros((1, 1), np.int32), np.ones(1, bool), np.ones(1, np.int64), np.zeros(0, np.int64),
-                      np.zeros(1, np.int64), budget=(np.zeros(1, np.int64), 0))
+        sub = np.array([int(rng.choice(np.flatnonzero(share_school == s))) if (share_school == s).any()
+                        and rng.integers(0, 2) else -1 for s in where], dtype=np.int64)
+        net = Network(rng.integers(-1, 8, S), rng.integers(-2, 8, S), int(rng.integers(-1, 15)),
+                      rng.integers(-1, 5, P), share_school)
+        g = nx.DiGraph()
+        for i, s, p in zip(who, where, sub):
+            g.add_edge("source", ("i", i), capacity=1)
+            g.add_edge(("i", i), ("p", p) if p >= 0 else ("s", s), capacity=1)
+        for p in range(P):
+            g.add_edge(("p", p), ("s", share_school[p]), capacity=max(int(net.share_seats[p]), 0))
+        for s in range(S):
+            cap = max(int(net.seats[s]), 0)
+            free = min(max(int(net.free[s]), 0), cap)
+            g.add_edge(("s", s), "sink", capacity=free)
+            g.add_edge(("s", s), "budget", capacity=cap - free)
+        g.add_edge("budget", "sink", capacity=max(net.extra, 0))
+        assert budget_flow(net, who, where, sub) == nx.maximum_flow_value(g, "source", "sink")
 
 
 def test_immediate_acceptance_loss_is_in_the_bound():
@@ -171,3 +171,24 @@ def test_deferred_acceptance_batches_are_left_to_cp_sat():
     assert not supported(other)
     report = plan_quotas(other, 1, "placed", bounds=Bounds(np.array([0]), np.array([2])), time_limit=30, workers=1)
     assert report.status == "OPTIMAL" and report.method == {}
+
+
+def test_shares_that_fill_are_walked_and_sound():
+    """Region R1's share of A (1 seat) fills in round 1: the second R1 applicant is skipped and R2's get in
+    after him (R8); over the box every vector's offers lie between ``sure`` and ``can``, and at each vector
+    `reach` is the rule."""
+    students = [student("r1a", 90, ["A", "B"]), student("r1b", 85, ["A", "B"]),
+                student("r2a", 80, ["A", "B"], region="R2"), student("r2b", 75, ["A"], region="R2"),
+                student("r1c", 70, ["B", "A"]), student("r2c", 65, ["B", "A"], region="R2")]
+    sc = make_scenario(students=students, schools=[school("A", 3), school("B", 2)],
+                       subquotas=[("A", "R1", 1), ("B", "R2", 1)], batches=2, declines=[("r1a", 1)])
+    arr = ScenarioArrays.from_scenario(sc)
+    apps = applications(sc, arr)
+    box = Bounds(np.array([1, 0]), np.array([4, 3]))
+    r = reach(apps, box.lower, box.upper)
+    can, sure = app_set(apps, r.can), app_set(apps, r.sure)
+    for q in values_in(box):
+        made = offers_at(sc, arr, q)
+        assert made <= can and sure <= made
+        point = reach(apps, q, q)
+        assert (point.can == point.sure).all() and app_set(apps, point.sure) == made

@@ -26,7 +26,6 @@ from solver.analysis.plan.bounds import Bounds, feasible_start
 from solver.analysis.plan.local import Evaluator
 from solver.analysis.plan.reach import Applications, BoolArray, IntArray, Reach, reach
 from solver.analysis.plan.relax import box_bound, tighten
-from solver.engine.arrays import ScenarioArrays
 from solver.progress import Phase
 
 
@@ -56,9 +55,9 @@ class _Part:
 class Search:
     """The state of one branch and bound: the parts open, the best vector, the bound."""
 
-    def __init__(self, apps: Applications, arr: ScenarioArrays, counted: BoolArray, total: int,
-                 value: Evaluator, best: IntArray, best_value: int) -> None:
-        self.apps, self.arr, self.counted, self.total, self.value = apps, arr, counted, total, value
+    def __init__(self, apps: Applications, counted: BoolArray, total: int, value: Evaluator, best: IntArray,
+                 best_value: int) -> None:
+        self.apps, self.counted, self.total, self.value = apps, counted, total, value
         self.best, self.best_value = np.asarray(best, dtype=np.int64), int(best_value)
         self.open: list[_Part] = []
         self.count = itertools.count()
@@ -78,7 +77,7 @@ class Search:
         r = reach(self.apps, lo, hi)
         if self._quick_bound(r) <= self.best_value:
             return self.best_value
-        bound = box_bound(self.apps, self.arr, r, lo, hi, self.total, self.counted)
+        bound = box_bound(self.apps, r, lo, hi, self.total, self.counted)
         if bound is None or bound <= self.best_value:
             return bound
         undecided = r.can & ~r.sure

@@ -5,7 +5,6 @@ seats between two schools while that improves it.  Only objectives maximized (pl
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import numpy as np
 
@@ -28,40 +27,60 @@ class Evaluator:
 
     def placed(self, quotas: IntArray) -> tuple[int, BoolArray]:
         """The value of a vector and the students it places (those the objective counts)."""
+        mask = self._outcome(quotas)[1]
+        return int(mask.sum()), mask
+
+    def vacancies(self, quotas: IntArray) -> IntArray:
+        """Per school, the seats the rule leaves empty under ``quotas``."""
+        return np.asarray(quotas, dtype=np.int64) - self._outcome(quotas)[0]
+
+    def _outcome(self, quotas: IntArray) -> tuple[IntArray, BoolArray]:
+        apps = self.apps
         q = np.asarray(quotas, dtype=np.int64)
-        r = reach(self.apps, q, q)  # a point: every offer is sure, exactly the rule's outcome
-        mask = np.zeros(self.apps.n_students, dtype=bool)
-        mask[self.apps.student[r.sure & ~self.apps.declines & self.counted]] = True
-        value = int(mask.sum())
-        self.seen[tuple(int(v) for v in quotas)] = value
-        return value, mask
+        r = reach(apps, q, q)  # a point: every offer is sure, exactly the rule's outcome
+        confirmed = r.sure & ~apps.declines
+        mask = np.zeros(apps.n_students, dtype=bool)
+        mask[apps.student[confirmed & self.counted]] = True
+        self.seen[tuple(int(v) for v in quotas)] = int(mask.sum())
+        return np.bincount(apps.school[confirmed], minlength=apps.n_schools), mask
 
 
-def local_search(value: Callable[[IntArray], int], start: IntArray, bounds: Bounds, total: int,
-                 deadline: float | None) -> tuple[IntArray, int]:
+def local_search(value: Evaluator, start: IntArray, bounds: Bounds, total: int, deadline: float | None
+                 ) -> tuple[IntArray, int]:
     """From ``start`` (moved into the bounds and to the total), move d seats from school i to school j
-    while that raises the value, d from a quarter of the widest range down to 1 by factors of 4."""
+    while that raises the value, d from a quarter of the widest range down to 1 by factors of 4; the
+    first move that does is taken, trying first from schools the rule leaves seats empty at to full ones."""
     q = feasible_start(np.asarray(start, dtype=np.int64), bounds, total)
     best = value(q)
     widest = int((bounds.upper - bounds.lower).max()) if len(q) else 0
     steps = [4 ** k for k in range(int(np.log(max(widest, 1)) / np.log(4)), -1, -1)]
     for step in steps:
-        improved = True
-        while improved:
-            improved = False
-            for i, j in _pairs(len(q)):
-                if deadline is not None and time.perf_counter() > deadline:
-                    return q, best
-                d = min(step, int(q[i] - bounds.lower[i]), int(bounds.upper[j] - q[j]))
-                if d <= 0:
-                    continue
-                moved = q.copy()
-                moved[i] -= d
-                moved[j] += d
-                v = value(moved)
-                if v > best:
-                    q, best, improved = moved, v, True
+        while True:
+            moved = _first_better(value, q, best, step, bounds, deadline)
+            if moved is None:
+                break
+            q, best = moved
     return q, best
+
+
+def _first_better(value: Evaluator, q: IntArray, best: int, step: int, bounds: Bounds, deadline: float | None
+                  ) -> tuple[IntArray, int] | None:
+    """The first move of ``step`` seats (or as many as the bounds allow) between two schools that beats
+    ``best``; None when none does or at the deadline."""
+    empty = value.vacancies(q) > 0
+    for i, j in sorted(_pairs(len(q)), key=lambda p: (not empty[p[0]], bool(empty[p[1]]))):
+        if deadline is not None and time.perf_counter() > deadline:
+            return None
+        d = min(step, int(q[i] - bounds.lower[i]), int(bounds.upper[j] - q[j]))
+        if d <= 0:
+            continue
+        moved = q.copy()
+        moved[i] -= d
+        moved[j] += d
+        v = value(moved)
+        if v > best:
+            return moved, v
+    return None
 
 
 def _pairs(n: int) -> list[tuple[int, int]]:

@@ -50,7 +50,7 @@ def plan_quotas(sc: Scenario, total: int | None = None, objective: str = "placed
     deadline = None if not time_limit else t_start + float(time_limit)
     proof = None
     if objective_sense(objective) == "maximize" and supported(sc):  # local search, branch and bound (proof.py)
-        reserve = max(RESERVE, 1.5 * (t_built - t_start))  # the prediction solves about as long as the build
+        reserve = max(RESERVE, 2 * (t_built - t_start))  # the prediction solves about as long as the build
         found, proof = search_gain(sc, plan, bounds, quota, deadline, reserve, workers, say)
     else:
         if warm_start:  # a complete solution to start from: the rules' outcome of a feasible quota vector

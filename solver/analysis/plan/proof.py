@@ -34,7 +34,8 @@ LOCAL_SHARE = 0.25
 def search_gain(sc: Scenario, plan: PlanModel, bounds: Bounds, start: IntArray, deadline: float | None,
                 reserve: float, workers: int, say: Phase) -> tuple[Found, Proof]:
     """The best quota vector found and a proven bound by ``deadline`` (``reserve`` seconds kept for the
-    prediction), and the model's prediction of that vector's outcome."""
+    prediction, which may take them even past the deadline), and the model's prediction of that vector's
+    outcome."""
     t0 = time.perf_counter()
     arr = ScenarioArrays.from_scenario(sc)
     apps = applications(sc, arr)
@@ -45,10 +46,10 @@ def search_gain(sc: Scenario, plan: PlanModel, bounds: Bounds, start: IntArray, 
     say("local search: moving seats between schools")
     best, best_value = local_search(value, start, bounds, plan.total, local_stop)
     say(f"local search: {best_value:,} ({len(value.seen):,} quota vectors run); bounding")
-    proof = branch_and_bound(Search(apps, arr, counted, plan.total, value, best, best_value), bounds.lower,
+    proof = branch_and_bound(Search(apps, counted, plan.total, value, best, best_value), bounds.lower,
                              bounds.upper, stop, say)
     say(f"bound {proof.bound:,}, best {proof.value:,}: predicting its outcome (CP-SAT, quotas fixed)")
-    found = predict(plan, proof, deadline, workers)
+    found = predict(plan, proof, None if deadline is None else max(deadline, time.perf_counter() + reserve), workers)
     found.seconds = time.perf_counter() - t0
     return found, proof
 
@@ -70,7 +71,7 @@ def predict(plan: PlanModel, proof: Proof, deadline: float | None, workers: int)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers
     if deadline is not None:
-        solver.parameters.max_time_in_seconds = max(deadline - time.perf_counter(), 5.0)
+        solver.parameters.max_time_in_seconds = max(deadline - time.perf_counter(), 1.0)
     status = solver.solve(fixed)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return Found(solver.status_name(status), 0.0)

@@ -34,8 +34,8 @@ an offer needs slack > 0).  So an offer made under some q of the box has ``can``
 made under every q of the box.  With ``lower == upper`` every interval is a point and ``can == sure`` is
 exactly the rule's outcome (the tests compare it with the sequential engine).
 
-Vectorized per school and round where no sub-quota is involved (a slack after m applicants is a clipped
-difference of counts); a school's round with sub-quotas is walked applicant by applicant.
+Vectorized per school and round where no share can fill (a slack after m applicants is a clipped
+difference of counts); a school's round where one may is walked applicant by applicant.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ class Applications:
     n_students: int
     n_schools: int
     sub_quota: IntArray
+    sub_school: IntArray  # the school of each sub-quota
+    registered: BoolArray  # per school (R2)
 
     @property
     def n(self) -> int:
@@ -117,7 +119,8 @@ def applications(sc: Scenario, arr: ScenarioArrays) -> Applications:
     declines = cat([p[4] for p in parts]) if parts else np.zeros(0, bool)
     sub = (arr.sub_index[school, arr.region[student]] if arr.sub_index.size else np.full(len(student), -1))
     return Applications(student, school, batch, rank, np.asarray(sub, dtype=np.int64), declines.astype(bool),
-                        rounds, arr.n, arr.n_schools, arr.sub_quota.astype(np.int64))
+                        rounds, arr.n, arr.n_schools, arr.sub_quota.astype(np.int64),
+                        arr.sub_school.astype(np.int64), arr.registered.astype(bool))
 
 
 @dataclass
@@ -199,23 +202,30 @@ def _round(apps: Applications, start: int, end: int, act_can: BoolArray, act_sur
     can = np.zeros(end - start, dtype=bool)
     sure = np.zeros(end - start, dtype=bool)
     room = np.zeros(end - start, dtype=np.int64)
-    sch = apps.school[start:end]
-    limited = apps.sub[start:end] >= 0
-    walked = np.isin(sch, np.unique(sch[limited])) if limited.any() else np.zeros(end - start, dtype=bool)
+    sch, sub = apps.school[start:end], apps.sub[start:end]
+    walked = np.zeros(end - start, dtype=bool)
+    if (sub >= 0).any():  # a share that may fill in this round makes its school's round walked
+        demand = np.bincount(sub[(sub >= 0) & act_can], minlength=len(share.lo))
+        binding = np.flatnonzero(share.lo < demand)
+        walked = np.isin(sch, apps.sub_school[binding])
     plain = np.flatnonzero(~walked)
     if len(plain):
-        can[plain], sure[plain], room[plain] = _plain_round(sch[plain], act_can[plain], act_sure[plain], school)
-    for i in np.flatnonzero(walked).tolist():
-        room[i] = school.hi[sch[i]]
-        can[i], sure[i] = _step(int(sch[i]), int(apps.sub[start + i]), bool(act_can[i]), bool(act_sure[i]),
-                                school, share)
+        can[plain], sure[plain], room[plain] = _plain_round(sch[plain], sub[plain], act_can[plain],
+                                                            act_sure[plain], school, share)
+    steps = np.flatnonzero(walked)
+    if len(steps):
+        can[steps], sure[steps], room[steps] = _walk(sch[steps], apps.sub[start + steps], act_can[steps],
+                                                     act_sure[steps], school, share)
     return can, sure, room
 
 
-def _plain_round(sch: IntArray, act_can: BoolArray, act_sure: BoolArray, school: _Slack
-                 ) -> tuple[BoolArray, BoolArray, IntArray]:
-    """A round at schools without sub-quotas, ``sch`` sorted (chain order within each school): the high end
-    falls by one per surely active applicant, the low end by one per possible offer, both clipped at 0."""
+def _plain_round(sch: IntArray, sub: IntArray, act_can: BoolArray, act_sure: BoolArray, school: _Slack,
+                 share: _Slack) -> tuple[BoolArray, BoolArray, IntArray]:
+    """A round at schools whose shares cannot fill in it (each share's low end at least its possibly
+    active applicants: its slack stays > 0 for every one of them), ``sch`` sorted (chain order within
+    each school): the high end falls by one per surely active applicant, the low end by one per possible
+    offer, both clipped at 0; a share's high end by one per surely active applicant whose school surely
+    has a seat, its low end by one per possible offer."""
     first = np.flatnonzero(np.r_[True, sch[1:] != sch[:-1]])
     sizes = np.diff(np.r_[first, len(sch)])
     group_start = np.repeat(first, sizes)
@@ -223,10 +233,15 @@ def _plain_round(sch: IntArray, act_can: BoolArray, act_sure: BoolArray, school:
     room = np.maximum(school.hi[sch] - sure_ahead, 0)
     can = act_can & (room > 0)
     can_ahead = _exclusive_cumsum(can, group_start)
-    sure = act_sure & (school.lo[sch] - can_ahead > 0)
-    S = len(school.lo)
+    free = school.lo[sch] - can_ahead > 0
+    sure = act_sure & free
+    S, P = len(school.lo), len(share.lo)
     school.hi[:] = np.maximum(school.hi - np.bincount(sch[act_sure], minlength=S), 0)
     school.lo[:] = np.maximum(school.lo - np.bincount(sch[can], minlength=S), 0)
+    shared = sub >= 0
+    if shared.any():
+        share.hi[:] = np.maximum(share.hi - np.bincount(sub[shared & act_sure & free], minlength=P), 0)
+        share.lo[:] = np.maximum(share.lo - np.bincount(sub[shared & can], minlength=P), 0)
     return can, sure, room
 
 
@@ -236,20 +251,43 @@ def _exclusive_cumsum(flags: BoolArray, group_start: IntArray) -> IntArray:
     return total - total[group_start]
 
 
-def _step(s: int, p: int, act_can: bool, act_sure: bool, school: _Slack, share: _Slack) -> tuple[bool, bool]:
-    """One applicant at a school with sub-quotas (``p``: his region's share there, or -1)."""
+def _walk(sch: IntArray, sub: IntArray, act_can: BoolArray, act_sure: BoolArray, school: _Slack, share: _Slack
+          ) -> tuple[BoolArray, BoolArray, IntArray]:
+    """A round at schools with sub-quotas, applicant by applicant in the chain's order (Python numbers:
+    a numpy scalar per step costs more than the step)."""
+    slack = _Walk(school.lo.tolist(), school.hi.tolist(), share.lo.tolist(), share.hi.tolist())
+    out = [_step(s, p, c, a, slack) for s, p, c, a in zip(sch.tolist(), sub.tolist(), act_can.tolist(),
+                                                         act_sure.tolist())]
+    school.lo[:], school.hi[:] = slack.lo, slack.hi
+    share.lo[:], share.hi[:] = slack.share_lo, slack.share_hi
+    can, sure, room = zip(*out)
+    return np.array(can, dtype=bool), np.array(sure, dtype=bool), np.array(room, dtype=np.int64)
+
+
+@dataclass
+class _Walk:
+    lo: list[int]
+    hi: list[int]
+    share_lo: list[int]
+    share_hi: list[int]
+
+
+def _step(s: int, p: int, act_can: bool, act_sure: bool, w: _Walk) -> tuple[bool, bool, int]:
+    """One applicant at a school with sub-quotas (``p``: his region's share there, or -1): can he get an
+    offer, surely, and the high end of the school's slack at his turn."""
+    room = w.hi[s]
     shared = p >= 0
-    share_hi = int(share.hi[p]) if shared else 1
-    share_lo = int(share.lo[p]) if shared else 1
-    if not act_can or school.hi[s] <= 0 or share_hi <= 0:
-        return False, False
-    school_lo = int(school.lo[s])
+    share_hi = w.share_hi[p] if shared else 1
+    share_lo = w.share_lo[p] if shared else 1
+    if not act_can or room <= 0 or share_hi <= 0:
+        return False, False, room
+    school_lo = w.lo[s]
     sure = act_sure and school_lo > 0 and share_lo > 0
     if act_sure and share_lo > 0:  # the school's slack is exactly max(slack - 1, 0), and hi > 0
-        school.hi[s] -= 1
-    school.lo[s] = max(school_lo - 1, 0)
+        w.hi[s] -= 1
+    w.lo[s] = max(school_lo - 1, 0)
     if shared:
         if act_sure and school_lo > 0:  # the same for the share's slack
-            share.hi[p] -= 1
-        share.lo[p] = max(share_lo - 1, 0)
-    return True, sure
+            w.share_hi[p] -= 1
+        w.share_lo[p] = max(share_lo - 1, 0)
+    return True, sure, room

@@ -14,10 +14,10 @@ for ``first-choice``) then satisfy:
 4. ``q`` lies in the box: ``q_s >= max(lower_s, c_s)`` and ``sum(q) == total``, so the seats a school
    takes beyond ``max(lower_s, c_s)`` come out of one budget ``total - sum(max(lower_s, c_s))``.
 
-So the counted sure admissions plus the maximum flow of the network source → group of students →
-(share →) school → sink, where school s reaches the sink directly with ``max(lower_s - c_s, 0)`` seats and
-through the budget node with the rest up to ``upper_s - c_s`` (`solver.analysis.flow.build_network` with a
-budget), is at least the objective of every quota vector of the box: a valid upper bound.  Without the
+So the counted sure admissions plus the maximum flow of the network source → student → (share →)
+school → sink, where school s reaches the sink directly with ``max(lower_s - c_s, 0)`` seats and through
+the budget node with the rest up to ``upper_s - c_s`` (`budget_flow`), is at least the objective of every
+quota vector of the box: a valid upper bound.  Without the
 first two points this is the max-flow bound with the quotas free within their bounds and the total fixed;
 they bring in the immediate-acceptance rule (a student is only placed where the rule can place him).  At a
 single quota vector (``lower == upper``) every offer is sure and the bound is the rule's exact value.
@@ -25,11 +25,12 @@ single quota vector (``lower == upper``) every offer is sure and the bound is th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from solver.analysis.flow import build_network, max_flow
 from solver.analysis.plan.reach import Applications, BoolArray, IntArray, Reach
-from solver.engine.arrays import ScenarioArrays, cumcount
+from solver.engine.arrays import cumcount
 
 
 def tighten(lower: IntArray, upper: IntArray, total: int) -> tuple[IntArray, IntArray] | None:
@@ -45,8 +46,8 @@ def tighten(lower: IntArray, upper: IntArray, total: int) -> tuple[IntArray, Int
     return lo, hi
 
 
-def box_bound(apps: Applications, arr: ScenarioArrays, r: Reach, lower: IntArray, upper: IntArray, total: int,
-              counted: BoolArray) -> int | None:
+def box_bound(apps: Applications, r: Reach, lower: IntArray, upper: IntArray, total: int, counted: BoolArray
+              ) -> int | None:
     """An upper bound of the counted confirmed admissions over every quota vector of the box (the module
     docstring says why); None if the box holds no quota vector."""
     confirmable = ~apps.declines
@@ -65,52 +66,54 @@ def box_bound(apps: Applications, arr: ScenarioArrays, r: Reach, lower: IntArray
     rows = np.flatnonzero(r.can & confirmable & counted & ~fixed[apps.student])
     if not len(rows):
         return counted_sure
-    seats = np.where(arr.registered, upper - held, 0)
-    if S <= SMALL and not (apps.sub[rows] >= 0).any():
-        return counted_sure + budget_cut(apps.student[rows], apps.school[rows], seats, lower - held, extra)
-    listed = _listed(apps, rows)
-    net = build_network(arr, listed, listed[:, 0] >= 0, seats, apps.sub_quota - share_held,
-                        budget=(lower - held, extra))
-    value, _ = max_flow(net)
-    return counted_sure + int(value)
+    seats = np.where(apps.registered, upper - held, 0)
+    network = Network(seats, lower - held, extra, apps.sub_quota - share_held, apps.sub_school)
+    return counted_sure + budget_flow(network, apps.student[rows], apps.school[rows], apps.sub[rows])
 
 
-SMALL = 16
-"""Up to this many schools (and no sub-quota in play) the maximum flow is found as a minimum cut over
-the subsets of schools (`budget_cut`); beyond, by networkx's preflow-push."""
+@dataclass
+class Network:
+    """The seats of the budget network: per school its ``seats`` beyond those held surely, ``free`` of
+    them reaching the sink directly, the others through one budget node of capacity ``extra``; per
+    sub-quota its ``share_seats``, at its school ``share_school``."""
+
+    seats: IntArray
+    free: IntArray
+    extra: int
+    share_seats: IntArray
+    share_school: IntArray
 
 
-def budget_cut(student: IntArray, school: IntArray, seats: IntArray, free: IntArray, extra: int) -> int:
-    """The maximum flow of the budget network (source → student → one of his schools → sink, school s
-    taking ``f_s = clip(free_s, 0, seats_s)`` directly and up to ``seats_s - f_s`` more through the budget
-    node of capacity ``extra``), as its minimum cut: over the subsets X of schools on the source side,
+def budget_flow(net: Network, student: IntArray, school: IntArray, sub: IntArray) -> int:
+    """The maximum flow source → student → (his region's share →) one of his schools → sink, one unit a
+    student, over the applications (student, school, sub-quota or -1).  Students with the same set of
+    targets form one node (OR-Tools' max flow, C++)."""
+    from ortools.graph.python import max_flow
 
-        cut(X) = (students with a school outside X) + sum_{s in X} f_s + min(extra, sum_{s in X} (seats_s - f_s))
-
-    (a student with every school in X stays on the source side for free, any other costs his one unit;
-    the budget node is on the source side, paying ``extra``, or not, paying each school's budget edge).
-    The students per set of schools summed over the subsets of each X: a zeta transform over 2^S."""
-    S = len(seats)
-    keys = np.unique(student * S + school)
-    masks = np.zeros(int(keys[-1] // S) + 1 if len(keys) else 0, dtype=np.int64)
-    np.bitwise_or.at(masks, keys // S, np.left_shift(1, keys % S))
-    masks = masks[masks > 0]
-    within = np.bincount(masks, minlength=1 << S).astype(np.int64)  # students whose set is exactly X
-    for i in range(S):  # ... then whose set lies within X
-        view = within.reshape(-1, 2, 1 << i)
-        view[:, 1, :] += view[:, 0, :]
-    cap = np.maximum(seats, 0)
-    direct = np.minimum(np.maximum(free, 0), cap)
-    bits = (np.arange(1 << S)[:, None] >> np.arange(S)) & 1
-    cut = len(masks) - within + bits @ direct + np.minimum(max(extra, 0), bits @ (cap - direct))
-    return int(cut.min())
-
-
-def _listed(apps: Applications, rows: IntArray) -> np.ndarray:
-    """int32[n, L]: per student the distinct schools of the applications ``rows``, padded with -1."""
-    keys = np.unique(apps.pair_keys(rows))
-    student, school = keys // apps.n_schools, keys % apps.n_schools
-    width = int(np.bincount(student).max()) if len(keys) else 0
-    listed = np.full((apps.n_students, width), -1, dtype=np.int32)
-    listed[student, cumcount(student)] = school
-    return listed
+    S, P = len(net.seats), len(net.share_seats)
+    target = np.where(sub >= 0, S + sub, school)
+    keys = np.unique(student * (S + P) + target)
+    who, what = keys // (S + P), keys % (S + P)
+    width = int(np.bincount(who).max())
+    sets = np.full((int(who.max()) + 1, width), -1, dtype=np.int64)
+    sets[who, cumcount(who)] = what
+    groups, size = np.unique(sets[np.unique(who)], axis=0, return_counts=True)
+    G = len(groups)
+    source, sink, budget = 0, 1, 2  # then schools 3 .., shares 3 + S .., groups 3 + S + P ..
+    g_row, g_col = np.nonzero(groups >= 0)
+    cap = np.maximum(net.seats, 0)
+    free = np.minimum(np.maximum(net.free, 0), cap)
+    schools = 3 + np.arange(S)
+    one = np.ones(1, dtype=np.int64)
+    tails: list[IntArray] = [np.full(G, source), 3 + S + P + g_row, 3 + S + np.arange(P), schools, schools,
+                             budget * one]
+    heads: list[IntArray] = [3 + S + P + np.arange(G), 3 + groups[g_row, g_col], 3 + net.share_school,
+                             np.full(S, sink), np.full(S, budget), sink * one]
+    caps: list[IntArray] = [size, size[g_row], np.maximum(net.share_seats, 0), free, cap - free,
+                            max(net.extra, 0) * one]
+    flow = max_flow.SimpleMaxFlow()
+    flow.add_arcs_with_capacity(np.concatenate(tails).astype(np.int64), np.concatenate(heads).astype(np.int64),
+                                np.concatenate(caps).astype(np.int64))
+    if flow.solve(source, sink) != flow.OPTIMAL:
+        raise RuntimeError("max flow failed")
+    return int(flow.optimal_flow())
