@@ -23,8 +23,8 @@ import time
 import numpy as np
 
 from models.results import Result, build_admissions, build_offers
-from models.scenario import Scenario
-from solver.engine.arrays import ScenarioArrays, cumcount
+from models.scenario import OUTCOMES, Scenario
+from solver.engine.arrays import ScenarioArrays, cumcount, filled_any, stable_by
 from solver.engine.choices import batch_choices
 from solver.engine.general import general_stage
 from solver.progress import Progress
@@ -72,23 +72,51 @@ def admit_block(arr: ScenarioArrays, codes: np.ndarray, first: int, last: int, a
     block; when nobody rejected has a choice left, the holds are the block's offers.  Returns (students
     offered, their schools, their 0-based choice columns); ``seats`` and ``sub_seats`` are updated.
 
-    Each step re-reads every current applicant (held ones apply again where they are held): a school
-    compares those it holds with the newcomers, as deferred acceptance does."""
+    A step re-reads, at each school that has newcomers, the newcomers and those it holds behind the best of
+    them in the chain, against the seats the school (and each share) had when the block began less the
+    holds ahead of him, which no newcomer can take; schools without newcomers keep their holds untouched.
+    (With one chain for every school a step is thus deferred acceptance's step, done on the part of each
+    list that can change.)"""
     column = np.full(arr.n, last, dtype=np.int64)  # the choice each applicant applies to now (last: none left)
     column[applicants] = _next_usable(codes, applicants, np.full(len(applicants), first), last)
-    current = applicants[column[applicants] < last]
-    while True:
-        schools = codes[current, column[current]]
-        order = np.lexsort((arr.rank[current], schools))
-        students, at = current[order], schools[order]
-        held = admit_round(arr, students, at, seats.copy(), sub_seats.copy())
+    held_at = np.full(arr.n, -1, dtype=np.int64)  # the school holding each student
+    holders = np.zeros(0, dtype=np.int64)
+    newcomers = applicants[column[applicants] < last]
+    best = np.empty(len(seats), dtype=np.int64)  # per school: the chain position of its best newcomer
+    current = np.zeros(arr.n, dtype=bool)
+    shares = len(sub_seats)
+    while len(newcomers):
+        best[:] = arr.n
+        np.minimum.at(best, codes[newcomers, column[newcomers]], arr.rank[newcomers])
+        school_of = held_at[holders]
+        behind = arr.rank[holders] > best[school_of]  # held behind a newcomer: compared again
+        ahead = holders[~behind & (best[school_of] < arr.n)]  # held ahead of every newcomer: kept, seat taken
+        room = seats - np.bincount(held_at[ahead], minlength=len(seats))
+        sub_room = sub_seats.copy()
+        if shares and len(ahead):
+            pair = arr.sub_index[held_at[ahead], arr.region[ahead]]
+            sub_room -= np.bincount(pair[pair >= 0], minlength=shares)
+        current[:] = False
+        current[holders[behind]] = True
+        current[newcomers] = True
+        students = arr.in_chain_order(current)
+        at = codes[students, column[students]]
+        order = stable_by(at, arr.n_schools)  # by (school, chain)
+        students, at = students[order], at[order].astype(np.int64)
+        held = admit_round(arr, students, at, room, sub_room)
+        held_at[students] = np.where(held, at, -1)
+        holders = np.concatenate([holders, newcomers])  # a newcomer was held nowhere before
+        holders = holders[held_at[holders] >= 0]
         rejected = students[~held]
-        if len(rejected) == 0:
-            break
         column[rejected] = _next_usable(codes, rejected, column[rejected] + 1, last)
-        current = np.concatenate([students[held], rejected[column[rejected] < last]])
-    admitted = admit_round(arr, students, at, seats, sub_seats)  # the holds become offers: seats taken
-    return students[admitted], at[admitted], column[students[admitted]]
+        newcomers = rejected[column[rejected] < last]
+    current[:] = False
+    current[holders] = True
+    holders = arr.in_chain_order(current)
+    holders = holders[stable_by(held_at[holders], arr.n_schools)]
+    at = held_at[holders]
+    admitted = admit_round(arr, holders, at, seats, sub_seats)  # the holds become offers: seats taken
+    return holders[admitted], at[admitted], column[holders[admitted]]
 
 
 def _next_usable(codes: np.ndarray, students: np.ndarray, start: np.ndarray, last: int) -> np.ndarray:
@@ -131,18 +159,17 @@ def run_sequential(sc: Scenario, progress: Progress | None = None, arrays: Scena
 
     for b in batches:
         pool = arr.eligible & ~general & (school < 0)  # R1, R4, R5
-        codes = batch_choices(arr, b, declined_keys)  # R2, R3, R5
-        codes[~pool] = -1
-        took_part |= (codes >= 0).any(axis=1)
+        codes = batch_choices(arr, b, declined_keys, pool)  # R2, R3, R5
+        took_part |= filled_any(codes)
         offered = np.full(arr.n, -1, dtype=np.int32)
         offered_rank = np.zeros(arr.n, dtype=np.int32)
         seats, sub_seats = free.copy(), free_sub.copy()  # offers hold seats during the batch (R9)
         size = b.block_size(m)
         for k in range(0, m, size):  # R6: a block of choices at a time (one round of one choice: boston)
             if size == 1:  # round k reads the k-th choices of students not yet admitted
-                students = np.flatnonzero((codes[:, k] >= 0) & (offered < 0))
+                students = arr.in_chain_order((codes[:, k] >= 0) & (offered < 0))
                 schools = codes[students, k]
-                order = np.lexsort((arr.rank[students], schools))
+                order = stable_by(schools, arr.n_schools)  # by (school, chain)
                 students, schools = students[order], schools[order]
                 admitted = admit_round(arr, students, schools, seats, sub_seats)
                 students, schools = students[admitted], schools[admitted]
@@ -168,11 +195,11 @@ def run_sequential(sc: Scenario, progress: Progress | None = None, arrays: Scena
         declined_keys = np.concatenate([declined_keys, arr.pair_keys(got[declined], offered[got[declined]])])
         offer_parts.append((b, got, offered[got], offered_rank[got], ~declined))
 
-    outcome = np.full(arr.n, "none", dtype=object)  # R12, in order of precedence below
-    outcome[took_part] = "unplaced"
-    outcome[~arr.eligible] = "ineligible"
-    outcome[school >= 0] = "vocational"
-    outcome[general] = "general"
+    outcome = np.full(arr.n, OUTCOMES.index("none"), dtype=np.int8)  # R12, in order of precedence below
+    outcome[took_part] = OUTCOMES.index("unplaced")
+    outcome[~arr.eligible] = OUTCOMES.index("ineligible")
+    outcome[school >= 0] = OUTCOMES.index("vocational")
+    outcome[general] = OUTCOMES.index("general")
     engine_seconds = time.perf_counter() - t0
     admissions = build_admissions(sc, arr.student_ids, arr.school_ids, outcome, school, batch_of, rank_of)
     offers = build_offers(sc, arr.student_ids, arr.school_ids, offer_parts)
