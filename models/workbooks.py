@@ -52,7 +52,7 @@ HEADERS = {
     "general_vocational_ratio": "普职比", "vocational_per_general": "职/普", "vocational_share": "中职占比",
     "enrollment_rate": "高中阶段入学率", "registered": "备案", "requires_interview": "需面试", "quota": "招生计划",
     "applicants": "报考人次", "offers": "预录", "confirmed": "确认录取", "declined": "放弃", "vacancies": "空额",
-    "fill_rate": "完成率", "cutoff": "最低录取分", "score": "中考成绩", "evaluation": "综合素质评价",
+    "fill_rate": "完成率", "envy": "正当嫉妒人数", "cutoff": "最低录取分", "score": "中考成绩", "evaluation": "综合素质评价",
     "outcome": "录取结果", "batch": "批次", "choice_rank": "志愿序号", "admit_date": "录取日期",
     "confirm_date": "确认日期", "change": "变化", "rule": "规则", "title": "规则名称", "detail": "详情",
     "other_student_id": "相关考生号", "violations": "违规条数", "rules": "违反规则", "differences": "差异人数",

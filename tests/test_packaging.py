@@ -37,3 +37,5 @@ def test_bundled_scenario_files_are_installed():
     for name in ("jiaozuo-2022", "hengyang-2021"):
         for part in ("scenario.yaml", "regions.csv", "schools.csv", "students.yaml", "README.md"):
             assert f"scenarios/{name}/{part}" in files
+    for part in ("scenario.yaml", "base.yaml", "README.md"):  # a variant: its base's tables, its own batches
+        assert f"scenarios/hengyang-2021-parallel/{part}" in files
