@@ -94,20 +94,35 @@ def scheduler_option(command: Command) -> Command:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="A change: quota.SCHOOL, subquota.SCHOOL.REGION, general_seats.REGION, general_cutoff.REGION, "
                    "registered.SCHOOL or decline_rate = an absolute value (520, 0.03) or a relative one "
-                   "(+10%, -15%, +20). Repeat for several changes.")
+                   "(+10%, -15%, +20). Repeat for several changes. With --variant: changes of every variant.")
+@click.option("--variant", "variants", multiple=True, metavar='"KEY=VALUE; KEY=VALUE"',
+              help="One what-if of a set: its changes separated by ';'. Repeat for several what-ifs, run as Dask "
+                   "tasks against one baseline.")
+@click.option("--variants", "variants_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A text file of what-ifs, one a line (KEY=VALUE; KEY=VALUE ...; '#' comments).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for baseline/, variant/, changes.csv and whatif.xlsx [default: results/SCENARIO-whatif].")
+              help="Folder for baseline/, variant/, changes.csv and whatif.xlsx (a set: baseline/, 01/, 02/ ..., "
+                   "variants.csv) [default: results/SCENARIO-whatif].")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the students a decline_rate change draws.")
+@click.option("--workers", type=click.IntRange(min=1), help="A set: local Dask worker processes [default: the CPUs].")
+@click.option("--serial", is_flag=True, help="A set: the what-ifs one after another in this process (no Dask).")
+@scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-def whatif_command(scenario: str, sets: tuple[str, ...], out_dir: Path | None, seed: int, quiet: bool) -> None:
+def whatif_command(scenario: str, sets: tuple[str, ...], variants: tuple[str, ...], variants_file: Path | None,
+                   out_dir: Path | None, seed: int, workers: int | None, serial: bool, scheduler: str | None,
+                   quiet: bool) -> None:
     """Run SCENARIO as it is and with the changes --set KEY=VALUE, and compare them side by side: per
-    region, per school and batch, and every student whose outcome changed."""
+    region, per school and batch, and every student whose outcome changed.  With --variant (or --variants
+    FILE): a set of what-ifs, each against the same baseline, as Dask tasks."""
     from models.results import write_failed
     from solver.analysis.jobs import run_analysis
     from solver.analysis.whatif import WHATIF_FILES, ChangeError
 
     out_dir = out_dir or _out(scenario, "whatif")
+    if variants or variants_file:
+        _whatif_set(scenario, sets, variants, variants_file, out_dir, seed, workers, serial, scheduler, quiet)
+        return
     started = time.perf_counter()
     with progress_display(quiet) as progress:
         sc = _load_or_exit(scenario, progress)
@@ -126,6 +141,61 @@ def whatif_command(scenario: str, sets: tuple[str, ...], out_dir: Path | None, s
         console.print("No --set KEY=VALUE given: the variant is the baseline.")
     console.print(f"Results in {out_dir}/ (baseline/, variant/, changes.csv, whatif.xlsx, summary.json) "
                        f"in {time.perf_counter() - started:.1f} s")
+
+
+def _whatif_set(scenario: str, sets: tuple[str, ...], variants: tuple[str, ...], variants_file: Path | None,
+                out_dir: Path, seed: int, workers: int | None, serial: bool, scheduler: str | None,
+                quiet: bool) -> None:
+    """``whatif --variant ...``: the set of what-ifs (`solver.analysis.whatif.sets`) and its table."""
+    from models.results import write_failed
+    from solver.analysis.distributed import SchedulerError
+    from solver.analysis.whatif import (
+        VARIANTS_FILE,
+        ChangeError,
+        VariantError,
+        parse_variant,
+        read_variants,
+        whatif_set,
+        write_whatif_set,
+    )
+
+    if serial and scheduler:
+        raise click.BadParameter("--serial runs in this process: it takes no --scheduler", param_hint="--serial")
+    try:
+        given = [parse_variant(v) for v in variants] + (read_variants(variants_file) if variants_file else [])
+    except VariantError as exc:
+        raise click.BadParameter(str(exc), param_hint="--variant") from None
+    started = time.perf_counter()
+    with progress_display(quiet) as progress:
+        sc = _load_or_exit(scenario, progress)
+        bar = _Bar(progress, progress.add_task("what-ifs", total=len(given)))
+        try:
+            report = whatif_set(sc, given, seed, sets, workers=workers, scheduler=scheduler, serial=serial,
+                                progress=bar.tick)
+            bar.phase("writing results")
+            write_whatif_set(report, out_dir)
+        except ChangeError as exc:
+            progress.stop()
+            write_failed(out_dir, exc.problems, (VARIANTS_FILE, "summary.json"),
+                         {"scenario": scenario, "reason": "invalid change"})
+            show_problems(exc.problems)
+            err_console.print(f"[red]Nothing was written[/] but {out_dir / 'errors.csv'}, which lists the problems.")
+            sys.exit(2)
+        except SchedulerError as exc:
+            progress.stop()
+            err_console.print(f"[red]{exc}[/]")
+            sys.exit(1)
+    table = Table(title=f"{report.scenario}: {len(report.reports)} what-ifs in {report.workers} process(es) "
+                        f"({report.scheduler})")
+    for col in ("", "changes", "普高", "中职", "未录取", "普职比", "入学率", "空额", "changed"):
+        table.add_column(col, justify="left" if col in ("", "changes") else "right")
+    for r in report.table().to_dict("records"):
+        table.add_row(str(r["folder"]), str(r["changes"]), f"{int(r['general']):,}", f"{int(r['vocational']):,}",
+                      f"{int(r['unplaced']):,}", str(r["general_vocational_ratio"]), _pct(r["enrollment_rate"]),
+                      f"{int(r['vacancies']):,}", f"{int(r['changed_students']):,}")
+    console.print(table)
+    console.print(f"Results in {out_dir}/ (baseline/, 01/ ... each a what-if's files, {VARIANTS_FILE}, summary.json) "
+                  f"in {time.perf_counter() - started:.1f} s")
 
 
 def _print_whatif(console: Console, report: WhatIfReport) -> None:

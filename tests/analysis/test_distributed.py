@@ -121,6 +121,19 @@ def test_the_sweep_on_the_cluster_equals_the_serial_sweep(scheduler, city):
     pd.testing.assert_frame_equal(remote.table, serial.table)
 
 
+def test_a_set_of_what_ifs_on_the_cluster_equals_the_serial_set(scheduler, city):
+    from solver.analysis.whatif import whatif_set
+
+    variants = [["quota.S001=-20%"], ["general_seats.R01=-10%"], ["decline_rate=0.1"]]
+    remote = whatif_set(city, variants, seed=2, scheduler=scheduler)
+    serial = whatif_set(city, variants, seed=2, serial=True)
+    assert (remote.workers, remote.scheduler) == (2, scheduler)
+    pd.testing.assert_frame_equal(remote.table(), serial.table())
+    for a, b in zip(remote.reports, serial.reports):
+        pd.testing.assert_frame_equal(a.changed, b.changed)
+        pd.testing.assert_frame_equal(a.schools_by_batch, b.schools_by_batch)
+
+
 def test_the_command_line_takes_the_scheduler(scheduler, tmp_path):
     from api.cli import cli
 

@@ -24,7 +24,7 @@ is reported like bad input, with the key that caused it (`ChangeError`, a `Scena
 
 The package is split along the jobs: `changes` parses them, `apply` applies them, `validation` rebuilds
 the changed scenario through the validation of input, `compare` runs and compares both sides, `files`
-writes them.
+writes them; `sets` runs several variants against one baseline as Dask tasks (issue #16.3).
 
 ``whatif(sc, changes)`` runs the baseline and the variant with the sequential engine and compares them:
 per region (general, vocational, unplaced, 普职比, enrollment rate), per school (quota, confirmed,
@@ -53,11 +53,21 @@ from solver.analysis.whatif.files import (
     write_whatif,
     write_workbook,
 )
+from solver.analysis.whatif.sets import (
+    VARIANTS_FILE,
+    VariantError,
+    WhatIfSet,
+    parse_variant,
+    read_variants,
+    whatif_set,
+    write_whatif_set,
+)
 from solver.analysis.whatif.validation import DEFINITION_TABLES, rebuild, students_text
 
 __all__ = [
-    "COMPARED", "DEFINITION_TABLES", "KINDS", "KIND_LABELS", "PERCENT_COLUMNS", "SOURCE", "WHATIF_FILES", "XLSX_ROWS",
-    "AppliedChange", "BadChange", "Change", "ChangeError", "Changes", "WhatIfReport", "apply_changes",
-    "changed_students", "compare_regions", "compare_schools", "compare_schools_by_batch", "decline_rate",
-    "parse_changes", "rebuild", "students_text", "whatif", "write_whatif", "write_workbook",
+    "COMPARED", "DEFINITION_TABLES", "KINDS", "KIND_LABELS", "PERCENT_COLUMNS", "SOURCE", "VARIANTS_FILE",
+    "WHATIF_FILES", "XLSX_ROWS", "AppliedChange", "BadChange", "Change", "ChangeError", "Changes", "VariantError",
+    "WhatIfReport", "WhatIfSet", "apply_changes", "changed_students", "compare_regions", "compare_schools",
+    "compare_schools_by_batch", "decline_rate", "parse_changes", "parse_variant", "read_variants", "rebuild",
+    "students_text", "whatif", "whatif_set", "write_whatif", "write_whatif_set", "write_workbook",
 ]

@@ -31,15 +31,17 @@ KIND_LABELS = {"placed": "新录取", "lost": "不再录取", "moved": "改录�
 PERCENT_COLUMNS = ("vocational_share", "enrollment_rate", "fill_rate")
 
 
-def write_whatif(report: WhatIfReport, out_dir: Path | str) -> Path:
+def write_whatif(report: WhatIfReport, out_dir: Path | str, baseline: bool = True) -> Path:
     """``baseline/`` and ``variant/`` (the full result files of docs/formats.md), ``changes.csv`` (the
     changed students), ``regions_compare.csv``, ``schools_compare.csv``, ``schools_by_batch_compare.csv``,
-    ``whatif.xlsx`` (for a planner to forward) and ``summary.json`` (written last)."""
+    ``whatif.xlsx`` (for a planner to forward) and ``summary.json`` (written last).  ``baseline=False``: without
+    ``baseline/`` (a set of what-ifs writes it once, `solver.analysis.whatif.sets`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").unlink(missing_ok=True)
     t = time.perf_counter()
-    write_outputs(report.baseline, out / "baseline")
+    if baseline:
+        write_outputs(report.baseline, out / "baseline")
     write_outputs(report.variant, out / "variant")
     write_csv(report.changed, out / "changes.csv")
     write_csv(report.regions, out / "regions_compare.csv")
