@@ -126,27 +126,41 @@ class Coded:
     words): a check or a mapping runs once per distinct value and reaches the rows through the codes."""
 
     def __init__(self, cells: pd.Series[str]) -> None:
-        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
-        values = [str(v) for v in uniques]
-        self.missing = bool(len(codes) and codes.min() < 0)
-        if self.missing:  # a missing cell is an empty one
-            codes = np.where(codes < 0, len(values), codes)
-            values.append("")
         self.cells = cells
-        self.codes: NDArray[np.intp] = np.asarray(codes, dtype=np.intp)
-        self.values: list[str] = values
+        self.missing = False
+        self.codes: NDArray[np.intp]
+        self.values: list[str]
+        data = arrow_data(cells)
+        spans = _spans(cells) if data is not None else None
+        if spans is not None and not any(len(span) for span in spans):  # every cell empty (an unused list)
+            self.codes, self.values = np.zeros(len(cells), dtype=np.intp), [""]
+        elif data is not None and not data.null_count and len(data) and _encoded(self, data):
+            pass
+        else:
+            codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+            self.values = [str(v) for v in uniques]
+            self.missing = bool(len(codes) and codes.min() < 0)
+            if self.missing:  # a missing cell is an empty one
+                codes = np.where(codes < 0, len(self.values), codes)
+                self.values.append("")
+            self.codes = np.asarray(codes, dtype=np.intp)
 
     def mask(self, flags: Iterable[bool]) -> NDArray[np.bool_]:
         """A row mask from one flag per distinct value."""
-        return np.asarray(list(flags) or [False], dtype=bool)[self.codes]
+        table: NDArray[np.bool_] = np.asarray(list(flags) or [False], dtype=bool)
+        if not table.any():  # the usual answer of a check: no row
+            return np.zeros(len(self.codes), dtype=bool)
+        return table[self.codes]
 
-    def ints(self, numbers: Iterable[int]) -> NDArray[np.int64]:
-        """A row array from one number per distinct value."""
-        return np.asarray(list(numbers) or [0], dtype=np.int64)[self.codes]
+    def ints(self, numbers: Iterable[int]) -> NDArray[np.int32]:
+        """A row array from one number per distinct value (int32: rows of a table, codes)."""
+        table: NDArray[np.int32] = np.asarray(list(numbers) or [0], dtype=np.int32)
+        return table[self.codes]
 
     def objects(self, texts: Iterable[object]) -> NDArray[np.object_]:
         """A row array of Python objects (messages) from one per distinct value."""
-        return np.asarray(list(texts) or [""], dtype=object)[self.codes]
+        table: NDArray[np.object_] = np.asarray(list(texts) or [""], dtype=object)
+        return table[self.codes]
 
     def text(self, texts: Iterable[str]) -> pd.Series[str]:
         """A text column from one text per distinct value (the cells' own column when nothing changes)."""
@@ -159,6 +173,20 @@ class Coded:
     def distinct(self) -> pd.Series[str]:
         """The distinct values as a text Series (to run a column check on them)."""
         return text(self.values)
+
+
+def _encoded(coded: Coded, data: pa.ChunkedArray) -> bool:
+    """Fill ``coded`` from Arrow's dictionary encoding of ``data`` (no missing values): its int32 indices as
+    the codes.  False, leaving it, if the chunks do not share one dictionary."""
+    encoded = pc.dictionary_encode(data)
+    dictionary = encoded.chunk(encoded.num_chunks - 1).dictionary
+    if any(len(c.dictionary) != len(dictionary) for c in encoded.chunks):
+        return False
+    codes = np.concatenate([c.indices.to_numpy() for c in encoded.chunks]).astype(np.intp)  # indexes rows fast
+    if len(codes) != len(data):
+        return False
+    coded.codes, coded.values = codes, [str(v) for v in dictionary.to_pylist()]
+    return True
 
 
 def _spans(values: Collection[object]) -> list[NDArray[np.uint8]] | None:
@@ -210,21 +238,24 @@ def digits_only(values: Collection[object]) -> bool:
     return all(bool(((span - np.uint8(0x30)) < 10).all()) for span in spans)
 
 
+Ints = NDArray[np.int32] | NDArray[np.int64]
+
+
 class Derived:
     """Arrays derived from text columns (codes of ids, the order of ids), kept with the tables they were
     derived from.  An entry counts only while the columns are the very Arrow data it was made from
     (Arrow data never changes), so a table replaced or edited since is never read through a stale one."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, tuple[int, ...]], tuple[tuple[pa.ChunkedArray, ...], NDArray[np.int64]]] = {}
+        self._entries: dict[tuple[str, tuple[int, ...]], tuple[tuple[pa.ChunkedArray, ...], Ints]] = {}
 
-    def put(self, kind: str, columns: Iterable[pd.Series[str]], value: NDArray[np.int64]) -> None:
+    def put(self, kind: str, columns: Iterable[pd.Series[str]], value: Ints) -> None:
         data = tuple(arrow_data(c) for c in columns)
         if all(d is not None for d in data):
             kept = tuple(d for d in data if d is not None)
             self._entries[(kind, tuple(id(d) for d in kept))] = (kept, value)
 
-    def get(self, kind: str, columns: Iterable[pd.Series[str]]) -> NDArray[np.int64] | None:
+    def get(self, kind: str, columns: Iterable[pd.Series[str]]) -> Ints | None:
         data = tuple(arrow_data(c) for c in columns)
         entry = self._entries.get((kind, tuple(id(d) for d in data)))
         if entry is None or len(entry[0]) != len(data) or any(a is not b for a, b in zip(entry[0], data)):

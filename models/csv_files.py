@@ -98,14 +98,16 @@ def read_csv_table(path: Path, table: str, log: ProblemLog, label: str | None = 
     names, written, unknown = map_headers(table, head[h], label, h + 1, log)
     frame, rows = _parse(decoded, names, h + 1, label, log)
     info = {"encoding": encoding, "header_row": h + 1}
-    return RawTable(frame, label, rows[0] if len(rows) else h + 2, written, unknown, spaced(rows), info=info,
+    first = int(rows[0]) if rows is not None and len(rows) else h + 2
+    return RawTable(frame, label, first, written, unknown, spaced(rows) if rows is not None else None, info=info,
                     header_row=h + 1)
 
 
 def _parse(decoded: Decoded, names: list[str], skip: int, file: str,
-           log: ProblemLog) -> tuple[pd.DataFrame, NDArray[np.int64]]:
-    """The rows below the header as a text frame and their spreadsheet row numbers; empty and
-    comma-only rows are dropped, a row with a value beyond the header's columns is an error."""
+           log: ProblemLog) -> tuple[pd.DataFrame, NDArray[np.int64] | None]:
+    """The rows below the header as a text frame and their spreadsheet row numbers (None: all rows, one
+    after another); empty and comma-only rows are dropped, a row with a value beyond the header's columns
+    is an error."""
     ragged: list[int] = []
 
     def invalid(row: object) -> str:
@@ -130,8 +132,9 @@ def _parse(decoded: Decoded, names: list[str], skip: int, file: str,
         return _parse_exactly(decoded.text(), names, skip, file, log)
     trimmed = pa.table({n: _trimmed(arrow.column(i)) for i, n in enumerate(names)})
     filled = _filled(trimmed)
-    rows = np.flatnonzero(filled) + skip + 1
+    rows = None  # every row kept: they follow one another from the one below the header
     if not filled.all():
+        rows = np.flatnonzero(filled) + skip + 1
         trimmed = trimmed.filter(pa.array(filled))
     frame: pd.DataFrame = trimmed.to_pandas(types_mapper={pa.large_string(): TEXT}.get)
     return frame, rows

@@ -63,8 +63,9 @@ class IdIndex:
     keep the ids apart as texts do: every id 1 to 18 ASCII digits, and leading zeros only where all ids
     have the same length (so that "7" and "07" never meet, and numeric order is the texts' order)."""
 
-    def __init__(self, numbers: NDArray[np.int64]) -> None:
+    def __init__(self, numbers: NDArray[np.int64], lengths: NDArray[np.int64]) -> None:
         self.numbers = numbers
+        self.lengths = lengths  # digits of each id: with the number, its text
         self.order: NDArray[np.int64] = np.asarray(np.argsort(numbers), dtype=np.int64)  # rows by ascending id
         self.ordered = numbers[self.order]
 
@@ -73,20 +74,20 @@ class IdIndex:
         if not digits_only(ids):
             return None
         a = arrow(ids)
-        lengths = pc.min_max(pc.binary_length(a))
-        shortest, widest = int(lengths["min"].as_py()), int(lengths["max"].as_py())
+        lengths = np.asarray(pc.binary_length(a).to_numpy(), dtype=np.int64)
+        shortest, widest = int(lengths.min()), int(lengths.max())
         if widest > 18 or shortest != widest and pc.any(pc.starts_with(a, "0")).as_py():
             return None
-        return cls(np.asarray(pc.cast(a, pa.int64()).to_numpy(), dtype=np.int64))
+        return cls(np.asarray(pc.cast(a, pa.int64()).to_numpy(), dtype=np.int64), lengths)
 
     @property
     def distinct(self) -> bool:
         """No id is given twice."""
         return not bool((self.ordered[1:] == self.ordered[:-1]).any())
 
-    def rows_of(self, values: pd.Series, ids: pd.Series) -> NDArray[np.int64]:
-        """The row of each value among ``ids`` (the ids indexed, all distinct), -1 where it is none: a
-        number found is the id only if the texts are equal too."""
+    def rows_of(self, values: pd.Series) -> NDArray[np.int64]:
+        """The row of each value among the ids (all distinct), -1 where it is none: a number found is the
+        id only if it has as many digits too ("7" is not "07")."""
         a = arrow(values)
         if not len(a) or not len(self.ordered):
             return np.full(len(a), -1, dtype=np.int64)
@@ -94,13 +95,10 @@ class IdIndex:
             zero_copy_only=False), dtype=bool)
         numbers = np.asarray(pc.cast(pc.if_else(pa.array(ok), a, "0"), pa.int64()).to_numpy(), dtype=np.int64)
         pos = np.minimum(np.searchsorted(self.ordered, numbers), len(self.ordered) - 1)
-        hit = ok & (self.ordered[pos] == numbers)
-        rows = np.where(hit, self.order[pos], -1)
-        at = np.flatnonzero(hit)
-        if len(at):
-            same = pc.equal(pc.take(arrow(ids), pa.array(rows[at])), pc.take(a, pa.array(at)))
-            rows[at[~np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)]] = -1
-        return np.asarray(rows, dtype=np.int64)
+        rows = self.order[pos]
+        digits = np.asarray(pc.fill_null(pc.binary_length(a), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        hit = ok & (self.ordered[pos] == numbers) & (self.lengths[rows] == digits)
+        return np.asarray(np.where(hit, rows, -1), dtype=np.int64)
 
 
 @dataclass

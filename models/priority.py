@@ -41,7 +41,7 @@ def _id_order(sc: Scenario) -> NDArray[np.int64] | None:
             return None
         order = index.order
         kept.put("id-order", (ids,), order)
-    return order
+    return np.asarray(order, dtype=np.int64)
 
 
 def _dense_rank(values: NDArray[np.float64]) -> tuple[NDArray[np.int64], int]:

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
-from models.columns import codes_of, holds_any, take, text
+from models.columns import codes_of, derived, holds_any, take, text
 from models.headers import CARRIED_LABELS
 from models.problems import Problem
 from models.scenario import OUTCOMES, Batch, Scenario
@@ -59,12 +59,14 @@ def build_admissions(sc: Scenario, student_ids: Collection[object], school_ids: 
     confirm = take([b.confirm_by.isoformat() for b in batches] + [""], batch_pos)
     school_col = take(list(school_ids) + [""], np.where(voc, school, len(school_ids)))
     outcome = np.asarray(outcome)
+    codes = None
     if np.issubdtype(outcome.dtype, np.integer):
-        outcome_col = take(list(OUTCOMES), outcome.astype(np.int64))
+        codes = outcome.astype(np.int64)
+        outcome_col = take(list(OUTCOMES), codes)
     else:
         outcome_codes, outcome_names = pd.factorize(outcome)
         outcome_col = take(list(outcome_names), outcome_codes)
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "student_id": text(student_ids).reset_index(drop=True),
         "region_id": sc.students["region_id"].reset_index(drop=True),
         "outcome": outcome_col,
@@ -74,6 +76,12 @@ def build_admissions(sc: Scenario, student_ids: Collection[object], school_ids: 
         "admit_date": admit,
         "confirm_date": confirm,
     })
+    kept = derived(frame)  # what the figures would look up again, while these columns are unchanged
+    if codes is not None:
+        kept.put("outcome", (frame["outcome"],), codes)
+    if _the_schools(sc, school_ids):
+        kept.put("codes", (frame["school_id"], sc.schools["school_id"]), np.where(voc, school, -1))
+    return frame
 
 
 def build_offers(sc: Scenario, student_ids: Collection[object], school_ids: Collection[object],
@@ -90,7 +98,7 @@ def build_offers(sc: Scenario, student_ids: Collection[object], school_ids: Coll
     confirmed = np.concatenate([np.asarray(p[4], dtype=bool) for p in parts])
     which = np.repeat(np.arange(len(parts)), [len(p[1]) for p in parts])  # each row's batch, by position
     batches = [p[0] for p in parts]
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "student_id": take(student_ids, students),
         "school_id": take(list(np.asarray(school_ids, dtype=object)), schools),
         "batch": np.asarray([b.id for b in batches], dtype=np.int64)[which],
@@ -101,6 +109,16 @@ def build_offers(sc: Scenario, student_ids: Collection[object], school_ids: Coll
         "confirm_date": take([b.confirm_by.isoformat() for b in batches] + [""],
                              np.where(confirmed, which, len(batches))),
     })
+    if _the_schools(sc, school_ids):  # the figures' look-up of the offers' schools, made here
+        derived(frame).put("codes", (frame["school_id"], sc.schools["school_id"]), schools)
+    return frame
+
+
+def _the_schools(sc: Scenario, school_ids: Collection[object]) -> bool:
+    """``school_ids`` are the scenario's schools in its order, each once and none empty: a school's
+    position is then the code a look-up of its id would find."""
+    ids = [str(i) for i in school_ids]
+    return ids == sc.schools["school_id"].tolist() and len(set(ids)) == len(ids) and "" not in ids
 
 
 # Writing ------------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ class _Validator:
         # (file, column) -> the column's codes, the id of each code and the column of ids made of them
         self.mapped: dict[tuple[str, str], tuple[Coded, list[str], pd.Series]] = {}
         self.distinct_ids: dict[str, bool] = {}  # file -> no id is given twice (empty ones included)
-        self._rows_made: dict[tuple[str, str, int], tuple[Coded, NDArray[np.int64]]] = {}  # `rows_of`, made once
+        self._rows_made: dict[tuple[str, str, int], tuple[Coded, NDArray[np.int32]]] = {}  # `rows_of`, made once
 
     def _coded(self, t: RawTable, column: str) -> Coded:
         """The column as codes into its distinct values, made once per table and column."""
@@ -245,7 +245,7 @@ class _Validator:
                          coded.objects(lookup.unknown_message(v, what) if u else "" for v, u in zip(values, unknown)))
         return mapped
 
-    def rows_of(self, t: RawTable, column: str, rows: dict[str, int]) -> NDArray[np.int64]:
+    def rows_of(self, t: RawTable, column: str, rows: dict[str, int]) -> NDArray[np.int32]:
         """The row in the referenced table of each cell's id as `_reference` mapped it (-1: none)."""
         coded, ids, _ = self.mapped[(t.file, column)]
         key = (t.file, column, id(rows))
@@ -539,7 +539,7 @@ class _Validator:
         if self.student_ids is None:
             return np.full(len(cells), -1, dtype=np.int64)
         if self.student_index is not None:
-            return self.student_index.rows_of(cells, self.student_ids)
+            return self.student_index.rows_of(cells)
         return codes_of(cells, self.student_ids)
 
     def hand_over(self, sc: Scenario) -> None:

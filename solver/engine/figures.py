@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from models.columns import codes_of
+from models.columns import codes_of, derived
 from models.results import PROGRESS_HEADERS, Result
 from models.scenario import OUTCOMES, Scenario
 from solver.engine.arrays import ScenarioArrays, scenario_codes
@@ -49,9 +49,10 @@ def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = Non
 
     outcome = outcome_codes(adm)
     vocational = outcome == OUTCOMES.index("vocational")
-    eligible_pool = np.isin(outcome, [OUTCOMES.index(o) for o in ("vocational", "unplaced", "none")]) & arr.eligible
+    in_pool = np.asarray([o in ("vocational", "unplaced", "none") for o in OUTCOMES] + [False])  # [-1]: other
+    eligible_pool = in_pool[outcome] & arr.eligible
     conf_batch = adm["batch"].fillna(0).to_numpy(dtype=np.int64)
-    off_school = codes_of(offers["school_id"], arr.school_ids)
+    off_school = result_codes(sc, offers, "school_id", sc.schools["school_id"])
     off_student = (result.offer_rows if result.offer_rows is not None and len(result.offer_rows) == len(offers)
                    else codes_of(offers["student_id"], arr.student_ids))
     off_batch = offers["batch"].to_numpy(dtype=np.int64)
@@ -64,8 +65,7 @@ def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = Non
         pool = eligible_pool & ~(vocational & (conf_batch < b.id))
         before = (off_batch < b.id) & ~off_conf
         declined = arr.pair_keys(off_student[before], off_school[before])
-        codes = batch_choices(arr, b, declined)
-        codes[~pool] = -1
+        codes = batch_choices(arr, b, declined, pool)
         here = off_batch == b.id
         held = (off_conf & (off_batch < b.id)) | here  # seats held at the end of the batch (R7, R8, R9)
         pairs = (arr.sub_index[off_school[held], arr.region[off_student[held]]] if arr.sub_index.size
@@ -98,8 +98,19 @@ def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = Non
 
 
 def outcome_codes(admissions: pd.DataFrame) -> NDArray[np.int64]:
-    """Each student's outcome as its position in `OUTCOMES` (R12), -1 for any other value."""
+    """Each student's outcome as its position in `OUTCOMES` (R12), -1 for any other value (as the engine
+    left them, while the column is the one it made)."""
+    kept = derived(admissions).get("outcome", (admissions["outcome"],))
+    if kept is not None:
+        return np.asarray(kept, dtype=np.int64)
     return np.asarray(codes_of(admissions["outcome"], list(OUTCOMES)), dtype=np.int64)
+
+
+def result_codes(sc: Scenario, frame: pd.DataFrame, column: str, keys: pd.Series) -> NDArray[np.int64]:
+    """Position of each id of a result's column in ``keys`` (-1 where absent): as the engine that made the
+    column left it, else as the loader did, else looked up."""
+    kept = derived(frame).get("codes", (frame[column], keys))
+    return np.asarray(scenario_codes(sc, frame[column], keys) if kept is None else kept, dtype=np.int64)
 
 
 def _groups(sc: Scenario, values: pd.DataFrame, keys: pd.DataFrame,
@@ -114,7 +125,7 @@ def _groups(sc: Scenario, values: pd.DataFrame, keys: pd.DataFrame,
     for c in columns:
         table = {"school_id": sc.schools, "region_id": sc.regions}[c][c]
         first = scenario_codes(sc, table, table)  # each id's first row: a repeated id is one group
-        of_values = scenario_codes(sc, values[c], table)
+        of_values = result_codes(sc, values, c, table)
         of_keys = scenario_codes(sc, keys[c], table)
         if (of_keys < 0).any():
             return None
