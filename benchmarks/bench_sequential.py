@@ -85,6 +85,11 @@ def main() -> None:
     print(f"scenario: {args.students:,} students, {args.schools} schools, {args.regions} regions (seed {args.seed}); "
           f"students.csv {size:.0f} MiB")
 
+    # The project's bytecode, as an installed package has it: where PYTHONDONTWRITEBYTECODE is set (as in CI
+    # sandboxes) nothing is cached, and every run would compile the project's modules again (numpy's and
+    # pyarrow's, which the floor imports, come compiled with them).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "models", "solver", "api", "scenarios"], cwd=ROOT,
+                   check=True, stdout=subprocess.DEVNULL)
     out = args.workdir / "out"
     base_runs, run_runs, phases = [], [], []
     for _ in range(args.repeat):

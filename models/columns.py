@@ -182,9 +182,13 @@ def _encoded(coded: Coded, data: pa.ChunkedArray) -> bool:
     dictionary = encoded.chunk(encoded.num_chunks - 1).dictionary
     if any(len(c.dictionary) != len(dictionary) for c in encoded.chunks):
         return False
-    codes = np.concatenate([c.indices.to_numpy() for c in encoded.chunks]).astype(np.intp)  # indexes rows fast
-    if len(codes) != len(data):
+    if sum(len(c) for c in encoded.chunks) != len(data):
         return False
+    codes = np.empty(len(data), dtype=np.intp)  # intp: indexes rows without a conversion at each use
+    at = 0
+    for c in encoded.chunks:
+        codes[at:at + len(c)] = c.indices.to_numpy()
+        at += len(c)
     coded.codes, coded.values = codes, [str(v) for v in dictionary.to_pylist()]
     return True
 
