@@ -67,7 +67,9 @@ def main() -> None:
                                                                 scheduler=args.scheduler)
     times: dict[str, list[float]] = {name: [] for name in modes}
     results: dict[str, object] = {}  # each mode's result of its fastest round
-    for _ in range(args.repeat):
+    cores = []
+    for i in range(args.repeat):
+        print(f"round {i + 1}:")
         for name, fn in modes.items():
             t = time.perf_counter()
             out = fn()
@@ -75,8 +77,9 @@ def main() -> None:
             if not times[name] or seconds < min(times[name]):
                 results[name] = out
             times[name].append(seconds)
-            print(f"  {name:<26} {seconds:7.2f} s", flush=True)
-    print(f"control: 2 processes of plain numpy work ran like {free_cores(2):.2f} free core(s)")
+            print(f"  {name:<26} {seconds:7.2f} s   ratio {seconds / times['baseline'][-1]:5.2f}", flush=True)
+        cores.append(free_cores(2))
+        print(f"  control: 2 processes of plain numpy work ran like {cores[-1]:.2f} free core(s)", flush=True)
 
     reports = {name: r for name, r in results.items() if name != "baseline"}
     first = next(iter(reports.values()))
@@ -95,7 +98,10 @@ def main() -> None:
         print(f"Monte Carlo, {name:<26} {best:7.2f} s   ratio {best / serial:5.2f}"
               + (f"   ({parts}; draws in the workers {timings['draws_sum']:.2f} s)" if parts else ""))
     two = min(times["2 Dask workers"]) / serial
-    print(f"goal: 2 workers <= {GOAL} x the baseline: {'met' if two <= GOAL else 'NOT met'} ({two:.2f})")
+    rounds = [a / b for a, b in zip(times["2 Dask workers"], times["baseline"])]
+    print(f"goal: 2 workers <= {GOAL} x the baseline: {'met' if two <= GOAL else 'NOT met'} (best against best "
+          f"{two:.2f}; round by round {', '.join(f'{r:.2f}' for r in rounds)} with "
+          f"{', '.join(f'{c:.2f}' for c in cores)} free cores)")
     report = reports["2 Dask workers"]
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()

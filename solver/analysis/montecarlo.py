@@ -174,8 +174,10 @@ def _draw(ship: _Shipment, draw: int) -> DrawFigures:
     confirmed = np.bincount(school[school >= 0], minlength=S)
     refused = ~offers["confirmed"].to_numpy(dtype=bool)
     declined = np.bincount(codes_of(offers["school_id"][refused], arr.school_ids), minlength=S)
-    outcome = adm["outcome"]
-    per_region = {o: np.bincount(arr.region[(outcome == o).to_numpy()], minlength=R)
+    codes, names = pd.factorize(adm["outcome"])  # one pass over the students' outcomes (R12)
+    counts = np.bincount(codes.astype(np.int64) * R + arr.region, minlength=len(names) * R).reshape(len(names), R)
+    found = {str(name): i for i, name in enumerate(names)}
+    per_region = {o: counts[found[o]] if o in found else np.zeros(R, dtype=np.int64)
                   for o in ("general", "vocational", "unplaced")}
     return DrawFigures(draw, (arr.quota - confirmed).astype(np.int64), declined.astype(np.int64),
                        per_region["general"].astype(np.int64), per_region["vocational"].astype(np.int64),
