@@ -1,6 +1,14 @@
 """Storage: the SQLAlchemy 2 tables of scenarios, runs, their result tables, audits and analyses
 (what-if, sweep, bound), the engine, and the Alembic upgrade applied on start.
 
+The database is SQLite (a file in the data directory, the default) or PostgreSQL (``postgresql+psycopg://``,
+which several server processes can share: `api.service.jobs`).  The same tables and migrations serve both;
+where they differ: a text column of values the client supplies (`Given`: names, file names, the ids of a
+scenario or of a published result) has a length on SQLite, which does not enforce it, and none on
+PostgreSQL, which would refuse a longer value; and PostgreSQL's text cannot hold the character NUL, which
+SQLite's can: on PostgreSQL it is stored as U+FFFD (`_no_nul`), so a lookup of a key with NUL finds nothing
+instead of failing.
+
 What lives where: the database holds every row a client asks for (a run's status, progress, summary,
 the admissions as rows indexed by region, school and outcome for the paged views, the schools and regions
 figures, an audit's violations); the files a client downloads (``admissions.csv`` ... ``progress.xlsx``)
@@ -16,6 +24,7 @@ from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Intege
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeEngine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -29,6 +38,12 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def Given(length: int) -> TypeEngine[str]:  # noqa: N802 (a type, as String is)
+    """Text the client supplies: ``String(length)`` on SQLite (which keeps longer values all the same), text
+    without a bound on PostgreSQL (migration 0005), so that a long id or name is stored, not refused."""
+    return String(length).with_variant(Text(), "postgresql")
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -38,10 +53,10 @@ class ScenarioRecord(Base):
     __tablename__ = "scenarios"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Given(200))
     format: Mapped[str] = mapped_column(String(16))  # folder (a zip) | xlsx | json
-    filename: Mapped[str | None] = mapped_column(String(255))
-    path: Mapped[str] = mapped_column(String(500))  # relative to the data directory
+    filename: Mapped[str | None] = mapped_column(Given(255))
+    path: Mapped[str] = mapped_column(Given(500))  # relative to the data directory
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     info: Mapped[dict] = mapped_column(JSON)  # year, counts, batches, warnings
 
@@ -81,14 +96,14 @@ class AdmissionRecord(Base):
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     pos: Mapped[int] = mapped_column(Integer, primary_key=True)
-    student_id: Mapped[str] = mapped_column(String(64))
-    region_id: Mapped[str | None] = mapped_column(String(64))
+    student_id: Mapped[str] = mapped_column(Given(64))
+    region_id: Mapped[str | None] = mapped_column(Given(64))
     outcome: Mapped[str] = mapped_column(String(16))
-    school_id: Mapped[str | None] = mapped_column(String(64))
+    school_id: Mapped[str | None] = mapped_column(Given(64))
     batch: Mapped[int | None] = mapped_column(Integer)
     choice_rank: Mapped[int | None] = mapped_column(Integer)
-    admit_date: Mapped[str | None] = mapped_column(String(10))
-    confirm_date: Mapped[str | None] = mapped_column(String(10))
+    admit_date: Mapped[str | None] = mapped_column(Given(10))
+    confirm_date: Mapped[str | None] = mapped_column(Given(10))
     score: Mapped[float | None] = mapped_column(Float)  # the student's 中考成绩 (for sorting; none before 0004)
 
 
@@ -100,8 +115,8 @@ class FigureRecord(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     pos: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str | None] = mapped_column(String(64))  # school_id or region_id
-    region_id: Mapped[str | None] = mapped_column(String(64))
+    key: Mapped[str | None] = mapped_column(Given(64))  # school_id or region_id
+    region_id: Mapped[str | None] = mapped_column(Given(64))
     data: Mapped[dict] = mapped_column(JSON)
 
 
@@ -156,10 +171,10 @@ class ViolationRecord(Base):
     audit_id: Mapped[str] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), primary_key=True)
     pos: Mapped[int] = mapped_column(Integer, primary_key=True)
     rule: Mapped[str] = mapped_column(String(8))
-    student_id: Mapped[str | None] = mapped_column(String(64))
-    school_id: Mapped[str | None] = mapped_column(String(64))
-    batch: Mapped[str | None] = mapped_column(String(16))
-    other_student_id: Mapped[str | None] = mapped_column(String(64))
+    student_id: Mapped[str | None] = mapped_column(Given(64))
+    school_id: Mapped[str | None] = mapped_column(Given(64))
+    batch: Mapped[str | None] = mapped_column(Given(16))
+    other_student_id: Mapped[str | None] = mapped_column(Given(64))
     detail: Mapped[str | None] = mapped_column(Text)
 
 
@@ -173,6 +188,8 @@ def make_engine(url: str, *, pooled: bool = True) -> Engine:
     if not pooled:
         kwargs["poolclass"] = NullPool
     engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        event.listen(engine, "connect", _no_nul)
     if is_sqlite:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -183,6 +200,21 @@ def make_engine(url: str, *, pooled: bool = True) -> Engine:
             cur.execute("PRAGMA busy_timeout=60000")
             cur.close()
     return engine
+
+
+def _no_nul(dbapi_connection, _record) -> None:
+    """On this connection, strings are sent with NUL replaced by U+FFFD (PostgreSQL's text cannot hold it)."""
+    from psycopg.types.string import StrBinaryDumper, StrDumper, StrDumperUnknown
+
+    def replacing(base):
+        class Dumper(base):
+            def dump(self, obj):
+                return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+
+        return Dumper
+
+    for base in (StrBinaryDumper, StrDumper, StrDumperUnknown):  # the last one is the default (psycopg's order)
+        dbapi_connection.adapters.register_dumper(str, replacing(base))
 
 
 def session_factory(engine: Engine) -> sessionmaker:
