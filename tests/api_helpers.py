@@ -1,15 +1,24 @@
-"""Helpers of the service tests: zipped scenario folders, uploads, waiting for runs and processes."""
+"""Helpers of the service tests: zipped scenario folders, uploads, waiting for runs and processes, a real
+server in a subprocess."""
 
 from __future__ import annotations
 
 import io
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from api.service.db import RunRecord, make_engine
 from models import write_scenario
 from scenarios import generate
 
@@ -75,3 +84,82 @@ def process_gone(pid: int) -> bool:
 
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``python -m api.cli serve`` in a subprocess on a free loopback port, with its data directory
+    (``tmp/data`` unless given: several servers may share one) and database (a SQLite file in ``tmp``, or
+    ``db_url``); ``env`` adds ``ZHAOSHENG_*`` settings."""
+
+    def __init__(self, tmp: Path, db_url: str | None = None, data_dir: Path | None = None,
+                 env: dict[str, str] | None = None):
+        self.tmp = tmp
+        self.db_url = db_url or f"sqlite:///{tmp / 'service.db'}"
+        self.data_dir = data_dir or tmp / "data"
+        self.extra = env or {}
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self) -> httpx.Client:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZHAOSHENG_") or k == "ZHAOSHENG_CACHE"}
+        env.update(self.extra, ZHAOSHENG_DATA_DIR=str(self.data_dir))
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+        self.log_path = self.tmp / f"server-{port}.log"
+        with open(self.log_path, "wb") as log:  # the server writes to its own copy of the file
+            self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
+                                          "--database", self.db_url, "--log-level", "warning"],
+                                         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{port}"
+        client = httpx.Client(base_url=self.url, timeout=30)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the server exited: {self.output()}")
+            try:
+                return client.get("/health").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(up, timeout=60, step=0.2)
+        return client
+
+    def stop(self, sig=signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def working_pid(self, run_id: str) -> int | None:
+        """The pid of the run's worker once it is at work (past loading), else None."""
+        engine = make_engine(self.db_url, pooled=False)
+        try:
+            with engine.connect() as conn:
+                row = conn.execute(select(RunRecord.status, RunRecord.pid, RunRecord.progress)
+                                   .where(RunRecord.id == run_id)).first()
+        finally:
+            engine.dispose()
+        if not row or row.status != "running" or not row.pid:
+            return None
+        return row.pid if (row.progress or {}).get("phase") not in (None, "starting", "loading the scenario") \
+            else None
+
+
+def wait_done(client: httpx.Client, run_id: str, timeout: float = 120) -> dict:
+    return wait_for(lambda: (lambda b: b if b["status"] in ("done", "failed") else None)(
+        client.get(f"/runs/{run_id}").json()), timeout=timeout, step=0.3)

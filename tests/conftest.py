@@ -19,3 +19,21 @@ for p in (str(ROOT), str(TESTS)):
 def form(request) -> str:
     """The three forms a scenario arrives in (docs/formats.md, "A scenario"): CSV folder, workbook, JSON."""
     return request.param
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of the session's own (`pg_server`), started on first use; without PostgreSQL a test
+    that needs it skips with the reason, and fails under CI (``CI=true``)."""
+    from pg_server import CI, PostgresServer, PostgresUnavailable
+
+    server = PostgresServer()
+    try:
+        server.start()
+    except PostgresUnavailable as exc:
+        server.stop()
+        if CI:
+            pytest.fail(f"CI: PostgreSQL is required: {exc}", pytrace=False)
+        pytest.skip(f"no PostgreSQL: {exc}")
+    yield server
+    server.stop()

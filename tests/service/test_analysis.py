@@ -48,7 +48,7 @@ def scenario_folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory, scenario_folder):
+def service(tmp_path_factory, scenario_folder, backend):
     """One server for the module, with the scenario uploaded: (client, scenario id)."""
     data_dir = tmp_path_factory.mktemp("analysis-service")
     with TestClient(create_app(Settings(data_dir=data_dir, max_concurrent_runs=2))) as client:
@@ -315,7 +315,7 @@ def test_a_restart_fails_the_running_analysis_and_runs_the_queued_one(tmp_path, 
 
 
 def test_migration_0002_builds_the_analyses_table(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = make_engine(Settings(data_dir=tmp_path).db_url)  # SQLite, or the test's PostgreSQL
     upgrade(engine)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

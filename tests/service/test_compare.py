@@ -30,7 +30,7 @@ def tiny() -> dict:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
+def service(tmp_path_factory, backend):
     """One server for the module with the tiny scenario uploaded: (client, scenario id)."""
     with TestClient(create_app(Settings(data_dir=tmp_path_factory.mktemp("compare-service")))) as client:
         r = client.post("/scenarios", content=json.dumps(tiny()), headers={"content-type": "application/json"})

@@ -75,7 +75,7 @@ def leftovers(data_dir: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
+def service(tmp_path_factory, backend):
     """One server for the module, with a generated city of 20,000 students uploaded (a run of it with both
     engines takes seconds): (client, data directory, that scenario's id)."""
     data_dir = tmp_path_factory.mktemp("faults")

@@ -30,7 +30,7 @@ def tiny() -> dict:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
+def service(tmp_path_factory, backend):
     with TestClient(create_app(Settings(data_dir=tmp_path_factory.mktemp("montecarlo-service")))) as client:
         r = client.post("/scenarios", content=json.dumps(tiny()), headers={"content-type": "application/json"})
         assert r.status_code == 201, r.text

@@ -27,7 +27,7 @@ from builders import write_csv_folder, write_workbook
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
+def data_dir(tmp_path_factory, backend) -> Path:
     return tmp_path_factory.mktemp("service")
 
 

@@ -41,7 +41,7 @@ def folder_members(folder) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def client(tmp_path_factory, backend):
     settings = Settings(data_dir=tmp_path_factory.mktemp("safety"), max_upload_bytes=200_000,
                         max_unzipped_bytes=5_000_000, max_zip_members=20)
     with TestClient(create_app(settings)) as c:
@@ -73,14 +73,15 @@ def test_no_token_set_means_open(client):
     assert client.get("/scenarios").status_code == 200
 
 
-def test_settings_bind_loopback_by_default(monkeypatch, tmp_path):
+def test_settings_bind_loopback_by_default(monkeypatch, tmp_path, backend):
     monkeypatch.delenv("ZHAOSHENG_HOST", raising=False)
     monkeypatch.setenv("ZHAOSHENG_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ZHAOSHENG_API_TOKEN", "from-env")
     monkeypatch.setenv("ZHAOSHENG_MAX_UPLOAD_BYTES", "1234")
     s = Settings()
     assert s.host == "127.0.0.1" and s.token == "from-env" and s.max_upload_bytes == 1234
-    assert s.db_url == f"sqlite:///{(tmp_path / 'zhaosheng.db').resolve()}"
+    if backend == "sqlite":  # on PostgreSQL the tests give each data directory a database (conftest.backend)
+        assert s.db_url == f"sqlite:///{(tmp_path / 'zhaosheng.db').resolve()}"
 
 
 # Size ----------------------------------------------------------------------------------------------------

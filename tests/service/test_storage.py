@@ -1,6 +1,6 @@
 """The service's storage (issue #5): the Alembic migrations build exactly the tables the code declares,
-applied programmatically (no alembic.ini), and a run's tables go into the database and come back as
-the CLI wrote them."""
+applied programmatically (no alembic.ini), on SQLite and on PostgreSQL, and a run's tables go into the
+database and come back as the CLI wrote them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
+from api.service import Settings
 from api.service.db import MIGRATIONS, AdmissionRecord, Base, FigureRecord, RunRecord, make_engine, upgrade, utcnow
 from api.service.storage import store_run_tables
 from models import load_scenario_data
@@ -21,7 +22,7 @@ from builders import region, scenario_dict, school, student
 
 
 def test_migrations_build_the_declared_schema_and_run_twice(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = make_engine(Settings(data_dir=tmp_path).db_url)  # SQLite, or the test's PostgreSQL
     upgrade(engine)
     upgrade(engine)  # at every start: a no-op once at head
     with engine.connect() as conn:
@@ -44,7 +45,7 @@ def test_a_runs_tables_round_trip(tmp_path):
         students=[student("s1", 90, ["A"]), student("s2", 80, ["A", "B"], region="R2"), student("s3", 70, ["A"])],
         batches=2))
     out = run(sc, "sequential")
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = make_engine(Settings(data_dir=tmp_path).db_url)  # SQLite, or the test's PostgreSQL
     upgrade(engine)
     with engine.begin() as conn:
         conn.execute(RunRecord.__table__.insert().values(

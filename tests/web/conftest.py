@@ -1,6 +1,7 @@
 """Browser tests of the workbench (issue #13): Playwright driving Debian's Chromium (``playwright install``
 cannot download its own browser here), against a real server on a free loopback port with its own data
-directory and a bearer token.  Under CI (``CI=true``) they never skip: a missing browser or Playwright fails."""
+directory and a bearer token, on SQLite and on PostgreSQL.  Under CI (``CI=true``) they never skip: a
+missing browser or Playwright fails."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pg_server import BACKENDS
+
 CHROMIUM = os.environ.get("ZHAOSHENG_CHROMIUM", "/usr/bin/chromium")
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,14 +31,17 @@ def free_port() -> int:
 
 
 class WebServer:
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, database_url: str | None = None):
         self.tmp, self.proc, self.url = tmp, None, ""
+        self.database_url = database_url  # None: SQLite in the data directory
 
     def start(self) -> WebServer:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZHAOSHENG_") or k == "ZHAOSHENG_CACHE"}
         env.update(ZHAOSHENG_DATA_DIR=str(self.tmp / "data"), ZHAOSHENG_API_TOKEN=TOKEN,
                    PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
+        if self.database_url:
+            env["ZHAOSHENG_DATABASE_URL"] = self.database_url
         with open(self.tmp / "server.log", "wb") as log:  # the server writes to its own copy of the file
             self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
                                           "--log-level", "warning"], cwd=ROOT, env=env, stdout=log,
@@ -73,11 +79,18 @@ def _chromium():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    s = WebServer(tmp_path_factory.mktemp("web")).start()
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(request, tmp_path_factory):
+    """The server, on SQLite and then on PostgreSQL (a database on the session's server, `postgres`)."""
+    url = None
+    if request.param == "postgresql":
+        postgres = request.getfixturevalue("postgres")
+        url = postgres.create_database("web")
+    s = WebServer(tmp_path_factory.mktemp("web"), url).start()
     yield s
     s.stop()
+    if url:
+        postgres.drop_database(url)
 
 
 @pytest.fixture(scope="session")
