@@ -12,19 +12,25 @@ Analyses (what-if, sweep, bound: `api.service.routes.analysis`) are queued in th
 the run slots: at most ``max_concurrent_runs`` worker processes run at once for runs and analyses
 together, the oldest queued job first, whichever table it is in.
 
-Several server processes may share one database (PostgreSQL, a later issue), so nothing here assumes it
-is alone:
+Several server processes may share one database and data directory (PostgreSQL, issue #16: any number of
+``zhaosheng serve``, on one host or several with a shared data directory), so nothing here assumes it is
+alone:
 
 - A job is claimed by one conditional ``UPDATE ... WHERE id = (the oldest queued) AND status = 'queued'
   RETURNING ...`` (with ``FOR UPDATE SKIP LOCKED`` in the subquery on PostgreSQL), never by reading a
   row and then writing it: two processes never start the same job, and on PostgreSQL they do not even
   wait for each other.  The claim records the process (``owner``, `owner_id`) and a heartbeat.
 - The owner touches ``heartbeat_at`` of its running jobs every `HEARTBEAT_EVERY` seconds.  A running job
-  whose owner is gone (an earlier process on this host that is no longer running, or no owner at all) is
-  failed "interrupted" at start; one whose owner has been silent for `STALE_AFTER` seconds is failed by
-  whichever process notices first (every `SWEEP_EVERY` seconds).
+  whose owner is gone (a process on this host that is no longer running, or no owner at all) or has been
+  silent for `STALE_AFTER` seconds (a process on another host) is failed "interrupted" by whichever
+  process notices first: at its start, and every `SWEEP_EVERY` seconds (`recover`).  On the owner's host
+  a job is failed only once its worker has ended too (it ends within a second of its server:
+  `worker._watch_parent`), so a worker that was publishing its files cannot leave them behind a failed
+  row.  A job failed so is not run again (its client asks anew); queued jobs wait for any process.
 - A cancel or a delete is a conditional update of the row, by whichever process took the request; the
   owner sees the row is no longer running and kills the worker (`_reap` reads its jobs' statuses).
+- The files no row vouches for are removed at start (`sweep_files`), but never a scenario's folder whose
+  upload another live process is committing (`_uploading`).
 
 Audits run the same way, one process each, at most ``max_concurrent_audits`` at once; the request that
 asked for one waits for it without blocking the event loop.  Uploads are validated in a process too
@@ -48,7 +54,7 @@ from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import null, select, update
 from sqlalchemy.engine import Engine
 
 from api.service.config import Settings
@@ -196,8 +202,9 @@ class JobManager:
         failed = 0
         for table, reason in ((RunRecord, INTERRUPTED), (AnalysisRecord, ANALYSIS_INTERRUPTED),
                               (AuditRecord, AUDIT_INTERRUPTED)):
+            pid = getattr(table, "pid", null())  # an audit's process is not recorded
             with self.engine.connect() as conn:
-                rows = conn.execute(select(table.id, table.owner, table.heartbeat_at)
+                rows = conn.execute(select(table.id, table.owner, table.heartbeat_at, pid.label("pid"))
                                     .where(table.status == RUNNING)).all()
             for row in rows:
                 if row.owner == self.owner:
@@ -205,6 +212,8 @@ class JobManager:
                 stale = row.heartbeat_at is None or row.heartbeat_at < cutoff
                 if not (stale or owner_gone(row.owner, self.owner)):
                     continue
+                if not stale and self._worker_alive(row.owner, row.pid):
+                    continue  # it ends within a second of its server (`worker._watch_parent`): failed then
                 same_owner = table.owner.is_(None) if row.owner is None else table.owner == row.owner
                 same_beat = (table.heartbeat_at.is_(None) if row.heartbeat_at is None
                              else table.heartbeat_at == row.heartbeat_at)
@@ -220,10 +229,31 @@ class JobManager:
             log.warning("%d job(s) interrupted by the stop of their server marked failed", failed)
         return failed
 
+    def _worker_alive(self, owner: str | None, pid: int | None) -> bool:
+        """Whether the worker of a job whose server has died still runs on this host.  Its job is failed
+        (and its folders settled) only once it has ended: a worker between publishing its files and its
+        commit would otherwise leave a "done" folder under a failed row."""
+        if not owner or not pid:
+            return False
+        return owner.rsplit(":", 2)[0] == self.owner.rsplit(":", 2)[0] and pid_running(pid)
+
+    def _uploading(self, scenario_id: str) -> bool:
+        """Whether a server process that is not gone still holds the upload of this scenario
+        (``uploads/<owner>/<id>``): it renames the scenario's folder into place a moment before its row
+        commits, and removes the upload only after that commit (`routes.scenarios.upload_scenario`)."""
+        uploads = self.settings.data_dir / "uploads"
+        if not uploads.is_dir():
+            return False
+        return any((owner / scenario_id).exists() and not owner_gone(owner.name.replace("@", ":"), self.owner)
+                   for owner in uploads.iterdir())
+
     def sweep_files(self) -> int:
         """At start: remove what no row vouches for: folders of deleted jobs and scenarios (the server
         died between the commit and the removal), results whose commit never happened, workers' staging
-        folders of jobs that are not running, and uploads in flight of processes that are gone."""
+        folders of jobs that are not running, and uploads in flight of processes that are gone.  Other
+        server processes may be at work on the same data directory: a scenario's folder without a row is
+        kept while its upload is in flight in a process that is not gone (`_uploading`; its row is read
+        again after that look, so a commit in between is seen)."""
         data = self.settings.data_dir
         removed = 0
         # per folder: its rows' table, the column read (a scenario has no status: its id says it is there)
@@ -237,10 +267,11 @@ class JobManager:
                 continue
             for entry in list(folder.iterdir()):
                 job_id = entry.name[1:].split(".partial-")[0] if entry.name.startswith(".") else entry.name
-                with self.engine.connect() as conn:
-                    status = conn.execute(select(column).where(key == job_id)).scalar()
+                status = self._row(column, key, job_id)
                 if entry.name.startswith("."):
                     gone = status != RUNNING  # a worker's staging: only a running job's is in use
+                elif table is ScenarioRecord and status is None:
+                    gone = not self._uploading(job_id) and self._row(column, key, job_id) is None
                 elif table is ScenarioRecord or table is AuditRecord:
                     gone = status is None
                 else:
@@ -258,6 +289,10 @@ class JobManager:
         if removed:
             log.warning("%d folder(s) left by an earlier stop removed", removed)
         return removed
+
+    def _row(self, column, key, job_id: str):
+        with self.engine.connect() as conn:
+            return conn.execute(select(column).where(key == job_id)).scalar()
 
     def uploads_dir(self) -> Path:
         """Where this process receives uploads: removed on a later start once this process is gone."""
