@@ -87,6 +87,17 @@ def scheduler_option(command: Command) -> Command:
                         help=SCHEDULER_HELP)(command)
 
 
+def _serial_or_scheduler(serial: bool, scheduler: str | None) -> str | None:
+    """The scheduler to use: none with --serial (one from ZHAOSHENG_DASK_SCHEDULER is then ignored; one given
+    as --scheduler is a usage error, exit 2)."""
+    if not (serial and scheduler):
+        return scheduler
+    source = click.get_current_context().get_parameter_source("scheduler")
+    if source == click.core.ParameterSource.ENVIRONMENT:
+        return None
+    raise click.BadParameter("--serial runs in this process: it takes no --scheduler", param_hint="--serial")
+
+
 # whatif ----------------------------------------------------------------------------------------------------
 
 @click.command("whatif")
@@ -159,8 +170,7 @@ def _whatif_set(scenario: str, sets: tuple[str, ...], variants: tuple[str, ...],
         write_whatif_set,
     )
 
-    if serial and scheduler:
-        raise click.BadParameter("--serial runs in this process: it takes no --scheduler", param_hint="--serial")
+    scheduler = _serial_or_scheduler(serial, scheduler)
     try:
         given = [parse_variant(v) for v in variants] + (read_variants(variants_file) if variants_file else [])
     except VariantError as exc:
@@ -360,8 +370,7 @@ def montecarlo_command(scenario: str, rate: str, draws: int, seed: int, keep_dec
         check_params(rate, draws, seed)
     except MonteCarloError as exc:
         raise click.BadParameter(str(exc)) from None
-    if serial and scheduler:
-        raise click.BadParameter("--serial runs in this process: it takes no --scheduler", param_hint="--serial")
+    scheduler = _serial_or_scheduler(serial, scheduler)
     out_dir = out_dir or _out(scenario, "montecarlo")
     started = time.perf_counter()
     params = {"decline_rate": rate, "draws": draws, "seed": seed, "keep_declines": keep_declines,

@@ -234,9 +234,11 @@ def test_montecarlo_command(tmp_path):
 
     folder = write_csv_folder(two_batches(), tmp_path / "sc")
     res = CliRunner().invoke(cli, ["montecarlo", str(folder), "--decline-rate", "50%", "--draws", "20", "--seed", "5",
-                                   "--serial", "--out", str(tmp_path / "o"), "-q"])
+                                   "--serial", "--out", str(tmp_path / "o"), "-q"],
+                             env={"ZHAOSHENG_DASK_SCHEDULER": "tcp://127.0.0.1:9"})  # --serial: the setting unused
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
     assert summary["params"]["decline_rate"] == 0.5 and summary["draws"] == 20
+    assert summary["scheduler"] == "in-process"
     assert "peak_memory_mib" in summary and (tmp_path / "o" / "montecarlo.png").exists()
     assert "schools least likely to fill" in res.output
