@@ -29,20 +29,37 @@ REMEDY = "in Excel use 'Save as' → 'CSV UTF-8 (逗号分隔)'"
 
 @dataclass
 class Decoded:
-    """A CSV file's bytes as UTF-8 (``data``, what pyarrow parses) and the encoding read.  The text itself
-    is decoded only where it is needed: a pure ASCII file is valid UTF-8 as it is."""
+    """A CSV file's UTF-8 bytes (``raw`` from ``start``: past a BOM, without a copy) and the encoding read.
+    The text itself is decoded only where it is needed: a pure ASCII file is valid UTF-8 as it is."""
 
-    data: bytes
+    raw: bytes
+    start: int
     encoding: str
     _text: str | None = None
 
     def text(self, limit: int | None = None) -> str:
         """The text (its first ``limit`` characters)."""
         if self._text is None:
+            end = None if limit is None else self.start + limit
+            text = self.raw[self.start:end].decode("ascii")  # only ASCII files have no text yet
             if limit is not None:
-                return self.data[:limit].decode("ascii")  # only ASCII files have no text yet
-            self._text = self.data.decode("ascii")
+                return text
+            self._text = text
         return self._text if limit is None else self._text[:limit]
+
+    def buffer(self) -> pa.Buffer:
+        """The bytes for pyarrow, without a copy."""
+        return pa.py_buffer(self.raw).slice(self.start)
+
+    def has(self, byte: bytes) -> bool:
+        return self.raw.find(byte, self.start) >= 0
+
+
+def _ascii(raw: bytes, start: int) -> bool:
+    """Whether the bytes from ``start`` on are ASCII (no copy of them)."""
+    if start == 0:
+        return raw.isascii()
+    return len(raw) <= start or int(np.frombuffer(raw, dtype=np.uint8, offset=start).max()) < 0x80
 
 
 def decode(raw: bytes, file: str, log: ProblemLog) -> Decoded | None:
@@ -53,18 +70,18 @@ def decode(raw: bytes, file: str, log: ProblemLog) -> Decoded | None:
                   root=True)
         return None
     bom = raw.startswith(UTF8_BOM)
-    data = raw[3:] if bom else raw
+    start = 3 if bom else 0
     encoding = "utf-8-sig" if bom else "utf-8"
-    if data.isascii():  # valid UTF-8 as it is: no need to decode a million rows
-        return Decoded(data, encoding)
+    if _ascii(raw, start):  # valid UTF-8 as it is: no need to decode a million rows
+        return Decoded(raw, start, encoding)
     try:
-        return Decoded(data, encoding, data.decode("utf-8"))
+        return Decoded(raw, start, encoding, raw[start:].decode("utf-8"))
     except UnicodeDecodeError as exc:
-        bad = exc.start + (3 if bom else 0)
+        bad = exc.start + start
     if not bom:
         try:
             content = raw.decode("gb18030")
-            return Decoded(content.encode("utf-8"), "gb18030", content)
+            return Decoded(content.encode("utf-8"), 0, "gb18030", content)
         except UnicodeDecodeError:
             pass
     line_start = raw.rfind(b"\n", 0, bad) + 1
@@ -114,16 +131,15 @@ def _parse(decoded: Decoded, names: list[str], skip: int, file: str,
         ragged.append(1)
         return "skip"
 
-    data = decoded.data
     try:
         arrow = pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(data)),  # no copy of the bytes
+            pa.BufferReader(decoded.buffer()),  # no copy of the bytes
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip),
             # large_string: the storage of pandas' text dtype, so the frame takes the columns as they are
             convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
             # without a quote in the file no value can hold a line break: the reader splits it faster
-            parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in data, ignore_empty_lines=False,
+            parse_options=pacsv.ParseOptions(newlines_in_values=decoded.has(b'"'), ignore_empty_lines=False,
                                              invalid_row_handler=invalid),
         )
     except pa.ArrowInvalid:

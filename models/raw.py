@@ -42,6 +42,12 @@ class RawTable:
             return self.rows
         return np.arange(len(self.frame), dtype=np.int64) + self.first_row
 
+    def row_numbers_at(self, positions: NDArray[np.integer]) -> NDArray[np.int64]:
+        """The spreadsheet rows of the frame rows at ``positions`` (`row_numbers`, without every row's)."""
+        if self.rows is not None:
+            return np.asarray(self.rows[positions], dtype=np.int64)
+        return np.asarray(positions, dtype=np.int64) + self.first_row
+
 
 def map_headers(table: str, header: list[str], file: str, header_row: int,
                 log: ProblemLog) -> tuple[list[str], dict[str, str], list[str]]:

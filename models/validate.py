@@ -132,7 +132,7 @@ class _Validator:
         return extra.get("*", frozenset()) | extra.get(table, frozenset())
 
     def _rows(self, t: RawTable, mask: Mask) -> NDArray[np.int64]:
-        return t.row_numbers()[np.flatnonzero(np.asarray(mask))]
+        return t.row_numbers_at(np.flatnonzero(np.asarray(mask)))
 
     def _report(self, t: RawTable, mask: Mask, column: str, clause: str, message: str | NDArray[np.object_],
                 severity: Severity = "error", root: bool = False) -> None:
@@ -599,7 +599,7 @@ class _Validator:
                                               interviews["student_id"] + "\x00" + interviews["school_id"])
                     else:
                         school = coded.ints(self.school_rows.get(i, -1) for i in ids)[at]
-                        no_pass[at] = ~np.isin(at * (len(schools) + 1) + school, passed)
+                        no_pass[at] = ~in_sorted(at * (len(schools) + 1) + school, passed)
                     self._report(t, no_pass, c, "R3",
                                  "void choice: the school requires an interview the student has not passed (HY §九.3)",
                                  "warning")
@@ -620,7 +620,7 @@ class _Validator:
         student = self.student_rows(interviews["student_id"])
         school = np.asarray([self.school_rows.get(i, -1) for i in interviews["school_id"]], dtype=np.int64)
         known = (student >= 0) & (school >= 0)
-        return np.asarray(student[known] * (n_schools + 1) + school[known], dtype=np.int64)
+        return np.unique(np.asarray(student[known] * (n_schools + 1) + school[known], dtype=np.int64))  # sorted
 
 
 class _SettingsView:
@@ -681,6 +681,14 @@ def _lower(values: list[str]) -> list[str]:
 def _upper(values: list[str]) -> list[str]:
     """Upper case as pandas' ``str.upper`` writes it (Arrow's kernel)."""
     return [str(v) for v in pc.utf8_upper(pa.array(values, type=pa.large_string())).to_pylist()]
+
+
+def in_sorted(queries: NDArray[np.int64], keys: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """queries.isin(keys) for sorted ``keys``, by binary search."""
+    if not len(keys):
+        return np.zeros(len(queries), dtype=bool)
+    at = np.minimum(np.searchsorted(keys, queries), len(keys) - 1)
+    return np.asarray(keys[at] == queries, dtype=bool)
 
 
 def _first_rows(ids: pd.Series) -> dict[str, int]:
