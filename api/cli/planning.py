@@ -1,5 +1,7 @@
-"""``zhaosheng plan-quotas``: CP-SAT chooses each school's quota within its bounds and the total, with the
-rules R1–R12 as constraints (solver/analysis/plan/), and the sequential engine re-runs the plan to confirm it.
+"""``zhaosheng plan-quotas``: each school's quota chosen within its bounds and the total (solver/analysis/plan/):
+for placed and first-choice a local search over quota vectors with a branch-and-bound proof (interval
+propagation of the rule and a max-flow relaxation), for the ratio or deferred-acceptance batches CP-SAT's search
+over the rules R1–R12 as constraints; the sequential engine re-runs the plan to confirm it.
 
 Exit codes: 0 planned (re-run equals the prediction), 1 no plan found or the re-run differs, 2 bad input.
 """

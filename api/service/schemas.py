@@ -196,7 +196,8 @@ class SweepCreate(BaseModel):
 
 
 class PlanCreate(BaseModel):
-    """``zhaosheng plan-quotas`` as a job: CP-SAT chooses every school's quota within its bounds."""
+    """``zhaosheng plan-quotas`` as a job: every school's quota chosen within its bounds (solver.analysis.plan:
+    local search and branch and bound for placed and first-choice, CP-SAT for the ratio)."""
     model_config = ConfigDict(extra="forbid")
 
     total: int | None = Field(None, ge=0, le=10**9, description="the sum of all quotas (default: the current "
