@@ -562,9 +562,18 @@ class _Validator:
         """A region with more fresh (应届) students than fresh graduates is a mismatch of the two tables
         (former students may add to the students, never to the graduates); its rate could pass 100%."""
         t = self.raw.tables["regions"]
-        counts = students.loc[students["cohort"] == "fresh", "region_id"].value_counts()
         graduates = regions["graduates"].to_numpy(dtype=float, na_value=np.nan)
-        have = regions["region_id"].map(counts).fillna(0).to_numpy()
+        fresh = (students["cohort"] == "fresh").to_numpy()
+        st = self.raw.tables["students"]
+        mapped = self.mapped.get((st.file, "region_id"))
+        if mapped is not None and same_data(students["region_id"], mapped[2]):  # counted by region rows
+            rows = self.rows_of(st, "region_id", self.region_rows)
+            per_row = np.bincount(rows[fresh & (rows >= 0)], minlength=len(regions))
+            first = [self.region_rows.get(str(r), -1) for r in regions["region_id"]]
+            have = np.asarray([per_row[f] if f >= 0 else 0 for f in first], dtype=float)
+        else:
+            counts = students.loc[fresh, "region_id"].value_counts()
+            have = regions["region_id"].map(counts).fillna(0).to_numpy(dtype=float)
         over = have > graduates
         for i in np.flatnonzero(over):
             self.log.warning(t.file, int(t.row_numbers()[i]), t.headers.get("graduates", "graduates"),
