@@ -33,8 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from api.service.db import (
     ACTIVE,
@@ -183,6 +184,22 @@ def store_run_tables(conn: Connection, run_id: str, admissions: pd.DataFrame, sc
             figures.append({"run_id": run_id, "kind": kind, "pos": pos, "key": _str(row.get(key)),
                             "region_id": _str(region), "data": row})
     _insert(conn, FigureRecord.__table__, figures)
+
+
+def refresh_statistics(engine: Engine, *tables: str) -> None:
+    """On PostgreSQL, ``ANALYZE`` the tables a job has just filled, after its commit.  Until autovacuum
+    gets to them the planner knows nothing of a new run's rows: it paged 33,382 students by a bitmap scan
+    and a sort of them all (24 ms a page) instead of walking the index (0.7 ms).  Statistics are only an
+    aid: a failure is ignored.  SQLite's planner needs none."""
+    if engine.dialect.name != "postgresql":
+        return
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SET lock_timeout = '10s'"))  # behind another worker's ANALYZE of the same table
+            conn.execute(text(f"ANALYZE {', '.join(tables)}"))
+            conn.commit()
+    except DBAPIError:
+        pass
 
 
 def store_violations(conn: Connection, audit_id: str, violations: pd.DataFrame) -> None:

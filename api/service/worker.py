@@ -36,11 +36,24 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.service.db import DONE, FAILED, RUNNING, AnalysisRecord, AuditRecord, RunRecord, make_engine, utcnow
+from api.service.db import (
+    DONE,
+    FAILED,
+    RUNNING,
+    AdmissionRecord,
+    AnalysisRecord,
+    AuditRecord,
+    FigureRecord,
+    RunRecord,
+    ViolationRecord,
+    make_engine,
+    utcnow,
+)
 from api.service.storage import (
     analysis_dir,
     audit_dir,
     records,
+    refresh_statistics,
     run_dir,
     store_run_tables,
     store_violations,
@@ -194,6 +207,7 @@ def run_worker(run_id: str, db_url: str, data_dir: str, source: Source, engine: 
                 if not done:
                     raise _Abandoned()  # rolls the tables back
             published = False
+            refresh_statistics(db, AdmissionRecord.__tablename__, FigureRecord.__tablename__)
         except ScenarioError as exc:
             write_failure(files, exc.problems, label, "invalid input")
             published = _fail_with_files(db, RunRecord, run_id, files, out_dir,
@@ -285,6 +299,7 @@ def audit_worker(audit_id: str, db_url: str, data_dir: str, source: Source, resu
             store_violations(conn, audit_id, report.violations)
             conn.execute(update(AuditRecord).where(AuditRecord.id == audit_id, AuditRecord.status == RUNNING)
                          .values(status=report.status, summary=summary, finished_at=utcnow()))
+        refresh_statistics(db, ViolationRecord.__tablename__)
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
         _finish_audit(db, audit_id, FAILED, None, f"internal error in the worker ({type(exc).__name__})", None)
