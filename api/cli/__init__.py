@@ -19,7 +19,7 @@ def cli() -> None:
 
 
 for command in (running.run, running.verify, auditing.audit, running.validate, running.generate, running.export,
-                running.list_scenarios, serving.serve, analysis.whatif_command, analysis.sweep_command,
+                running.list_scenarios, serving.serve, serving.worker, analysis.whatif_command, analysis.sweep_command,
                 analysis.bound_command, planning.plan_quotas, comparing.compare_command, tracing.trace,
                 analysis.montecarlo_command):
     cli.add_command(command)

@@ -5,9 +5,10 @@
     ZHAOSHENG_DATABASE_URL   a SQLAlchemy URL; default a SQLite file ``zhaosheng.db`` in the data directory.
                              PostgreSQL: ``postgresql+psycopg://USER:PASSWORD@HOST:5432/DB`` (a Unix socket:
                              ``postgresql+psycopg://USER@/DB?host=/run/postgresql``), a database that exists
-                             (the tables are made and migrated on start).  Any number of server processes
-                             may share it and one data directory (``ZHAOSHENG_DATA_DIR``, the same folder
-                             for all): they share its queue, each job runs once (`api.service.jobs`)
+                             (the tables are made and migrated on start).  Any number of ``zhaosheng serve``
+                             and ``zhaosheng worker`` processes may share it and one data directory
+                             (``ZHAOSHENG_DATA_DIR``, the same folder for all): they share its queue, each job
+                             runs once (`api.service.jobs`)
     ZHAOSHENG_API_TOKEN      when set, every request needs ``Authorization: Bearer <token>``
     ZHAOSHENG_HOST / _PORT   where ``zhaosheng serve`` listens (127.0.0.1:8000)
     ZHAOSHENG_MAX_UPLOAD_BYTES, _MAX_UNZIPPED_BYTES, _MAX_ZIP_MEMBERS, _MAX_ZIP_RATIO   upload limits

@@ -5,6 +5,7 @@ once: done, or failed "interrupted" if it was the dead server's, its claim recor
 every move to "running"); every done run has its files and its rows, no failed job has a result, and no
 worker's staging folder, upload or worker process is left.
 
+A ``zhaosheng worker`` (the queue without HTTP) runs what a server queued, and ends its jobs on SIGTERM.
 And the one race of the data directory between processes: a scenario's folder renamed into place a moment
 before its row commits is not swept by another process that starts meanwhile."""
 
@@ -13,16 +14,19 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from api.service import Settings
+from api.service import Settings, create_app
 from api.service.db import DONE, FAILED, AdmissionRecord, AnalysisRecord, RunRecord, make_engine, upgrade
 from api.service.jobs import ANALYSIS_INTERRUPTED, INTERRUPTED, JobManager, owner_folder
 from models import write_scenario
 from scenarios import generate
 
-from api_helpers import Server, needs_proc, process_gone, wait_for, zip_folder
+from api_helpers import ROOT, Server, needs_proc, process_gone, small, wait_for, wait_run, zip_folder
 
 STUDENTS = 2000
 ONLY_ON = ("postgresql",)  # the database several server processes share (conftest.backend)
@@ -166,3 +170,42 @@ def test_a_scenario_folder_whose_upload_is_committing_elsewhere_is_not_swept(tmp
     assert (tmp_path / "uploads" / owner_folder(other) / "committing").is_dir()
     assert not (tmp_path / "uploads" / owner_folder(dead)).exists()
     engine.dispose()
+
+
+def running_pid(c: TestClient, run_id: str) -> int | None:
+    with c.app.state.sessions() as session:
+        row = session.get(RunRecord, run_id)
+        return row.pid if row is not None and row.status == "running" else None
+
+
+def test_a_worker_without_http_runs_the_queue_and_stops_on_sigterm(tmp_path, monkeypatch):
+    """Runs queued through an app that starts none (its dispatch paused) are run by ``zhaosheng worker``
+    on the same database and data directory; SIGTERM ends it, failing what it was running "interrupted"."""
+    settings = Settings(data_dir=tmp_path / "data")
+    with TestClient(create_app(settings)) as c:
+        monkeypatch.setattr(c.app.state.jobs, "_dispatch", lambda: None)
+        scenario = c.post("/scenarios", json=small()).json()["id"]
+        ids = [c.post(f"/scenarios/{scenario}/runs", json={"engine": "sequential"}).json()["id"] for _ in range(3)]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZHAOSHENG_") or k == "ZHAOSHENG_CACHE"}
+        env.update(ZHAOSHENG_MAX_CONCURRENT_RUNS="1",
+                   PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
+        with open(tmp_path / "worker.log", "wb") as log:
+            worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--database", settings.db_url,
+                                       "--data-dir", str(settings.data_dir), "--log-level", "warning"],
+                                      cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            runs = [wait_run(c, run_id, timeout=120) for run_id in ids]
+            assert [r["status"] for r in runs] == ["done"] * 3, runs
+            assert all(r["summary"]["counts"]["students"] == 5 for r in runs)
+            # a long one, stopped by SIGTERM while it runs: failed "interrupted", its worker process gone
+            long = c.post("/scenarios/jiaozuo-2022/runs", json={"engine": "both"}).json()["id"]
+            pid = wait_for(lambda: running_pid(c, long), timeout=60, step=0.05)
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=60) == 0, (tmp_path / "worker.log").read_text(errors="replace")
+            body = c.get(f"/runs/{long}").json()
+            assert body["status"] == FAILED and body["reason"] == INTERRUPTED
+            wait_for(lambda: process_gone(pid), timeout=15)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+    assert "Traceback" not in (tmp_path / "worker.log").read_text(errors="replace")
