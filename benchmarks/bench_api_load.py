@@ -1,19 +1,27 @@
-"""Benchmark: the service under load while a run is solving (issue #5).
+"""Benchmark: the service under load while a run is solving (issue #5), on SQLite and on PostgreSQL, with
+one server process or several sharing the database (issue #16).
 
-    python benchmarks/bench_api_load.py                       # 20 clients, hengyang-2021, engine both
-    python benchmarks/bench_api_load.py --clients 20 --seconds 20 --max-requests 400
+    python benchmarks/bench_api_load.py                       # 20 clients, hengyang-2021, engine both, both databases
+    python benchmarks/bench_api_load.py --database postgresql --servers 2
+    python benchmarks/bench_api_load.py --clients 20 --seconds 20 --max-requests 400 --database sqlite
 
-Starts ``zhaosheng serve`` on a free loopback port (127.0.0.1 only) with a temporary data directory,
-finishes one sequential run of the scenario to have results to page through, then measures the same mix
-of requests twice with ``--clients`` threads (one httpx client each):
+For each database (``--database sqlite|postgresql|both``) it starts ``--servers`` ``zhaosheng serve``
+processes on free loopback ports (127.0.0.1 only) with one temporary data directory and one database (a
+SQLite file there; or a database on a PostgreSQL server of the benchmark's own, with PostgreSQL's default
+fsync and synchronous commit, from ``tests/pg_server.py``: Debian's ``postgresql`` package, or
+``--postgres URI`` of a running server whose role may create databases), finishes one sequential run of the
+scenario to have results to page through, then measures the same mix of requests twice with ``--clients``
+threads (one httpx client each, spread over the servers):
 
-- baseline: against the idle server;
-- load: while a ``--engine`` run of the scenario is solving in its worker process.
+- baseline: against the idle servers;
+- load: while a ``--engine`` run of the scenario is solving in a worker process (of whichever server
+  claimed it).
 
 The mix: the run's status (``GET /runs/{id}``), a page of students filtered by region, school or outcome
 at a random offset, a page of schools.  Each phase is bounded by ``--seconds`` and by ``--max-requests``
-per client.  It prints p50 / p99 / max latency, the request count and failures of each phase, and the
-ratio load / baseline; the server is stopped at the end.
+per client.  It prints requests/s, p50 / p99 / max latency, the request count and failures of each phase,
+the ratio load / baseline, and with both databases the ratio PostgreSQL / SQLite of each figure, measured in
+the same run; the servers are stopped at the end.
 """
 
 from __future__ import annotations
@@ -28,12 +36,14 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # loopback only
+DATABASES = ("sqlite", "postgresql")
 
 
 def free_port() -> int:
@@ -42,15 +52,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen, str, Path]:
+def start_server(data_dir: Path, database_url: str, name: str) -> tuple[subprocess.Popen, str, Path]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHAOSHENG_") or k == "ZHAOSHENG_CACHE"}
     env["ZHAOSHENG_DATA_DIR"] = str(data_dir)
     env["ZHAOSHENG_MAX_CONCURRENT_RUNS"] = "1"
-    log = data_dir / "server.log"
+    log = data_dir.parent / f"{name}.log"
     with open(log, "wb") as out:  # the server writes to its own copy of the file descriptor
         proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--host", HOST, "--port", str(port),
-                                 "--log-level", "warning"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                                 "--database", database_url, "--log-level", "warning"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
     url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -63,6 +74,14 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str, Path]:
             time.sleep(0.2)
     proc.kill()
     sys.exit("the server did not come up in 60 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def wait_run(client: httpx.Client, run_id: str, until=("done", "failed"), timeout: float = 1800) -> dict:
@@ -93,7 +112,7 @@ def requests_mix(rng: random.Random, status_run: str, results_run: str, regions:
     return f"/runs/{results_run}/schools", {"limit": 50, "offset": rng.randrange(0, 20)}
 
 
-def load_phase(url: str, clients: int, seconds: float, max_requests: int, status_run: str, results_run: str,
+def load_phase(urls: list[str], clients: int, seconds: float, max_requests: int, status_run: str, results_run: str,
                regions: list[str], schools: list[str], students: int, stop: threading.Event | None = None) -> dict:
     latencies: list[float] = []
     failures: list[str] = []
@@ -103,7 +122,7 @@ def load_phase(url: str, clients: int, seconds: float, max_requests: int, status
     def client(seed: int) -> None:
         rng = random.Random(seed)
         mine, bad = [], []
-        with httpx.Client(base_url=url, timeout=30) as http:
+        with httpx.Client(base_url=urls[seed % len(urls)], timeout=30) as http:  # spread over the servers
             start.wait()
             end = time.monotonic() + seconds
             for _ in range(max_requests):
@@ -143,6 +162,103 @@ def show(name: str, m: dict) -> None:
           f"failures {m['failures']}" + (f"  e.g. {m['failure_examples']}" if m["failures"] else ""), flush=True)
 
 
+def bench(args, database: str, database_url: str, tmp: Path) -> dict:
+    """One database: the servers, the results to page, baseline and load; the figures of both phases."""
+    data = tmp / "data"
+    data.mkdir()
+    with ExitStack() as stack:
+        servers = []
+        for i in range(args.servers):  # one after another: the first applies the migrations
+            proc, url, _ = start_server(data, database_url, f"server-{i + 1}")
+            stack.callback(stop_server, proc)
+            servers.append((proc, url))
+        urls = [url for _, url in servers]
+        http = httpx.Client(base_url=urls[0], timeout=60)
+        pids = ", ".join(str(proc.pid) for proc, _ in servers)
+        print(f"{database}: {len(servers)} server(s) {', '.join(urls)} (pid {pids}), scenario {args.scenario}, "
+              f"{args.clients} clients", flush=True)
+        t0 = time.perf_counter()
+        first = http.post(f"/scenarios/{args.scenario}/runs", json={"engine": "sequential"}).json()
+        results = wait_run(http, first["id"])
+        if results["status"] != "done":
+            sys.exit(f"the sequential run failed: {results['reason']}")
+        students = results["summary"]["counts"]["students"]
+        page = {"limit": 1000}
+        regions = [r["region_id"] for r in http.get(f"/runs/{first['id']}/regions", params=page).json()["items"]]
+        schools = [s["school_id"] for s in http.get(f"/runs/{first['id']}/schools", params=page).json()["items"]]
+        print(f"  results to page: run {first['id'][:8]} ({students:,} students, {len(regions)} regions, "
+              f"{len(schools)} schools) ready in {time.perf_counter() - t0:.1f} s", flush=True)
+
+        baseline = load_phase(urls, args.clients, args.seconds, args.max_requests, first["id"], first["id"],
+                              regions, schools, students)
+        show("baseline", baseline)
+
+        run = http.post(f"/scenarios/{args.scenario}/runs", json={"engine": args.engine}).json()
+        body = wait_run(http, run["id"], until=("running", "done", "failed"), timeout=120)
+        # measure while the worker is at work (past its start-up), not while it is still importing
+        while body["status"] == "running" and body["progress"]["phase"] in ("starting", "loading the scenario"):
+            time.sleep(0.1)
+            body = http.get(f"/runs/{run['id']}").json()
+        phase_at_start = body["progress"]["phase"] if body["status"] == "running" else body["status"]
+        done = threading.Event()
+
+        def watch():
+            wait_run(httpx.Client(base_url=urls[-1], timeout=60), run["id"])
+            done.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+        loaded = load_phase(urls, args.clients, args.seconds, args.max_requests, run["id"], first["id"],
+                            regions, schools, students, stop=done)
+        show("load", loaded)
+        print(f"  (the {args.engine} run was '{phase_at_start}' when the load began and "
+              f"{'had finished' if done.is_set() else 'was still running'} when it ended)", flush=True)
+        print(f"  ratio load / baseline: p50 x{loaded['p50_ms'] / baseline['p50_ms']:.2f}, "
+              f"p99 x{loaded['p99_ms'] / baseline['p99_ms']:.2f}", flush=True)
+
+        final = wait_run(http, run["id"])
+        verdict = (final.get("verification") or {}).get("verdict")
+        print(f"  the {args.engine} run: {final['status']}"
+              + (f", verification {verdict}" if verdict else "")
+              + (f", {final['reason']}" if final["reason"] else "")
+              + f", {final['elapsed_seconds']:.1f} s in its worker", flush=True)
+        http.close()
+    return {"baseline": baseline, "load": loaded, "run_status": final["status"],
+            "run_seconds": final["elapsed_seconds"]}
+
+
+def postgres_database(stack: ExitStack, given: str | None) -> str:
+    """A new database on the server ``given`` (a libpq URI) or on a PostgreSQL of the benchmark's own."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pg_server import PostgresServer, PostgresUnavailable
+
+    if given:
+        os.environ["ZHAOSHENG_TEST_POSTGRES"] = given
+    server = PostgresServer()
+    try:
+        server.start(durable=True)
+    except PostgresUnavailable as exc:
+        server.stop()
+        sys.exit(f"no PostgreSQL for the benchmark: {exc}")
+    stack.callback(server.stop)
+    url = server.create_database("bench")
+    stack.callback(server.drop_database, url)
+    return url
+
+
+def compare(results: dict[str, dict]) -> None:
+    """PostgreSQL / SQLite of each figure, when both were measured."""
+    if set(results) != set(DATABASES):
+        return
+    pg, lite = results["postgresql"], results["sqlite"]
+    print("PostgreSQL / SQLite (same run):", flush=True)
+    for phase in ("baseline", "load"):
+        a, b = pg[phase], lite[phase]
+        print(f"  {phase:9} requests/s x{a['rps'] / b['rps']:.2f}   p50 x{a['p50_ms'] / b['p50_ms']:.2f}   "
+              f"p99 x{a['p99_ms'] / b['p99_ms']:.2f}   max x{a['max_ms'] / b['max_ms']:.2f}", flush=True)
+    print(f"  the {pg['run_status']} run in its worker x{pg['run_seconds'] / lite['run_seconds']:.2f} "
+          f"({pg['run_seconds']:.1f} s / {lite['run_seconds']:.1f} s)", flush=True)
+
+
 def main() -> None:
     from solver.run import ENGINES
 
@@ -152,66 +268,24 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=20.0, help="upper bound of each phase")
     ap.add_argument("--max-requests", type=int, default=400, help="upper bound per client and phase")
+    ap.add_argument("--database", choices=(*DATABASES, "both"), default="both")
+    ap.add_argument("--servers", type=int, default=1, help="server processes sharing the database and data directory")
+    ap.add_argument("--postgres", metavar="URI", help="a running PostgreSQL (libpq URI of a role that may create "
+                                                      "databases) instead of one of the benchmark's own")
     args = ap.parse_args()
+    if args.servers < 1:
+        ap.error("--servers must be at least 1")
 
-    with tempfile.TemporaryDirectory(prefix="zhaosheng-bench-api-") as tmp:
-        proc, url, log = start_server(Path(tmp))
-        try:
-            http = httpx.Client(base_url=url, timeout=60)
-            print(f"server {url} (pid {proc.pid}), scenario {args.scenario}, {args.clients} clients", flush=True)
-            t0 = time.perf_counter()
-            first = http.post(f"/scenarios/{args.scenario}/runs", json={"engine": "sequential"}).json()
-            results = wait_run(http, first["id"])
-            if results["status"] != "done":
-                sys.exit(f"the sequential run failed: {results['reason']}")
-            students = results["summary"]["counts"]["students"]
-            page = {"limit": 1000}
-            regions = [r["region_id"] for r in http.get(f"/runs/{first['id']}/regions", params=page).json()["items"]]
-            schools = [s["school_id"] for s in http.get(f"/runs/{first['id']}/schools", params=page).json()["items"]]
-            print(f"results to page: run {first['id'][:8]} ({students:,} students, {len(regions)} regions, "
-                  f"{len(schools)} schools) ready in {time.perf_counter() - t0:.1f} s", flush=True)
-
-            baseline = load_phase(url, args.clients, args.seconds, args.max_requests, first["id"], first["id"],
-                                  regions, schools, students)
-            show("baseline", baseline)
-
-            run = http.post(f"/scenarios/{args.scenario}/runs", json={"engine": args.engine}).json()
-            body = wait_run(http, run["id"], until=("running", "done", "failed"), timeout=120)
-            # measure while the worker is at work (past its start-up), not while it is still importing
-            while body["status"] == "running" and body["progress"]["phase"] in ("starting", "loading the scenario"):
-                time.sleep(0.1)
-                body = http.get(f"/runs/{run['id']}").json()
-            phase_at_start = body["progress"]["phase"] if body["status"] == "running" else body["status"]
-            done = threading.Event()
-
-            def watch():
-                wait_run(httpx.Client(base_url=url, timeout=60), run["id"])
-                done.set()
-
-            threading.Thread(target=watch, daemon=True).start()
-            loaded = load_phase(url, args.clients, args.seconds, args.max_requests, run["id"], first["id"],
-                                regions, schools, students, stop=done)
-            show("load", loaded)
-            print(f"  (the {args.engine} run was '{phase_at_start}' when the load began and "
-                  f"{'had finished' if done.is_set() else 'was still running'} when it ended)", flush=True)
-            print(f"  ratio load / baseline: p50 x{loaded['p50_ms'] / baseline['p50_ms']:.2f}, "
-                  f"p99 x{loaded['p99_ms'] / baseline['p99_ms']:.2f}", flush=True)
-
-            final = wait_run(http, run["id"])
-            verdict = (final.get("verification") or {}).get("verdict")
-            print(f"the {args.engine} run: {final['status']}"
-                  + (f", verification {verdict}" if verdict else "")
-                  + (f", {final['reason']}" if final["reason"] else "")
-                  + f", {final['elapsed_seconds']:.1f} s in its worker", flush=True)
-            failed = baseline["failures"] + loaded["failures"]
-            print("no request failed" if not failed else f"{failed} request(s) failed", flush=True)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    sys.exit(1 if failed or final["status"] != "done" else 0)
+    results: dict[str, dict] = {}
+    for database in (DATABASES if args.database == "both" else (args.database,)):
+        with tempfile.TemporaryDirectory(prefix="zhaosheng-bench-api-") as tmp, ExitStack() as stack:
+            url = (postgres_database(stack, args.postgres) if database == "postgresql"
+                   else f"sqlite:///{Path(tmp) / 'data' / 'zhaosheng.db'}")
+            results[database] = bench(args, database, url, Path(tmp))
+    compare(results)
+    failed = sum(r[phase]["failures"] for r in results.values() for phase in ("baseline", "load"))
+    print("no request failed" if not failed else f"{failed} request(s) failed", flush=True)
+    sys.exit(1 if failed or any(r["run_status"] != "done" for r in results.values()) else 0)
 
 
 if __name__ == "__main__":
