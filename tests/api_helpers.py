@@ -44,6 +44,29 @@ def wait_run(client: TestClient, run_id: str, timeout: float = 90) -> dict:
     raise AssertionError(f"run {run_id} did not end in {timeout} s: {body}")
 
 
+def wait_analysis(client: TestClient, kind: str, analysis_id: str, timeout: float = 90) -> dict:
+    """The body of ``GET /{kind}/{id}`` (whatif, sweep, bound, plan, compare, montecarlo) once it is done or
+    failed."""
+    end = time.monotonic() + timeout
+    body = None
+    while time.monotonic() < end:
+        body = client.get(f"/{kind}/{analysis_id}").json()
+        if body["status"] in ("done", "failed"):
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"{kind} {analysis_id} did not end in {timeout} s: {body}")
+
+
+def count_analyses(client: TestClient) -> int:
+    """Analyses stored (queued, running or ended) in the app's database."""
+    from sqlalchemy import func, select
+
+    from api.service.db import AnalysisRecord
+
+    with client.app.state.sessions() as s:
+        return s.scalar(select(func.count()).select_from(AnalysisRecord))
+
+
 def small() -> dict:
     """A valid hand-made scenario in the JSON form: two regions, three schools, five students."""
     return scenario_dict(

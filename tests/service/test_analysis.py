@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
-from sqlalchemy import func, inspect, select
+from sqlalchemy import inspect
 
 from api.service import Settings, create_app
 from api.service.db import (
@@ -34,7 +33,7 @@ from models import load_scenario, write_scenario
 from scenarios import generate
 from solver.analysis.whatif import whatif, write_whatif
 
-from api_helpers import zip_folder
+from api_helpers import count_analyses, wait_analysis, zip_folder
 from builders import contested
 
 CHANGES = {"quota.S002": "-20%", "general_seats.R02": "+10", "subquota.S001.R01": 5, "decline_rate": 0.2}
@@ -58,19 +57,7 @@ def service(tmp_path_factory, scenario_folder, backend):
 
 
 def wait(client: TestClient, kind: str, analysis_id: str, timeout: float = 60) -> dict:
-    end = time.monotonic() + timeout
-    body = None
-    while time.monotonic() < end:
-        body = client.get(f"/{kind}/{analysis_id}").json()
-        if body["status"] in ("done", "failed"):
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"{kind} {analysis_id} did not end in {timeout} s: {body}")
-
-
-def count_analyses(client: TestClient) -> int:
-    with client.app.state.sessions() as s:
-        return s.scalar(select(func.count()).select_from(AnalysisRecord))
+    return wait_analysis(client, kind, analysis_id, timeout)
 
 
 # what-if --------------------------------------------------------------------------------------------------

@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import io
 import json
-import time
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-from sqlalchemy import func, select
 
 from api.service import Settings, create_app
-from api.service.db import AnalysisRecord
 from models import load_scenario_data
 from solver.analysis.montecarlo import MONTECARLO_FILES, montecarlo
 
+from api_helpers import count_analyses, wait_analysis
 from builders import scenario_dict, school, student
 
 
@@ -38,19 +36,10 @@ def service(tmp_path_factory, backend):
 
 
 def wait(client: TestClient, analysis_id: str, timeout: float = 90) -> dict:
-    end = time.monotonic() + timeout
-    body = None
-    while time.monotonic() < end:
-        body = client.get(f"/montecarlo/{analysis_id}").json()
-        if body["status"] in ("done", "failed"):
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"montecarlo {analysis_id} did not end in {timeout} s: {body}")
+    return wait_analysis(client, "montecarlo", analysis_id, timeout)
 
 
-def count(client: TestClient) -> int:
-    with client.app.state.sessions() as s:
-        return s.scalar(select(func.count()).select_from(AnalysisRecord))
+count = count_analyses
 
 
 def test_a_monte_carlo_over_http_equals_the_function(service):
