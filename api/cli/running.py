@@ -14,6 +14,7 @@ from rich.table import Table
 
 from api.cli.common import (
     DEFAULT_SCENARIO,
+    Teardown,
     console,
     default_out,
     err_console,
@@ -25,7 +26,7 @@ from api.cli.common import (
 from models import ScenarioError
 from solver.methods import METHODS
 from solver.resources import limit_memory, out_of_memory, ran_out_of_memory
-from solver.run import ENGINES, RunOutput
+from solver.run import ENGINES, RESULT_FILES, ROSTER_LIMIT, RunOutput
 
 if TYPE_CHECKING:
     from solver.verify import Verdict
@@ -169,8 +170,12 @@ def run(scenario: str, out_dir: Path | None, engine: str, time_limit: float | No
     if warnings:
         console.print(f"{warnings:,} warning(s) (void choices, R2/R3, and how the files were read) listed in "
                       f"{out_dir / 'warnings.csv'}")
-    console.print(f"Results in {out_dir}/ (admissions.csv, admissions.xlsx, offers.csv, schools.csv, regions.csv, "
-                  f"progress.xlsx, summary.json) in {time.perf_counter() - started:.1f} s")
+    written = ", ".join(name for name in RESULT_FILES if name != "warnings.csv" and (out_dir / name).is_file())
+    console.print(f"Results in {out_dir}/ ({written}) in {time.perf_counter() - started:.1f} s")
+    if not (out_dir / "admissions.xlsx").is_file():
+        console.print(f"admissions.xlsx (录取名册) not written (by default only up to {ROSTER_LIMIT:,} students): "
+                      "--roster writes it")
+    Teardown.skippable = True
     if output.verification is not None and not output.verification.verdict.ok:
         sys.exit(1)
 
@@ -204,6 +209,7 @@ def verify(scenario: str, out_dir: Path | None, time_limit: float | None, hint: 
     if violations:
         console.print(f"{violations} violation(s): {out_dir / 'violations.csv'}")
     console.print(f"summary with the verdict: {out_dir / 'summary.json'}")
+    Teardown.skippable = True
     sys.exit(0 if verdict.ok else 1)
 
 

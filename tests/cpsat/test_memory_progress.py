@@ -70,3 +70,18 @@ def test_summary_gives_peak_memory_and_the_batches(tmp_path):
     v = summary["verification"]
     assert v["method"] == "batch by batch" and [b["batch"] for b in v["batches"]] == [1, 2]
     assert all(b["solve_status"] == "OPTIMAL" and b["proof_status"] == "INFEASIBLE" for b in v["batches"])
+
+
+def test_a_run_that_skips_the_teardown_still_says_everything(tmp_path):
+    """`run` ends by os._exit once its files are published (api.cli.main): through a pipe, every line it
+    printed still arrives, and the exit codes stay those of the command (0 here, 2 for bad input)."""
+    from models.writers import write_scenario
+
+    write_scenario(_two_batches(), tmp_path / "sc")
+    done = zhaosheng("run", str(tmp_path / "sc"), "--out", str(tmp_path / "out"), "--engine", "sequential", "-q")
+    assert done.returncode == 0, done.stderr[-2000:]
+    said = " ".join(done.stdout.split())
+    assert "合计" in said and said.rstrip().endswith("s") and "Results in" in said and "progress.xlsx" in said
+    assert json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["status"] == "done"
+    bad = zhaosheng("run", str(tmp_path / "missing"), "--out", str(tmp_path / "out2"), "-q")
+    assert bad.returncode == 2 and "missing" in bad.stdout + bad.stderr
