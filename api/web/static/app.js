@@ -21,6 +21,7 @@ const PHASES = {
   "sweeping": "测算", "running the rules and the maximum flow": "规则录取与最大流", "done": "完成",
   "sequential run with the current quotas": "按现行计划录取（基准）", "warm start: the outcome of a feasible quota vector": "热启动",
   "sequential re-run with the new quotas": "按新计划复算", "writing the plan": "写出方案",
+  "draws": "抽样模拟",
 };
 const PLAN_PHASES = ["starting", "loading the scenario", "building the model", "sequential run with the current quotas",
                      "warm start: the outcome of a feasible quota vector", "solving", "sequential re-run with the new quotas",
@@ -61,6 +62,9 @@ const FILE_LABELS = {
   "schools_by_mechanism.csv": "各学校 schools_by_mechanism.csv", "moves.csv": "考生变动 moves.csv",
   "pairs.csv": "两两比较 pairs.csv", "compare.xlsx": "机制比较 compare.xlsx", "compare.png": "图 compare.png",
   "compare.html": "交互图 compare.html",
+  "montecarlo_schools.csv": "各校空额 montecarlo_schools.csv", "montecarlo_regions.csv": "各地区 montecarlo_regions.csv",
+  "montecarlo_draws.csv": "各次模拟 montecarlo_draws.csv", "montecarlo.xlsx": "空额模拟 montecarlo.xlsx",
+  "montecarlo.png": "图 montecarlo.png",
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -316,7 +320,9 @@ function progressBox(order = PHASE_ORDER) {
       const found = p.phase && p.phase.match(/^solution ([\d,.-]+), bound ([\d,.-]+) \((\d+) s\)$/);
       const running = p.phase && p.phase.match(/^running (boston|parallel|chen-kesten:\d+)$/);
       const phase = found ? `求解：已找到方案，目标值 ${found[1]}，上界 ${found[2]}（${found[3]} 秒）` :
-        running ? `按 ${running[1]} 录取` : p.phase ? (PHASES[p.phase] || p.phase) : "";
+        running ? `按 ${running[1]} 录取` :
+        p.phase === "draws" && p.total ? `抽样模拟：已完成 ${count(p.done)} / ${count(p.total)} 次` :
+        p.phase ? (PHASES[p.phase] || p.phase) : "";
       const queue = job.status === "queued" && job.queue_position ? `，队列第 ${job.queue_position} 位` : "";
       label.textContent = `${STATUS[job.status] || job.status}${queue}${phase ? "：" + phase : ""}` +
         (p.detail ? `（${p.detail}）` : "") + (job.elapsed_seconds ? ` · 已用 ${secs(job.elapsed_seconds)}` : "");
@@ -1062,6 +1068,168 @@ async function viewCompare(id) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// 空额模拟 Monte Carlo of declines (issue #16.3)
+
+const MONTECARLO_PHASES = ["starting", "loading the scenario", "draws", "writing results"];
+const MAX_DRAWS = 10000;
+
+/** A number with thousands separators and at most two decimals (means and percentiles over the draws). */
+function dec(v) {
+  return v === null || v === undefined || v === "" ? "" : Number(v).toLocaleString("zh-CN", { maximumFractionDigits: 2 });
+}
+/** 普职比 as 1 : x (x vocational per general student), as solver.analysis.montecarlo.ratio_text writes it. */
+function ratio(v) { return v === null || v === undefined || v === "" ? "" : "1 : " + Number(v).toFixed(2); }
+
+/** The decline rate as typed ("4%", "4 ％", "0.04"): the value to send, or an error in Chinese. */
+function parseRate(typed) {
+  const s = String(typed).trim().replace(/％/g, "%").replace(/\s+/g, "");
+  if (!s) return { error: "请填写放弃率，例如 4% 或 0.04。" };
+  const percent = s.endsWith("%");
+  const body = percent ? s.slice(0, -1) : s;
+  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(body)) return { error: `放弃率“${typed}”不是数字：请写成 4% 或 0.04。` };
+  const rate = Number(body) / (percent ? 100 : 1);
+  if (rate < 0 || rate > 1) {
+    return { error: `放弃率应在 0 到 100% 之间（0 到 1），而不是 ${typed}${!percent && rate > 1 ? "；百分数请加 %，例如 4%" : ""}。` };
+  }
+  return { value: percent ? s : rate };
+}
+
+function wholeNumber(typed) { const s = String(typed).trim(); return /^\d+$/.test(s) ? Number(s) : null; }
+
+async function viewMonteCarloForm() {
+  const q = params();
+  const options = await scenarioOptions();
+  const scenario = select("scenario", options, q.scenario || options[0]?.[0]);
+  const rate = h("input", { type: "text", name: "decline_rate", value: "4%", size: 8, inputmode: "decimal" });
+  const draws = h("input", { type: "number", name: "draws", min: 1, max: MAX_DRAWS, step: 1, value: 200 });
+  const seed = h("input", { type: "number", name: "seed", min: 0, step: 1, value: 1 });
+  const keep = h("input", { type: "checkbox", name: "keep_declines" });
+  const out = h("div", { id: "montecarlo-form-result" });
+  const form = h("form", { class: "inline", id: "montecarlo-form", novalidate: true }, field("情景", scenario),
+    field("放弃率（每名考生每批次）", rate), field("抽样次数", draws), field("随机种子", seed),
+    h("label", { class: "check" }, keep, " 保留情景已有的放弃名单"), h("button", { type: "submit" }, "开始模拟"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const problems = [];
+    for (const el of [rate, draws, seed]) el.removeAttribute("aria-invalid");
+    const r = parseRate(rate.value);
+    if (r.error) { problems.push(r.error); rate.setAttribute("aria-invalid", "true"); }
+    const n = wholeNumber(draws.value);
+    if (n === null || n < 1 || n > MAX_DRAWS) {
+      problems.push(`抽样次数应为 1 到 ${MAX_DRAWS.toLocaleString("zh-CN")} 之间的整数。`);
+      draws.setAttribute("aria-invalid", "true");
+    }
+    const s = wholeNumber(seed.value);
+    if (s === null || !Number.isSafeInteger(s)) { problems.push("随机种子应为 0 或更大的整数。"); seed.setAttribute("aria-invalid", "true"); }
+    if (problems.length) {
+      put(out, h("div", { class: "alert", role: "alert", id: "montecarlo-form-errors" }, "未提交：",
+        h("ul", {}, problems.map((p) => h("li", {}, p)))));
+      return;
+    }
+    put(out);
+    try {
+      const job = await api(`/scenarios/${encodeURIComponent(scenario.value)}/montecarlo`,
+        { json: { decline_rate: r.value, draws: n, seed: s, keep_declines: keep.checked } });
+      location.hash = `#/montecarlo/${job.id}`;
+    } catch (err) {
+      put(out, alertBox(err.message), err.body?.problems?.length ? problemsTable(err.body.problems) : null);
+    }
+  });
+  show(h("h2", {}, "空额模拟（放弃录取的蒙特卡洛模拟）"), h("p", { class: "muted" },
+    "在公布招生计划之前回答：如果约 4% 的被录取考生放弃录取，最后一批录取结束后每所学校可能还剩多少空额？" +
+    "每次抽样让每名考生在每个批次按放弃率独立地放弃预录，再按规则重新录取；结果给出各校空额的均值与 5%–95% 区间、招满的概率，" +
+    "以及各地区普职比与高中阶段入学率的范围。"),
+  h("section", { class: "card" }, form), out);
+}
+
+const MC_TEXT = new Set(["school_id", "name", "region_id", "general_vocational_ratio"]);
+/** montecarlo_*.csv rows with their numbers as numbers (so that the tables sort them as numbers). */
+function typedRows(rows) {
+  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k,
+    MC_TEXT.has(k) ? v : v === "true" ? true : v === "false" ? false : v === "" ? null : Number(v)])));
+}
+const byVacancies = (a, b) => (b.vacancies_mean ?? -1) - (a.vacancies_mean ?? -1) ||
+  String(a.school_id).localeCompare(String(b.school_id));
+
+async function viewMonteCarlo(id) {
+  const box = progressBox(MONTECARLO_PHASES);
+  const out = h("div");
+  const cancel = h("button", { type: "button", class: "danger", onclick: async () => {
+    try { await api(`/montecarlo/${id}/cancel`, { method: "POST" }); } catch (err) { report(err); }
+  } }, "取消模拟");
+  show(h("h2", {}, "空额模拟结果"), box.el, h("p", {}, cancel), out);
+  const job = await follow(`/montecarlo/${id}`, box, (j) => j.status === "done" || j.status === "failed");
+  cancel.remove();
+  if (job.status === "failed") {
+    put(out, h("div", { class: "verdict bad", role: "alert", id: "montecarlo-verdict" }, "模拟失败：" + (job.reason || "") +
+      (job.cancelled ? "（已取消）" : "")), fileList(job.files));
+    return;
+  }
+  const s = job.summary || {};
+  const p = { ...(job.params || {}), ...(s.params || {}) };
+  const schools = job.files["montecarlo_schools.csv"]
+    ? typedRows(parseCsv(await text(job.files["montecarlo_schools.csv"]))).sort(byVacancies) : [];
+  const regions = job.regions || [];
+  const totals = s.totals || {};
+  const vac = totals.vacancies || {};
+  const counted = s.schools || {};
+  const el = h("div", { class: "chart", id: "montecarlo-chart", role: "img", "aria-label": "各学校空额均值与 5%–95% 区间" });
+  const png = h("div", { id: "montecarlo-png" });
+  const enrollOk = (v) => v !== null && v !== undefined && v >= (s.enrollment_target ?? 0.95);
+  put(out,
+    h("div", { class: "verdict ok", role: "status", id: "montecarlo-verdict" },
+      `已模拟 ${count(p.draws ?? s.draws)} 次：${await scenarioName(job.scenario_id)}，放弃率 ${pct(p.decline_rate)}，` +
+      `随机种子 ${p.seed ?? ""}，${p.keep_declines ? "保留情景已有的放弃名单并加上随机放弃" : "随机放弃代替情景已有的放弃名单"}，` +
+      `用时 ${secs(job.elapsed_seconds)}。`),
+    h("p", { id: "montecarlo-totals" }, `最后一批录取结束后，全部学校空额合计：均值 ${dec(vac.mean)}（5%–95%：${dec(vac.p5)}–${dec(vac.p95)}）；` +
+      `按情景已有的放弃名单为 ${count(vac.scenario)}。${count(counted.registered)} 所备案学校中，每次都招满的 ${count(counted.always_filled)} 所，` +
+      `一次也招不满的 ${count(counted.never_filled)} 所。`),
+    h("h3", {}, "各学校末批次后的空额"),
+    h("div", { id: "montecarlo-schools" }, table(schools, [["school_id", "学校代码"], ["name", "学校名称"], ["region_id", "所在地"],
+      ["quota", "招生计划", count], ["vacancies_scenario", "空额（已有放弃名单）", count], ["vacancies_mean", "空额均值", dec],
+      ["vacancies_p5", "空额 P5", dec], ["vacancies_p95", "空额 P95", dec], ["vacancies_min", "最少", count],
+      ["vacancies_max", "最多", count], ["fill_probability", "招满概率", pct], ["declined_mean", "放弃人数均值", dec]],
+    { caption: "各学校末批次后的空额", sortable: true, rowClass: (r) => r.registered === false ? "muted" : null })),
+    h("p", { class: "muted" }, "P5、P95：各次模拟的第 5、第 95 百分位（90% 的模拟落在两者之间）；招满概率：空额为 0 的模拟所占比例。" +
+      "点击表头可排序。"),
+    el,
+    h("h3", {}, "各地区普职比与高中阶段入学率"),
+    h("div", { id: "montecarlo-regions" }, table(regions, [["region_id", "地区代码"], ["name", "地区名称"],
+      ["graduates", "初中应届毕业生", count], ["vocational_mean", "中职录取均值", dec], ["unplaced_mean", "未录取均值", dec],
+      ["vocational_per_general_p5", "普职比 P5", ratio], ["vocational_per_general_p50", "普职比中位数", ratio],
+      ["vocational_per_general_p95", "普职比 P95", ratio], ["enrollment_rate_p5", "入学率 P5", pct],
+      ["enrollment_rate_p50", "入学率中位数", pct], ["enrollment_rate_p95", "入学率 P95", pct],
+      ["enrollment_target_probability", "入学率达 95% 的概率", pct]],
+    { caption: "各地区普职比与入学率的范围", sortable: true, rowClass: (r) => r.name === "合计" ? "total" : null,
+      cell: (r, k) => k === "enrollment_rate_p5" && r[k] !== null && r[k] !== undefined
+        ? h("td", { class: "num " + (enrollOk(r[k]) ? "ok-cell" : "bad-cell") }, pct(r[k]), enrollOk(r[k]) ? " ✓" : " <95%") : null })),
+    h("p", { class: "muted" }, "普职比写作 1 : x（每名普高学生对应的中职学生，约 1 : 1，JZ §一）；高中阶段入学率应不低于 95%（HY §六.三）。"),
+    h("h3", {}, "图"), png,
+    h("h3", {}, "文件"), fileList(job.files));
+  const shown = schools.filter((r) => r.registered !== false).slice(0, 30);
+  await chart(el, [
+    { type: "bar", name: "空额均值", x: shown.map((r) => r.name), y: shown.map((r) => r.vacancies_mean),
+      error_y: { type: "data", symmetric: false, array: shown.map((r) => Math.max(0, r.vacancies_p95 - r.vacancies_mean)),
+                 arrayminus: shown.map((r) => Math.max(0, r.vacancies_mean - r.vacancies_p5)), color: "#b42318" },
+      customdata: shown.map((r) => [r.vacancies_p5, r.vacancies_p95, r.fill_probability]),
+      hovertemplate: "%{x}<br>空额均值 %{y}<br>P5–P95：%{customdata[0]}–%{customdata[1]}<br>招满概率 %{customdata[2]:.1%}<extra></extra>" },
+    { type: "scatter", mode: "markers", name: "已有放弃名单", x: shown.map((r) => r.name), y: shown.map((r) => r.vacancies_scenario),
+      marker: { symbol: "line-ew-open", size: 18, color: "#1b1f24" } },
+  ], { title: { text: `各学校末批次后的空额（均值与 5%–95% 区间，${count(p.draws ?? s.draws)} 次模拟）` },
+       margin: { t: 40, r: 20, b: 120, l: 100 }, yaxis: { title: { text: "空额（人）" }, rangemode: "tozero" },
+       xaxis: { tickangle: -30, automargin: true } });
+  if (job.files["montecarlo.png"]) {
+    try {
+      const response = await raw(job.files["montecarlo.png"]);
+      if (response.ok) {
+        const url = URL.createObjectURL(await response.blob());
+        put(png, h("img", { src: url, alt: "空额模拟图（montecarlo.png）", class: "figure" }));
+      }
+    } catch (err) { report(err); }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // 审核 Audit
 
 async function viewAudit() {
@@ -1144,6 +1312,8 @@ const ROUTES = [
   [/^#\/plan\/([\w-]+)$/, "plan", viewPlan],
   [/^#\/compare$/, "compare", viewCompareForm],
   [/^#\/compare\/([\w-]+)$/, "compare", viewCompare],
+  [/^#\/montecarlo$/, "montecarlo", viewMonteCarloForm],
+  [/^#\/montecarlo\/([\w-]+)$/, "montecarlo", viewMonteCarlo],
   [/^#\/audit$/, "audit", viewAudit],
   [/^#\/audits\/([\w-]+)$/, "audit", viewAuditResult],
 ];
