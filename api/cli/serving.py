@@ -4,6 +4,7 @@ without HTTP, beside servers on the same database."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,15 +16,23 @@ if TYPE_CHECKING:
     from api.service import Settings
 
 
+def _shared_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options `serve` and `worker` share: they must find the same database and data directory."""
+    for option in reversed((
+            click.option("--database", "database_url", metavar="URL", help="SQLAlchemy URL [default: a SQLite "
+                         "file in the data directory, or $ZHAOSHENG_DATABASE_URL]."),
+            click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+                         help="Data directory [default: ~/.local/share/zhaosheng, or $ZHAOSHENG_DATA_DIR]."),
+            click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+                         default="info", show_default=True))):
+        command = option(command)
+    return command
+
+
 @click.command()
 @click.option("--host", help="Address to listen on [default: 127.0.0.1, or $ZHAOSHENG_HOST].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port [default: 8000, or $ZHAOSHENG_PORT].")
-@click.option("--database", "database_url", metavar="URL",
-              help="SQLAlchemy URL [default: a SQLite file in the data directory, or $ZHAOSHENG_DATABASE_URL].")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Data directory [default: ~/.local/share/zhaosheng, or $ZHAOSHENG_DATA_DIR].")
-@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
-              show_default=True)
+@_shared_options
 def serve(host: str | None, port: int | None, database_url: str | None, data_dir: Path | None, log_level: str) -> None:
     """Start the HTTP service (OpenAPI docs at /docs).  Settings come from the environment
     (ZHAOSHENG_DATABASE_URL, ZHAOSHENG_API_TOKEN, limits: see the README) and these options."""
@@ -54,12 +63,7 @@ def _settings(given: dict[str, Any]) -> Settings:
 
 
 @click.command()
-@click.option("--database", "database_url", metavar="URL",
-              help="SQLAlchemy URL [default: a SQLite file in the data directory, or $ZHAOSHENG_DATABASE_URL].")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Data directory [default: ~/.local/share/zhaosheng, or $ZHAOSHENG_DATA_DIR].")
-@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
-              show_default=True)
+@_shared_options
 def worker(database_url: str | None, data_dir: Path | None, log_level: str) -> None:
     """Run queued runs and analyses without serving HTTP: the job queue of the database that `zhaosheng
     serve` processes share (PostgreSQL; the same data directory), at most ZHAOSHENG_MAX_CONCURRENT_RUNS at
