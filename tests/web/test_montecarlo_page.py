@@ -144,3 +144,22 @@ def test_a_bad_rate_is_refused_in_chinese_and_nothing_is_queued(signed_in, serve
     assert sum(after[k] for k in active) <= sum(before[k] for k in active)
     shot("montecarlo-refused", full_page=False)
     no_errors(console_errors)
+
+
+def test_a_cancelled_monte_carlo_says_so_and_shows_no_result(signed_in, server, console_errors):
+    """The job page's cancel button (app.js followAnalysis, shared with 计划优化 and 机制比较): the job ends
+    failed and cancelled, the page says 模拟失败 …（已取消） in a red box, and no result table is drawn."""
+    page = signed_in
+    job = server.client.post(f"/scenarios/{SCENARIO}/montecarlo", json={"draws": 10_000}).json()
+    page.goto(f"{server.url}/#/montecarlo/{job['id']}")
+    expect(page.get_by_role("heading", name="空额模拟结果")).to_be_visible(timeout=TIMEOUT)
+    page.get_by_role("button", name="取消模拟").click()
+    verdict = page.locator("#montecarlo-verdict")
+    expect(verdict).to_contain_text("模拟失败：", timeout=TIMEOUT)
+    expect(verdict).to_contain_text("（已取消）")
+    expect(verdict).to_have_class(re.compile(r"\bbad\b"))
+    ended = server.client.get(f"/montecarlo/{job['id']}").json()
+    assert ended["status"] == "failed" and ended["cancelled"] is True, ended
+    expect(page.locator("#montecarlo-schools")).to_have_count(0)
+    expect(page.get_by_role("button", name="取消模拟")).to_have_count(0)
+    no_errors(console_errors)

@@ -339,6 +339,26 @@ async function follow(path, box, isEnded) {
   }
 }
 
+/** An analysis job's page while it runs: the title, the progress bar and a cancel button; when it ends, a
+ * failed job's reason (and files) in a red box.  Returns the finished job (null if it failed) and the element
+ * its results go in. */
+async function followAnalysis(kind, id, phases, { title, cancel: cancelText, failed }) {
+  const box = progressBox(phases);
+  const out = h("div");
+  const cancel = h("button", { type: "button", class: "danger", onclick: async () => {
+    try { await api(`/${kind}/${id}/cancel`, { method: "POST" }); } catch (err) { report(err); }
+  } }, cancelText);
+  show(h("h2", {}, title), box.el, h("p", {}, cancel), out);
+  const job = await follow(`/${kind}/${id}`, box, (j) => j.status === "done" || j.status === "failed");
+  cancel.remove();
+  if (job.status === "failed") {
+    put(out, h("div", { class: "verdict bad", role: "alert", id: `${kind}-verdict` }, failed + (job.reason || "") +
+      (job.cancelled ? "（已取消）" : "")), fileList(job.files));
+    return { job: null, out };
+  }
+  return { job, out };
+}
+
 let plotly = null;
 function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -891,19 +911,9 @@ async function viewPlanForm() {
 }
 
 async function viewPlan(id) {
-  const box = progressBox(PLAN_PHASES);
-  const out = h("div");
-  const cancel = h("button", { type: "button", class: "danger", onclick: async () => {
-    try { await api(`/plan/${id}/cancel`, { method: "POST" }); } catch (err) { report(err); }
-  } }, "取消优化");
-  show(h("h2", {}, "计划优化结果"), box.el, h("p", {}, cancel), out);
-  const job = await follow(`/plan/${id}`, box, (j) => j.status === "done" || j.status === "failed");
-  cancel.remove();
-  if (job.status === "failed") {
-    put(out, h("div", { class: "verdict bad", role: "alert", id: "plan-verdict" }, "优化失败：" + (job.reason || "") +
-      (job.cancelled ? "（已取消）" : "")), fileList(job.files));
-    return;
-  }
+  const { job, out } = await followAnalysis("plan", id, PLAN_PHASES,
+    { title: "计划优化结果", cancel: "取消优化", failed: "优化失败：" });
+  if (!job) return;
   const s = job.summary || {};
   const found = s.quota_total_after !== null && s.quota_total_after !== undefined;
   const num = (v) => v === null || v === undefined ? "—" : Number(v).toLocaleString("zh-CN");
@@ -1010,19 +1020,9 @@ async function viewCompareForm() {
 }
 
 async function viewCompare(id) {
-  const box = progressBox(COMPARE_PHASES);
-  const out = h("div");
-  const cancel = h("button", { type: "button", class: "danger", onclick: async () => {
-    try { await api(`/compare/${id}/cancel`, { method: "POST" }); } catch (err) { report(err); }
-  } }, "取消比较");
-  show(h("h2", {}, "录取机制比较结果"), box.el, h("p", {}, cancel), out);
-  const job = await follow(`/compare/${id}`, box, (j) => j.status === "done" || j.status === "failed");
-  cancel.remove();
-  if (job.status === "failed") {
-    put(out, h("div", { class: "verdict bad", role: "alert", id: "compare-verdict" }, "比较失败：" + (job.reason || "") +
-      (job.cancelled ? "（已取消）" : "")), fileList(job.files));
-    return;
-  }
+  const { job, out } = await followAnalysis("compare", id, COMPARE_PHASES,
+    { title: "录取机制比较结果", cancel: "取消比较", failed: "比较失败：" });
+  if (!job) return;
   const s = job.summary || {};
   const rows = job.mechanisms || [];
   const pairs = (job.pairs || []).map((p) => ({ ...p, pair: `${p.mechanism_a} → ${p.mechanism_b}` }));
@@ -1152,19 +1152,9 @@ const byVacancies = (a, b) => (b.vacancies_mean ?? -1) - (a.vacancies_mean ?? -1
   String(a.school_id).localeCompare(String(b.school_id));
 
 async function viewMonteCarlo(id) {
-  const box = progressBox(MONTECARLO_PHASES);
-  const out = h("div");
-  const cancel = h("button", { type: "button", class: "danger", onclick: async () => {
-    try { await api(`/montecarlo/${id}/cancel`, { method: "POST" }); } catch (err) { report(err); }
-  } }, "取消模拟");
-  show(h("h2", {}, "空额模拟结果"), box.el, h("p", {}, cancel), out);
-  const job = await follow(`/montecarlo/${id}`, box, (j) => j.status === "done" || j.status === "failed");
-  cancel.remove();
-  if (job.status === "failed") {
-    put(out, h("div", { class: "verdict bad", role: "alert", id: "montecarlo-verdict" }, "模拟失败：" + (job.reason || "") +
-      (job.cancelled ? "（已取消）" : "")), fileList(job.files));
-    return;
-  }
+  const { job, out } = await followAnalysis("montecarlo", id, MONTECARLO_PHASES,
+    { title: "空额模拟结果", cancel: "取消模拟", failed: "模拟失败：" });
+  if (!job) return;
   const s = job.summary || {};
   const p = { ...(job.params || {}), ...(s.params || {}) };
   const schools = job.files["montecarlo_schools.csv"]
