@@ -10,7 +10,9 @@ import csv
 import io
 import json
 import os
-from collections.abc import Collection, Iterable, Sequence
+import time
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,6 +153,20 @@ def _for_csv(frame: pd.DataFrame) -> pd.DataFrame:
 def read_result_csv(path: Path) -> pd.DataFrame:
     """Read back a result CSV (every column as text)."""
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+@contextmanager
+def summary_last(out_dir: Path | str, timings: dict[str, float] | None = None) -> Iterator[Path]:
+    """The folder of an analysis's files, for its writer's block: created, its old summary.json removed
+    first (a folder with a summary.json is complete, docs/formats.md) and the block's seconds put in
+    ``timings["write"]``; the writer writes summary.json after the block, last."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").unlink(missing_ok=True)
+    t = time.perf_counter()
+    yield out
+    if timings is not None:
+        timings["write"] = round(time.perf_counter() - t, 4)
 
 
 def write_json(data: dict[str, object], path: Path) -> None:

@@ -33,7 +33,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from models.columns import codes_of, text
-from models.results import Result, write_csv, write_json
+from models.results import Result, summary_last, write_csv, write_json
 from models.scenario import Scenario
 from solver.engine.arrays import ScenarioArrays
 from solver.engine.choices import batch_choices
@@ -287,12 +287,10 @@ def flows_matrix(report: BoundReport, column: str = "rule") -> pd.DataFrame:
 def write_bound(report: BoundReport, out_dir: Path | str) -> Path:
     """``bound_schools.csv`` (per school), ``flows.csv`` (region → school), ``bound.xlsx`` and
     ``summary.json`` (written last)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").unlink(missing_ok=True)
-    write_csv(report.schools, out / "bound_schools.csv")
-    write_csv(report.flows, out / "flows.csv")
-    _workbook(report, out / "bound.xlsx")
+    with summary_last(out_dir) as out:
+        write_csv(report.schools, out / "bound_schools.csv")
+        write_csv(report.flows, out / "flows.csv")
+        _workbook(report, out / "bound.xlsx")
     write_json(report.summary(), out / "summary.json")
     return out
 

@@ -43,7 +43,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from models.columns import codes_of, text
-from models.results import display_name, write_csv, write_json
+from models.results import display_name, summary_last, write_csv, write_json
 from models.scenario import Scenario
 from solver.analysis.distributed import parse_scheduler, run_tasks
 from solver.engine.arrays import ScenarioArrays
@@ -436,16 +436,12 @@ PERCENT_COLUMNS = ("fill_probability", "enrollment_rate", "enrollment_target_pro
 def write_montecarlo(report: MonteCarloReport, out_dir: Path | str) -> Path:
     """``montecarlo_schools.csv``, ``montecarlo_regions.csv``, ``montecarlo_draws.csv``, ``montecarlo.xlsx``,
     ``montecarlo.png`` and ``summary.json`` (written last)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").unlink(missing_ok=True)
-    t = time.perf_counter()
-    write_csv(report.schools, out / "montecarlo_schools.csv")
-    write_csv(report.regions, out / "montecarlo_regions.csv")
-    write_csv(report.per_draw, out / "montecarlo_draws.csv")
-    write_workbook(report, out / "montecarlo.xlsx")
-    chart_png(report, out / "montecarlo.png")
-    report.timings["write"] = round(time.perf_counter() - t, 4)
+    with summary_last(out_dir, report.timings) as out:
+        write_csv(report.schools, out / "montecarlo_schools.csv")
+        write_csv(report.regions, out / "montecarlo_regions.csv")
+        write_csv(report.per_draw, out / "montecarlo_draws.csv")
+        write_workbook(report, out / "montecarlo.xlsx")
+        chart_png(report, out / "montecarlo.png")
     write_json(report.summary(), out / "summary.json")
     return out
 

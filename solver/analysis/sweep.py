@@ -28,7 +28,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from models.columns import codes_of, text
-from models.results import display_name, write_csv, write_json
+from models.results import display_name, summary_last, write_csv, write_json
 from models.scenario import Scenario
 from solver.analysis.distributed import default_workers, run_tasks
 from solver.analysis.whatif.validation import rebuild, students_text
@@ -227,14 +227,10 @@ def sweep(sc: Scenario, shares: list[float], workers: int | None = None,
 def write_sweep(report: SweepReport, out_dir: Path | str) -> Path:
     """``sweep.csv`` (per step and region, with 合计 rows), ``sweep.png``, ``sweep.html`` and
     ``summary.json`` (written last)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").unlink(missing_ok=True)
-    t = time.perf_counter()
-    write_csv(report.table, out / "sweep.csv")
-    chart_png(report, out / "sweep.png")
-    chart_html(report, out / "sweep.html")
-    report.timings["write"] = round(time.perf_counter() - t, 4)
+    with summary_last(out_dir, report.timings) as out:
+        write_csv(report.table, out / "sweep.csv")
+        chart_png(report, out / "sweep.png")
+        chart_html(report, out / "sweep.html")
     write_json(report.summary(), out / "summary.json")
     return out
 

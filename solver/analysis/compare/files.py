@@ -7,12 +7,11 @@ forwards: Chinese sheets, headers and words; the CSV files keep the English name
 from __future__ import annotations
 
 import textwrap
-import time
 from pathlib import Path
 
 import pandas as pd
 
-from models.results import write_csv, write_json
+from models.results import summary_last, write_csv, write_json
 from models.workbooks import COUNT, OUTCOME_LABELS, PERCENT, REGION, SCHOOL, Book, bold_cell, cell, labels
 from solver.analysis.compare.report import (
     CAVEAT_ZH,
@@ -57,21 +56,17 @@ CHANGE_NOTES = {
 
 def write_compare(report: CompareReport, out_dir: Path | str) -> Path:
     """Every file of the comparison into ``out_dir``; ``summary.json`` written last."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").unlink(missing_ok=True)
-    t = time.perf_counter()
-    write_csv(report.mechanisms, out / "mechanisms.csv")
-    write_csv(report.regions, out / "regions_by_mechanism.csv")
-    write_csv(report.schools, out / "schools_by_mechanism.csv")
-    write_csv(report.moves, out / "moves.csv")
-    write_csv(report.pairs, out / "pairs.csv")
-    write_workbook(report, out / "compare.xlsx")
     from solver.analysis.compare.chart import chart_html, chart_png
 
-    chart_png(report, out / "compare.png")
-    chart_html(report, out / "compare.html")
-    report.timings["write"] = round(time.perf_counter() - t, 4)
+    with summary_last(out_dir, report.timings) as out:
+        write_csv(report.mechanisms, out / "mechanisms.csv")
+        write_csv(report.regions, out / "regions_by_mechanism.csv")
+        write_csv(report.schools, out / "schools_by_mechanism.csv")
+        write_csv(report.moves, out / "moves.csv")
+        write_csv(report.pairs, out / "pairs.csv")
+        write_workbook(report, out / "compare.xlsx")
+        chart_png(report, out / "compare.png")
+        chart_html(report, out / "compare.html")
     summary = report.summary()
     summary["files"] = list(COMPARE_FILES)
     write_json(summary, out / "summary.json")

@@ -4,10 +4,9 @@ headers and words; the CSV files keep the English names) and ``summary.json``.""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from models.results import display_name, write_csv, write_json
+from models.results import display_name, summary_last, write_csv, write_json
 from models.workbooks import (
     COUNT,
     OUTCOME_LABELS,
@@ -36,19 +35,15 @@ def write_whatif(report: WhatIfReport, out_dir: Path | str, baseline: bool = Tru
     changed students), ``regions_compare.csv``, ``schools_compare.csv``, ``schools_by_batch_compare.csv``,
     ``whatif.xlsx`` (for a planner to forward) and ``summary.json`` (written last).  ``baseline=False``: without
     ``baseline/`` (a set of what-ifs writes it once, `solver.analysis.whatif.sets`)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").unlink(missing_ok=True)
-    t = time.perf_counter()
-    if baseline:
-        write_outputs(report.baseline, out / "baseline")
-    write_outputs(report.variant, out / "variant")
-    write_csv(report.changed, out / "changes.csv")
-    write_csv(report.regions, out / "regions_compare.csv")
-    write_csv(report.schools, out / "schools_compare.csv")
-    write_csv(report.schools_by_batch, out / "schools_by_batch_compare.csv")
-    write_workbook(report, out / "whatif.xlsx")
-    report.timings["write"] = round(time.perf_counter() - t, 4)
+    with summary_last(out_dir, report.timings) as out:
+        if baseline:
+            write_outputs(report.baseline, out / "baseline")
+        write_outputs(report.variant, out / "variant")
+        write_csv(report.changed, out / "changes.csv")
+        write_csv(report.regions, out / "regions_compare.csv")
+        write_csv(report.schools, out / "schools_compare.csv")
+        write_csv(report.schools_by_batch, out / "schools_by_batch_compare.csv")
+        write_workbook(report, out / "whatif.xlsx")
     write_json(report.summary(), out / "summary.json")
     return out
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from models.problems import Problem
-from models.results import display_name, write_csv, write_json
+from models.results import display_name, summary_last, write_csv, write_json
 from models.scenario import Scenario
 from solver.analysis.distributed import parse_scheduler, run_tasks
 from solver.analysis.whatif.apply import AppliedChange, apply_changes
@@ -192,14 +192,10 @@ def whatif_set(sc: Scenario, variants: Sequence[Sequence[str]], seed: int = 0, c
 def write_whatif_set(report: WhatIfSet, out_dir: Path | str) -> Path:
     """``baseline/``, ``NN/`` per variant (a what-if's files without its baseline), ``variants.csv`` and
     ``summary.json`` (written last)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").unlink(missing_ok=True)
-    t = time.perf_counter()
-    write_outputs(report.baseline, out / "baseline")
-    for n, variant in enumerate(report.reports, start=1):
-        write_whatif(variant, out / folder_name(n, len(report.reports)), baseline=False)
-    write_csv(report.table(), out / VARIANTS_FILE)
-    report.timings["write"] = round(time.perf_counter() - t, 4)
+    with summary_last(out_dir, report.timings) as out:
+        write_outputs(report.baseline, out / "baseline")
+        for n, variant in enumerate(report.reports, start=1):
+            write_whatif(variant, out / folder_name(n, len(report.reports)), baseline=False)
+        write_csv(report.table(), out / VARIANTS_FILE)
     write_json(report.summary(), out / "summary.json")
     return out
