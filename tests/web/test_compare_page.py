@@ -7,23 +7,11 @@ losses, the chart and the server's compare.png; a single mechanism is refused wi
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from builders import scenario_dict, school, student
-
-if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-    from playwright.sync_api import expect  # on CI the browser tests run, never skip
-else:
-    expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright pytest-playwright").expect
-TIMEOUT = 60_000
-
-
-def no_errors(errors: list[str], *expected_status: int) -> None:
-    allowed = tuple(f"status of {s}" for s in expected_status)
-    left = [e for e in errors if not (allowed and "Failed to load resource" in e and any(a in e for a in allowed))]
-    assert left == [], left
+from web_helpers import TIMEOUT, expect, no_errors
 
 
 @pytest.fixture(scope="module")

@@ -9,23 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 
-import pytest
+from web_helpers import TIMEOUT, expect, no_errors
 
-if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-    from playwright.sync_api import expect  # on CI the browser tests run, never skip
-else:
-    expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright pytest-playwright").expect
-TIMEOUT = 60_000
 SCENARIO = "jiaozuo-2022"  # 11 schools, 7 regions: a draw takes a few hundredths of a second
-
-
-def no_errors(errors: list[str], *expected_status: int) -> None:
-    allowed = tuple(f"status of {s}" for s in expected_status)
-    left = [e for e in errors if not (allowed and "Failed to load resource" in e and any(a in e for a in allowed))]
-    assert left == [], left
 
 
 def count(v: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import time
 
 import openpyxl
@@ -25,19 +24,7 @@ from scenarios import generate
 
 from api_helpers import zip_folder
 from builders import contested, envy_scenario, scenario_dict
-
-if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-    from playwright.sync_api import expect  # on CI the browser tests run, never skip
-else:
-    expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright pytest-playwright").expect
-TIMEOUT = 60_000
-
-
-def no_errors(errors: list[str], *expected_status: int) -> None:
-    """No console error but the failed requests a test expects (a 422 of a refused upload)."""
-    allowed = tuple(f"status of {s}" for s in expected_status)
-    left = [e for e in errors if not (allowed and "Failed to load resource" in e and any(a in e for a in allowed))]
-    assert left == [], left
+from web_helpers import TIMEOUT, expect, no_errors
 
 
 def wait_job(client, path: str, timeout: float = 120) -> dict:
