@@ -45,6 +45,7 @@ from numpy.typing import NDArray
 from models.columns import codes_of, text
 from models.results import display_name, summary_last, write_csv, write_json
 from models.scenario import Scenario
+from models.typed import fraction
 from solver.analysis.distributed import parse_scheduler, run_tasks
 from solver.engine.arrays import ScenarioArrays
 from solver.engine.sequential import run_sequential
@@ -70,10 +71,10 @@ class MonteCarloError(ValueError):
 
 
 def parse_rate(value: float | str) -> float:
-    """A decline rate: ``0.04`` or ``4%``, between 0 and 1."""
+    """A decline rate: ``0.04`` or ``4%`` (``４％`` too: `models.typed.fraction`), between 0 and 1."""
     spec = str(value).strip()
     try:
-        rate = float(spec[:-1]) / 100 if spec.endswith("%") else float(spec)
+        rate = fraction(spec)
     except ValueError:
         raise MonteCarloError(f"the decline rate is a number between 0 and 1 (0.04 or 4%), not {spec!r}") from None
     if not 0 <= rate <= 1 or math.isnan(rate):

@@ -19,6 +19,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from models.scenario import Scenario
+from models.typed import fraction
 from solver.analysis.plan.objectives import PlanError
 
 IntArray = NDArray[np.int64]
@@ -44,10 +45,9 @@ def read_school_max(path: Path | str) -> pd.DataFrame:
 
 
 def parse_change(text: str) -> float:
-    """"-20%", "+15%", "0.2" -> a fraction."""
-    t = str(text).strip()
+    """"-20%", "+15%", "0.2" (full width too: `models.typed.fraction`) -> a fraction."""
     try:
-        return float(t[:-1]) / 100 if t.endswith("%") else float(t)
+        return fraction(text)
     except ValueError:
         raise PlanError(f"not a change: {text!r} (e.g. -20% or +15%)") from None
 

@@ -15,6 +15,7 @@ import pandas as pd
 from models.headers import FALSE_WORDS, TRUE_WORDS
 from models.problems import Problem, ScenarioError
 from models.scenario import Scenario
+from models.typed import plain
 
 KINDS: dict[str, tuple[tuple[str, ...], str, str]] = {  # kind -> (targets, rule id, what it is)
     "quota": (("school",), "R7", "a school's quota (招生计划)"),
@@ -177,7 +178,7 @@ def _known_keys() -> str:
 
 def _number(key: str, kind: str, value: str, rule: str) -> tuple[str, float]:
     """The mode ("set", "add" or "percent") and the number of a numeric value, checked for its kind."""
-    m = _NUMBER.match(value.replace(" ", ""))
+    m = _NUMBER.match(plain(value).replace(" ", ""))  # ＋１０％ typed in full width is +10%
     if not m:
         extra = " or none (to remove the sub-quota)" if kind == "subquota" else ""
         raise BadChange(rule, f"{key}: {value!r} is not a number, +N%, -N%, +N or -N{extra}")
