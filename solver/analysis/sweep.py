@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from models.columns import codes_of, text
 from models.results import display_name, summary_last, write_csv, write_json
 from models.scenario import Scenario
+from models.typed import plain
 from solver.analysis.distributed import default_workers, run_tasks
 from solver.analysis.whatif.validation import rebuild, students_text
 from solver.engine.figures import totals
@@ -50,8 +51,9 @@ class ShareError(ValueError):
 
 def parse_shares(spec: str) -> list[float]:
     """``START:STOP:STEP`` (both ends included, e.g. ``0.40:0.60:0.02``: 11 steps), a comma list
-    (``0.45,0.5,0.55``) or one share.  Shares lie between 0 and 1."""
-    spec = str(spec).strip()
+    (``0.45,0.5,0.55``) or one share, full-width forms too (``０．４：０．６：０．０２``).  Shares lie between 0
+    and 1."""
+    spec = plain(spec)
     try:
         shares = _range(spec) if ":" in spec else [float(p) for p in spec.split(",") if p.strip()]
     except ShareError:

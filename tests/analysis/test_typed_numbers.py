@@ -49,3 +49,12 @@ def test_a_what_if_value_in_full_width_is_the_ascii_change():
     assert parse_changes(sc, ["quota.A=＋１０％"])[0].value == "＋１０％"  # reported as written
     with pytest.raises(ChangeError):
         parse_changes(sc, ["quota.A=1²"])
+
+
+def test_sweep_shares_in_full_width():
+    from solver.analysis.sweep import ShareError, parse_shares
+
+    assert parse_shares("０．４：０．５：０．０５") == parse_shares("0.4:0.5:0.05") == pytest.approx([0.4, 0.45, 0.5])
+    assert parse_shares("０．４５，０．５") == [0.45, 0.5]
+    with pytest.raises(ShareError):
+        parse_shares("0.4、0.5")  # the enumeration comma is not a separator
