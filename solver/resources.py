@@ -9,11 +9,11 @@ import sys
 GIB = 1024 ** 3
 
 
-def peak_memory_mib() -> float:
+def peak_memory_mib(children: bool = True) -> float:
     """The peak resident memory of this process so far, or of the largest of its finished child processes
-    (a sweep's workers) if that is higher, in MiB."""
+    (a sweep's workers) if that is higher (``children=False``: of this process only), in MiB."""
     peak = max(resource.getrusage(who).ru_maxrss  # KiB on Linux, bytes on macOS
-               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+               for who in ((resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) if children else (resource.RUSAGE_SELF,)))
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
 
 

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import resource
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +46,7 @@ from models.scenario import Scenario
 from models.typed import fraction
 from solver.analysis.distributed import parse_scheduler, run_tasks
 from solver.engine.arrays import ScenarioArrays
+from solver.engine.figures import divide, share
 from solver.engine.sequential import run_sequential
 from solver.progress import Progress
 from solver.resources import peak_memory_mib
@@ -77,7 +76,7 @@ def parse_rate(value: float | str) -> float:
         rate = fraction(spec)
     except ValueError:
         raise MonteCarloError(f"the decline rate is a number between 0 and 1 (0.04 or 4%), not {spec!r}") from None
-    if not 0 <= rate <= 1 or math.isnan(rate):
+    if not 0 <= rate <= 1:
         raise MonteCarloError(f"the decline rate lies between 0 and 1, not {spec}")
     return rate
 
@@ -182,12 +181,8 @@ def _draw(ship: _Shipment, draw: int) -> DrawFigures:
                   for o in ("general", "vocational", "unplaced")}
     return DrawFigures(draw, (arr.quota - confirmed).astype(np.int64), declined.astype(np.int64),
                        per_region["general"].astype(np.int64), per_region["vocational"].astype(np.int64),
-                       per_region["unplaced"].astype(np.int64), time.perf_counter() - t, _own_peak_mib())
-
-
-def _own_peak_mib() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+                       per_region["unplaced"].astype(np.int64), time.perf_counter() - t,
+                       peak_memory_mib(children=False))
 
 
 def task_ranges(draws: int) -> list[range]:
@@ -348,16 +343,6 @@ def schools_table(sc: Scenario, given: DrawFigures, drawn: list[DrawFigures]) ->
     return table
 
 
-def _ratio(general: NDArray[np.float64], vocational: NDArray[np.float64]) -> NDArray[np.float64]:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(general > 0, vocational / np.where(general > 0, general, 1), np.nan)
-
-
-def _rate(placed: NDArray[np.float64], graduates: NDArray[np.float64]) -> NDArray[np.float64]:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(graduates > 0, placed / np.where(graduates > 0, graduates, 1), np.nan)
-
-
 def ratio_text(x: float) -> str:
     """普职比 as 1 : x (x vocational per general student)."""
     return "" if x is None or math.isnan(x) else f"1 : {x:.2f}"
@@ -382,14 +367,14 @@ def regions_table(sc: Scenario, given: DrawFigures, drawn: list[DrawFigures]) ->
     table["unplaced_scenario"] = u0.astype(np.int64)
     table["unplaced_mean"] = unp.mean(axis=0).round(2)
     table["unplaced_p5"], _, table["unplaced_p95"] = _percentiles(unp)
-    ratio = _ratio(gen, voc)
-    table["vocational_per_general_scenario"] = np.round(_ratio(g0, v0), 4)
+    ratio = divide(voc, gen)
+    table["vocational_per_general_scenario"] = share(v0, g0)
     p5, p50, p95 = _percentiles(ratio)
     table["vocational_per_general_p5"], table["vocational_per_general_p50"] = p5, p50
     table["vocational_per_general_p95"] = p95
     table["general_vocational_ratio"] = text([ratio_text(x) for x in p50])
-    rate = _rate(gen + voc, np.broadcast_to(grads, gen.shape))
-    table["enrollment_rate_scenario"] = np.round(_rate(g0 + v0, grads), 4)
+    rate = divide(gen + voc, grads)
+    table["enrollment_rate_scenario"] = share(g0 + v0, grads)
     p5, p50, p95 = _percentiles(rate)
     table["enrollment_rate_p5"], table["enrollment_rate_p50"], table["enrollment_rate_p95"] = p5, p50, p95
     meets = (np.nan_to_num(rate, nan=-1.0) >= ENROLLMENT_TARGET - 1e-12).mean(axis=0)
@@ -410,8 +395,8 @@ def draws_table(sc: Scenario, drawn: list[DrawFigures]) -> pd.DataFrame:
         "general": g.astype(np.int64), "vocational": v.astype(np.int64),
         "unplaced": np.array([f.unplaced.sum() for f in drawn], dtype=np.int64),
         "vacancies": np.array([f.vacancies[registered].sum() for f in drawn], dtype=np.int64),
-        "vocational_per_general": np.round(_ratio(g, v), 4),
-        "enrollment_rate": np.round(_rate(g + v, np.full(len(g), graduates)), 4),
+        "vocational_per_general": share(v, g),
+        "enrollment_rate": share(g + v, graduates),
     })
 
 

@@ -30,11 +30,17 @@ def _ratio_text(general: float, vocational: float) -> str:
     return f"1 : {vocational / general:.2f}"
 
 
-def _share(num: ArrayLike, den: ArrayLike) -> NDArray[np.float64]:
+def divide(num: ArrayLike, den: ArrayLike) -> NDArray[np.float64]:
+    """``num / den`` elementwise, NaN where ``den`` is not positive (a ratio or rate of nobody)."""
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, np.round(num / np.where(den > 0, den, 1), 4), np.nan)
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def share(num: ArrayLike, den: ArrayLike) -> NDArray[np.float64]:
+    """`divide` rounded to 4 decimals, as the result files give shares and rates."""
+    return np.round(divide(num, den), 4)
 
 
 def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = None,
@@ -84,7 +90,7 @@ def schools_table(sc: Scenario, result: Result, arr: ScenarioArrays | None = Non
     table["confirmed"] = np.bincount(off_school[off_conf], minlength=S)
     table["declined"] = table["offers"] - table["confirmed"]
     table["vacancies"] = table["quota"] - table["confirmed"]
-    table["fill_rate"] = _share(table["confirmed"], table["quota"])
+    table["fill_rate"] = share(table["confirmed"], table["quota"])
     table["envy"] = fair.per_school()  # students with justified envy toward the school (`fairness`)
     score = arr.score[off_student] if len(off_student) else np.zeros(0)
     for b in sc.settings.batches:
@@ -171,9 +177,9 @@ def regions_table(sc: Scenario, result: Result) -> pd.DataFrame:
     g, v = table["general"].to_numpy(), table["vocational"].to_numpy()
     grads = table["graduates"].to_numpy(dtype=float, na_value=np.nan)
     table["general_vocational_ratio"] = [_ratio_text(a, b) for a, b in zip(g, v)]
-    table["vocational_per_general"] = _share(v, g)
-    table["vocational_share"] = _share(v, g + v)
-    table["enrollment_rate"] = _share(g + v, grads)
+    table["vocational_per_general"] = share(v, g)
+    table["vocational_share"] = share(v, g + v)
+    table["enrollment_rate"] = share(g + v, grads)
     return table
 
 
@@ -220,7 +226,7 @@ def progress_table(regions: pd.DataFrame) -> pd.DataFrame:
     rows = pd.concat([rows, pd.DataFrame([total])], ignore_index=True)
     rows[PROGRESS_HEADERS[5]] = [_ratio_text(a, b)
                                  for a, b in zip(rows[PROGRESS_HEADERS[3]], rows[PROGRESS_HEADERS[4]])]
-    rows[PROGRESS_HEADERS[6]] = _share(rows[PROGRESS_HEADERS[2]], rows[PROGRESS_HEADERS[1]])
+    rows[PROGRESS_HEADERS[6]] = share(rows[PROGRESS_HEADERS[2]], rows[PROGRESS_HEADERS[1]])
     for h in PROGRESS_HEADERS[1:5]:
         rows[h] = rows[h].astype("Int64")
     return rows

@@ -236,8 +236,7 @@ def _regions_of(spec: MechanismSpec, out: RunOutput, one: Seats) -> pd.DataFrame
     table.insert(0, "mechanism", spec.label)
     table["took_part"] = took_part
     table["placed_first_choice"] = first
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table["first_choice_share"] = np.where(took_part > 0, np.round(first / np.maximum(took_part, 1), 4), np.nan)
+    table["first_choice_share"] = figures.share(first, took_part)
     table["justified_envy_students"] = count(one.envy)
     return table
 

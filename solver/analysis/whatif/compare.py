@@ -172,8 +172,7 @@ def _per_batch(out: RunOutput) -> pd.DataFrame:
         cumulative = cumulative + confirmed
         cut_cols = [c for c in (f"cutoff_b{b.id}_r{k}" for k in range(1, sc.settings.max_choices + 1)) if c in s]
         cutoff = s[cut_cols].min(axis=1, skipna=True).to_numpy(dtype=float) if cut_cols else np.full(S, np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fill = np.where(quota > 0, np.round(cumulative / np.where(quota > 0, quota, 1), 4), np.nan)
+        fill = figures.share(cumulative, quota)
         frames.append(pd.DataFrame({
             "school_id": s["school_id"].to_numpy(), "name": s["name"].to_numpy(), "batch": b.id,
             "quota": quota, "confirmed": confirmed, "vacancies": quota - cumulative, "fill_rate": fill,
