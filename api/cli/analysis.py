@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -98,6 +99,19 @@ def _serial_or_scheduler(serial: bool, scheduler: str | None) -> str | None:
     raise click.BadParameter("--serial runs in this process: it takes no --scheduler", param_hint="--serial")
 
 
+@contextmanager
+def _cluster_or_exit(progress: ProgressBar) -> Iterator[None]:
+    """A Dask scheduler that cannot be reached (`SchedulerError`) ends the command: its message, exit 1."""
+    from solver.analysis.distributed import SchedulerError
+
+    try:
+        yield
+    except SchedulerError as exc:
+        progress.stop()
+        err_console.print(f"[red]{exc}[/]")
+        sys.exit(1)
+
+
 # whatif ----------------------------------------------------------------------------------------------------
 
 @click.command("whatif")
@@ -159,7 +173,6 @@ def _whatif_set(scenario: str, sets: tuple[str, ...], variants: tuple[str, ...],
                 quiet: bool) -> None:
     """``whatif --variant ...``: the set of what-ifs (`solver.analysis.whatif.sets`) and its table."""
     from models.results import write_failed
-    from solver.analysis.distributed import SchedulerError
     from solver.analysis.whatif import (
         VARIANTS_FILE,
         ChangeError,
@@ -179,22 +192,20 @@ def _whatif_set(scenario: str, sets: tuple[str, ...], variants: tuple[str, ...],
     with progress_display(quiet) as progress:
         sc = _load_or_exit(scenario, progress)
         bar = _Bar(progress, progress.add_task("what-ifs", total=len(given)))
-        try:
-            report = whatif_set(sc, given, seed, sets, workers=workers, scheduler=scheduler, serial=serial,
-                                progress=bar.tick)
-            bar.phase("writing results")
-            write_whatif_set(report, out_dir)
-        except ChangeError as exc:
-            progress.stop()
-            write_failed(out_dir, exc.problems, (VARIANTS_FILE, "summary.json"),
-                         {"scenario": scenario, "reason": "invalid change"})
-            show_problems(exc.problems)
-            err_console.print(f"[red]Nothing was written[/] but {out_dir / 'errors.csv'}, which lists the problems.")
-            sys.exit(2)
-        except SchedulerError as exc:
-            progress.stop()
-            err_console.print(f"[red]{exc}[/]")
-            sys.exit(1)
+        with _cluster_or_exit(progress):
+            try:
+                report = whatif_set(sc, given, seed, sets, workers=workers, scheduler=scheduler, serial=serial,
+                                    progress=bar.tick)
+                bar.phase("writing results")
+                write_whatif_set(report, out_dir)
+            except ChangeError as exc:
+                progress.stop()
+                write_failed(out_dir, exc.problems, (VARIANTS_FILE, "summary.json"),
+                             {"scenario": scenario, "reason": "invalid change"})
+                show_problems(exc.problems)
+                err_console.print(f"[red]Nothing was written[/] but {out_dir / 'errors.csv'}, which lists the "
+                                  "problems.")
+                sys.exit(2)
     table = Table(title=f"{report.scenario}: {len(report.reports)} what-ifs in {report.workers} process(es) "
                         f"({report.scheduler})")
     for col in ("", "changes", "普高", "中职", "未录取", "普职比", "入学率", "空额", "changed"):
@@ -258,7 +269,6 @@ def sweep_command(scenario: str, shares: str, out_dir: Path | None, workers: int
                   quiet: bool) -> None:
     """Run SCENARIO with the general seats of every region at each share of its graduates, and chart the
     vocational share and the unplaced against it, with the 1 : 1 line (JZ §一) and 95% enrollment (HY §六.三)."""
-    from solver.analysis.distributed import SchedulerError
     from solver.analysis.jobs import run_analysis
     from solver.analysis.sweep import ENROLLMENT_TARGET, ShareError, parse_shares, share_label
 
@@ -271,13 +281,9 @@ def sweep_command(scenario: str, shares: str, out_dir: Path | None, workers: int
     with progress_display(quiet) as progress:
         sc = _load_or_exit(scenario, progress)
         bar = _Bar(progress, progress.add_task("sweeping", total=len(steps)))
-        try:
+        with _cluster_or_exit(progress):
             report = run_analysis("sweep", sc, {"general_share": shares, "workers": workers, "scheduler": scheduler},
                                   out_dir, bar.tick, bar.phase).report
-        except SchedulerError as exc:
-            progress.stop()
-            err_console.print(f"[red]{exc}[/]")
-            sys.exit(1)
     where = "" if report.scheduler in ("in-process", "local") else f" of {report.scheduler}"
     table = Table(title=f"{report.scenario}: {len(steps)} steps in {report.workers} process(es){where}")
     for col in ("普高占比", "普高", "中职", "未录取", "普职比", "中职占比", "入学率", "中职空额"):
@@ -362,7 +368,6 @@ def montecarlo_command(scenario: str, rate: str, draws: int, seed: int, keep_dec
     """Before the plan is published: if about RATE of the offers are declined (R9), how many seats stay empty
     after the last batch at each school (mean, 5th and 95th percentile, chance of filling), and where do each
     region's 普职比 and enrollment rate land (5th, 50th, 95th percentile)."""
-    from solver.analysis.distributed import SchedulerError
     from solver.analysis.jobs import run_analysis
     from solver.analysis.montecarlo import MonteCarloError, check_params
 
@@ -378,12 +383,8 @@ def montecarlo_command(scenario: str, rate: str, draws: int, seed: int, keep_dec
     with progress_display(quiet) as progress:
         sc = _load_or_exit(scenario, progress)
         bar = _Bar(progress, progress.add_task("draws", total=draws))
-        try:
+        with _cluster_or_exit(progress):
             report = run_analysis("montecarlo", sc, params, out_dir, bar.tick, bar.phase).report
-        except SchedulerError as exc:
-            progress.stop()
-            err_console.print(f"[red]{exc}[/]")
-            sys.exit(1)
     totals = report.totals()
     table = Table(title=f"{report.scenario}: {report.draws} draws at decline rate {report.rate:.1%} "
                         f"(seed {report.seed}; {report.workers} worker(s), {report.scheduler})")
