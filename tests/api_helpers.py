@@ -4,6 +4,7 @@ server in a subprocess."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import socket
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api.service import Settings, create_app
 from api.service.db import RunRecord, make_engine
 from models import write_scenario
 from scenarios import generate
@@ -32,6 +36,16 @@ def zip_folder(folder: Path, prefix: str = "") -> bytes:
             if path.is_file():
                 zf.write(path, prefix + str(path.relative_to(folder)))
     return buf.getvalue()
+
+
+@contextmanager
+def service_with(where: Path | Settings, scenario: dict) -> Iterator[tuple[TestClient, str]]:
+    """An app on a data directory (or with these settings) with ``scenario`` (a scenario as JSON) uploaded:
+    (client, scenario id)."""
+    with TestClient(create_app(where if isinstance(where, Settings) else Settings(data_dir=where))) as client:
+        r = client.post("/scenarios", content=json.dumps(scenario), headers={"content-type": "application/json"})
+        assert r.status_code == 201, r.text
+        yield client, r.json()["id"]
 
 
 def wait_run(client: TestClient, run_id: str, timeout: float = 90) -> dict:

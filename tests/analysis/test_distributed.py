@@ -179,36 +179,31 @@ def test_a_scheduler_nobody_listens_on_is_an_error(tmp_path, monkeypatch):
     res = CliRunner().invoke(cli, ["montecarlo", str(tmp_path / "sc"), "--draws", "2", "--scheduler", address,
                                    "--out", str(tmp_path / "o"), "-q"])
     assert res.exit_code == 1 and "cannot be reached" in res.output
+    for command in (["sweep", "--general-share", "0.4,0.5"], ["whatif", "--variant", "decline_rate=0.05"]):
+        res = CliRunner().invoke(cli, [command[0], str(tmp_path / "sc"), *command[1:], "--scheduler", address,
+                                       "--out", str(tmp_path / command[0]), "-q"])
+        assert res.exit_code == 1 and "cannot be reached" in res.output, (command, res.output)
 
 
 def test_the_service_runs_sweeps_and_draws_on_its_scheduler(scheduler, tmp_path):
     """ZHAOSHENG_DASK_SCHEDULER: the analysis worker sends a sweep's steps and a Monte Carlo's draws to the
     cluster, with the same files as in one process."""
-    import json
-
-    from fastapi.testclient import TestClient
-
-    from api.service import Settings, create_app
+    from api.service import Settings
     from models import load_scenario_data
 
+    from api_helpers import service_with, wait_analysis
     from builders import scenario_dict, school, student
 
     data = scenario_dict([student("a", 90, ["A"]), student("b", 80, ["A"]), student("c", 70, ["B"], region="R2")],
                          [school("A", 1), school("B", 1, region="R2")], batches=2, name="tiny")
     settings = Settings(data_dir=tmp_path / "data", dask_scheduler=scheduler)
-    with TestClient(create_app(settings)) as c:
-        r = c.post("/scenarios", content=json.dumps(data), headers={"content-type": "application/json"})
-        assert r.status_code == 201, r.text
-        scenario = r.json()["id"]
+    with service_with(settings, data) as (c, scenario):
         started = {"montecarlo": c.post(f"/scenarios/{scenario}/montecarlo", json={"decline_rate": 0.5, "draws": 12}),
                    "sweep": c.post(f"/scenarios/{scenario}/sweep", json={"general_share": "0,0.5"})}
         bodies = {}
         for kind, r in started.items():
             assert r.status_code == 202, r.text
-            end = time.monotonic() + 120
-            while (body := c.get(f"/{kind}/{r.json()['id']}").json())["status"] not in ("done", "failed"):
-                assert time.monotonic() < end, body
-                time.sleep(0.2)
+            body = wait_analysis(c, kind, r.json()["id"], timeout=120)
             assert body["status"] == "done", body
             assert body["summary"]["scheduler"] == scheduler and body["summary"]["workers"] == 2
             bodies[kind] = body

@@ -13,11 +13,10 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from api.service import Settings, create_app
 from models import load_scenario_data
 from solver.analysis.compare import CAVEAT, COMPARE_FILES, compare, parse_mechanisms
 
-from api_helpers import count_analyses, wait_analysis
+from api_helpers import count_analyses, service_with, wait_analysis
 from builders import scenario_dict, school, student
 
 
@@ -30,10 +29,8 @@ def tiny() -> dict:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, backend):
     """One server for the module with the tiny scenario uploaded: (client, scenario id)."""
-    with TestClient(create_app(Settings(data_dir=tmp_path_factory.mktemp("compare-service")))) as client:
-        r = client.post("/scenarios", content=json.dumps(tiny()), headers={"content-type": "application/json"})
-        assert r.status_code == 201, r.text
-        yield client, r.json()["id"]
+    with service_with(tmp_path_factory.mktemp("compare-service"), tiny()) as uploaded:
+        yield uploaded
 
 
 def wait(client: TestClient, analysis_id: str, timeout: float = 90) -> dict:

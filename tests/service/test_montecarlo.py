@@ -6,18 +6,17 @@ start.  (The service on a real Dask cluster: tests/analysis/test_distributed.py.
 from __future__ import annotations
 
 import io
-import json
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from api.service import Settings, create_app
+from api.service import Settings
 from models import load_scenario_data
 from solver.analysis.montecarlo import MONTECARLO_FILES, montecarlo
 
-from api_helpers import count_analyses, wait_analysis
+from api_helpers import count_analyses, service_with, wait_analysis
 from builders import scenario_dict, school, student
 
 
@@ -29,10 +28,9 @@ def tiny() -> dict:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, backend):
-    with TestClient(create_app(Settings(data_dir=tmp_path_factory.mktemp("montecarlo-service")))) as client:
-        r = client.post("/scenarios", content=json.dumps(tiny()), headers={"content-type": "application/json"})
-        assert r.status_code == 201, r.text
-        yield client, r.json()["id"]
+    """One server for the module with the tiny scenario uploaded: (client, scenario id)."""
+    with service_with(tmp_path_factory.mktemp("montecarlo-service"), tiny()) as uploaded:
+        yield uploaded
 
 
 def wait(client: TestClient, analysis_id: str, timeout: float = 90) -> dict:
